@@ -29,6 +29,8 @@ class TimelineEvent:
     message: str
     fields: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    sport: int | None = None  # transport ports, when the frame had them
+    dport: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -91,6 +91,9 @@ class ScenarioResult(_Model):
     steps: list[StepResult] = Field(default_factory=list)
     checks: list[CheckResult] = Field(default_factory=list)
     timeline: str | None = Field(default=None, description="timeline JSON path relative to the run directory")
+    endpoints: dict[str, list[str]] = Field(
+        default_factory=dict, description="addresses per party, e.g. {'tester': [...], 'dut': [...]}"
+    )
     interrupted: bool = False
 
 
