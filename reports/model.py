@@ -74,6 +74,11 @@ class CheckResult(_Model):
     verdict: Verdict
     reason: str
     frames: list[int] = Field(default_factory=list)
+    measured_s: float | None = Field(
+        default=None,
+        description="for a timing check, the measured time in seconds; the report shows it beside the "
+        "spec's limit (limit_s, min_s, max_s, ...). When absent, the report looks for it in the reason.",
+    )
 
 
 class ScenarioResult(_Model):
