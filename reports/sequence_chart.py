@@ -119,6 +119,7 @@ def build_chart(events: Sequence[TimelineEvent], limit: int = MAX_CHART_EVENTS) 
 
     origin = events[0].t if events else 0.0
     arrows = []
+    loop_reach = 0.0  # the right end of the widest self-message label
     for row, event in enumerate(shown):
         y = _HEADER_HEIGHT + (row + 0.8) * _ROW_HEIGHT
         kind = event_kind(event)
@@ -134,7 +135,9 @@ def build_chart(events: Sequence[TimelineEvent], limit: int = MAX_CHART_EVENTS) 
             path = f"M{x1:.1f},{y:.1f} H{right:.1f} V{bottom:.1f} H{x1 + _HEAD_LENGTH:.1f}"
             head = _head(x1, bottom, -1.0)
             label_x, anchor = right + 6.0, "start"
-            room = _LANE_WIDTH / 2 - _SELF_LOOP_WIDTH
+            # The label may run across the next lane: rows never share a y, so nothing overlaps.
+            room = _LANE_WIDTH - _SELF_LOOP_WIDTH - 12.0
+            loop_reach = max(loop_reach, right + 6.0 + room)
         else:
             direction = 1.0 if x2 > x1 else -1.0
             path = f"M{x1:.1f},{y:.1f} H{x2 - direction * _HEAD_LENGTH:.1f}"
@@ -157,7 +160,7 @@ def build_chart(events: Sequence[TimelineEvent], limit: int = MAX_CHART_EVENTS) 
             )
         )
     lifeline_bottom = _HEADER_HEIGHT + (len(shown) + 0.6) * _ROW_HEIGHT
-    width = _LEFT_MARGIN + max(len(lifelines), 2) * _LANE_WIDTH
+    width = max(_LEFT_MARGIN + max(len(lifelines), 2) * _LANE_WIDTH, loop_reach)
     return SequenceChart(
         width=width,
         height=lifeline_bottom + _BOTTOM_MARGIN,
