@@ -1,0 +1,13 @@
+"""DIN SPEC 70121 DC charging, sans-I/O: the EVCC and SECC state machines over decoded messages.
+
+Events in, actions out (see :mod:`.events`); timers from DIN SPEC 70121 Tables 75/77 (see :mod:`.timing`);
+messages as plain dicts in the EXI codec's shape (see :mod:`.messages`); fault injection as transforms on
+actions (see :mod:`.faults`); an in-memory pair with a simulated clock (see :mod:`.simulation`).
+"""
+
+from harness.protocol.din70121.evcc import EvccConfig, EvccMachine
+from harness.protocol.din70121.events import StopResult
+from harness.protocol.din70121.secc import SeccConfig, SeccMachine
+from harness.protocol.din70121.timing import DinTimings
+
+__all__ = ["DinTimings", "EvccConfig", "EvccMachine", "SeccConfig", "SeccMachine", "StopResult"]

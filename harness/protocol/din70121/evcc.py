@@ -1,0 +1,583 @@
+"""The EVCC side of a DIN SPEC 70121 DC session, sans-I/O.
+
+`EvccMachine.handle(event, now)` returns actions: the next request to send, the timers of DIN SPEC 70121
+Tables 75/77 to arm or cancel, and, when the session ends, CloseConnection and StopSession. The battery
+(:mod:`harness.devices.models.battery`) supplies every request value; the current the EVSE reports in
+CurrentDemandRes is what flows into it until the next report.
+
+Checks a tester makes on the SECC (SessionID, sequence, response codes, the 25 ms CurrentDemand
+performance time) come out as :class:`Note` actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from harness.devices.models.battery import Battery, ClockedBattery
+from harness.protocol.din70121 import app_protocol
+from harness.protocol.din70121.events import (
+    Action,
+    CancelTimer,
+    CloseConnection,
+    ConnectionLost,
+    ConnectionOpened,
+    Event,
+    MalformedReceived,
+    MessageReceived,
+    Note,
+    SendMessage,
+    StartTimer,
+    StopRequested,
+    StopResult,
+    StopSession,
+    TimerExpired,
+)
+from harness.protocol.din70121.messages import (
+    CHARGE_SERVICE_ID,
+    REQUEST_TO_RESPONSE,
+    SHUTDOWN_STATUS_CODES,
+    ZERO_SESSION_ID,
+    EVSENotification,
+    EVSEProcessing,
+    IsolationLevel,
+    Message,
+    PaymentOption,
+    ResponseCode,
+    body,
+    dc_ev_status,
+    is_zero_session,
+    message_name,
+    normalise_hex,
+    physical,
+    seconds,
+    session_id,
+    supported_app_protocol_req,
+    to_float,
+    v2g_message,
+)
+from harness.protocol.din70121.timing import (
+    CABLE_CHECK_TIMER,
+    COMMUNICATION_SETUP_TIMER,
+    MSG_TIMER,
+    NEXT_REQUEST_TIMER,
+    PRE_CHARGE_TIMER,
+    READY_TO_CHARGE_TIMER,
+    DinTimings,
+)
+
+# The EVSE statuses that accept a session (DIN SPEC 70121 isolationLevelType): a warning still allows
+# charging, a fault or no result does not.
+ISOLATION_OK = frozenset({IsolationLevel.Valid, IsolationLevel.Warning})
+
+
+class EvccState(StrEnum):
+    IDLE = "IDLE"
+    WAITING = "WAITING"  # a request is out, its response is awaited
+    PAUSED = "PAUSED"  # between two requests of a repeated phase
+    DONE = "DONE"
+
+
+@dataclass(frozen=True, slots=True)
+class EvccConfig:
+    """The reference EV's choices (its PICS/PIXIT)."""
+
+    # DIN SPEC 70121 8.4.3.2: EVCCID is the MAC address of the EV's PLC interface, as hexBinary.
+    evcc_id: str = "020000000001"
+    # A SessionID of an earlier session to resume; None starts a new one (SessionID 0).
+    resume_session_id: str | None = None
+    schema_id: int = 1
+    energy_transfer_type: str = "DC_extended"
+    # The EV closes its contactors once |EVSEPresentVoltage - target| is within this band (the EV decides
+    # in DIN SPEC 70121 PreCharge; 20 V is common practice).
+    precharge_tolerance_v: float = 20.0
+    # Pauses between repeated requests: how often a typical EV polls in each phase.
+    ongoing_interval_s: float = 0.25
+    cable_check_interval_s: float = 0.25
+    precharge_interval_s: float = 0.1
+    current_demand_interval_s: float = 0.1
+    welding_detection_interval_s: float = 0.1
+    # The EV considers its contactors open (not welded) once the EVSE output is below this voltage
+    # (IEC 61851-23: 60 V is the limit of touch-safe DC; the reference EV waits for less).
+    welding_safe_voltage_v: float = 20.0
+    max_welding_detection_requests: int = 20
+
+
+@dataclass
+class EvccMachine:
+    """One EVCC session over one V2G TCP connection."""
+
+    battery: Battery = field(default_factory=Battery)
+    config: EvccConfig = field(default_factory=EvccConfig)
+    timings: DinTimings = field(default_factory=DinTimings)
+    state: EvccState = EvccState.IDLE
+    session: str | None = None
+    result: StopSession | None = None
+    responses: list[str] = field(default_factory=list)
+    evse_limits: dict[str, float] = field(default_factory=dict)
+    _clock: ClockedBattery | None = None
+    _awaiting: str | None = None
+    _sent_at: float = 0.0
+    _sent_request: str | None = None
+    _next: Callable[[float], list[Action]] | None = None
+    _energy_flowing: bool = False
+    _stop_reason: tuple[StopResult, str] | None = None
+    _precharge_target_v: float = 0.0
+    _welding_requests: int = 0
+    _cable_check_started: bool = False
+    _precharge_started: bool = False
+    _last_power_delivery_ready: bool = False
+
+    def __post_init__(self) -> None:
+        self._clock = ClockedBattery(self.battery)
+
+    # --- entry point ---
+
+    def handle(self, event: Event, now: float) -> list[Action]:
+        if self.state is EvccState.DONE:
+            return []
+        assert self._clock is not None
+        self._clock.advance_to(now)
+        if isinstance(event, ConnectionOpened):
+            return self._on_connection(now)
+        if isinstance(event, MessageReceived):
+            return self._on_response(event.message, now)
+        if isinstance(event, TimerExpired):
+            return self._on_timer(event.name, now)
+        if isinstance(event, MalformedReceived):
+            return self._stop(
+                StopResult.MALFORMED,
+                f"response did not decode: {event.reason}",
+                note=("decodable response", False),
+            )
+        if isinstance(event, ConnectionLost):
+            return self._stop(StopResult.CONNECTION_LOST, event.reason, close=False)
+        if isinstance(event, StopRequested):
+            if self._stop_reason is None:
+                self._stop_reason = (StopResult.COMPLETED, event.reason)
+            return []
+        raise TypeError(f"unknown event {event!r}")
+
+    def _on_connection(self, now: float) -> list[Action]:
+        if self.state is not EvccState.IDLE:
+            return []
+        timeout = self.timings.evcc_communication_setup_timeout_s
+        return [StartTimer(COMMUNICATION_SETUP_TIMER, now + timeout)] + self._send(
+            supported_app_protocol_req(self.config.schema_id), now
+        )
+
+    # --- timers ---
+
+    def _on_timer(self, name: str, now: float) -> list[Action]:
+        if name == NEXT_REQUEST_TIMER:
+            pending, self._next = self._next, None
+            return pending(now) if pending is not None else []
+        t = self.timings
+        limits = {
+            MSG_TIMER: (
+                f"no {self._awaiting} within V2G_EVCC_Msg_Timeout "
+                f"({t.msg_timeout_s(self._sent_request or ''):g} s, DIN SPEC 70121 Table 75)"
+            ),
+            COMMUNICATION_SETUP_TIMER: (
+                f"session not set up within V2G_EVCC_CommunicationSetup_Timeout "
+                f"({t.evcc_communication_setup_timeout_s:g} s, DIN SPEC 70121 Table 77)"
+            ),
+            READY_TO_CHARGE_TIMER: (
+                f"not ready to charge within V2G_EVCC_ReadyToCharge_Timeout "
+                f"({t.evcc_ready_to_charge_timeout_s:g} s, DIN SPEC 70121 Table 77)"
+            ),
+            CABLE_CHECK_TIMER: (
+                f"cable check not finished within V2G_EVCC_CableCheck_Timeout "
+                f"({t.evcc_cable_check_timeout_s:g} s, DIN SPEC 70121 Table 77)"
+            ),
+            PRE_CHARGE_TIMER: (
+                f"EVSE did not reach the precharge voltage within V2G_EVCC_PreCharge_Timeout "
+                f"({t.evcc_pre_charge_timeout_s:g} s, DIN SPEC 70121 Table 77)"
+            ),
+        }
+        if name not in limits:
+            return []
+        return self._stop(StopResult.TIMEOUT, limits[name], note=(name, False))
+
+    # --- sending ---
+
+    def _send(self, message: Message, now: float) -> list[Action]:
+        name = message_name(message)
+        self._awaiting = REQUEST_TO_RESPONSE[name]
+        self._sent_request = name
+        self._sent_at = now
+        self.state = EvccState.WAITING
+        return [SendMessage(message), StartTimer(MSG_TIMER, now + self.timings.msg_timeout_s(name))]
+
+    def _request(self, name: str, content: dict[str, Any]) -> Message:
+        return v2g_message(self.session or ZERO_SESSION_ID, name, content)
+
+    def _later(self, interval_s: float, build: Callable[[float], list[Action]], now: float) -> list[Action]:
+        """Send the next request of a repeated phase after the EV's polling pause."""
+        self._awaiting = None
+        self.state = EvccState.PAUSED
+        self._next = build
+        return [StartTimer(NEXT_REQUEST_TIMER, now + interval_s)]
+
+    # --- responses ---
+
+    def _on_response(self, message: Message, now: float) -> list[Action]:
+        try:
+            name = message_name(message)
+        except ValueError as exc:
+            return self._stop(StopResult.MALFORMED, str(exc), note=("decodable response", False))
+        self.responses.append(name)
+        if self._awaiting is None or name != self._awaiting:
+            return self._stop(
+                StopResult.SEQUENCE_ERROR,
+                f"received {name} while expecting {self._awaiting or 'no message'}",
+                note=("message sequence", False),
+            )
+        actions: list[Action] = [CancelTimer(MSG_TIMER)]
+        elapsed = now - self._sent_at
+        budget = self.timings.performance_time_s(self._sent_request or "")
+        if budget is not None:
+            actions.append(
+                Note(
+                    "V2G_SECC_Msg_Performance_Time",
+                    elapsed <= budget,
+                    f"{name} after {elapsed * 1000:.1f} ms "
+                    f"(limit {budget * 1000:g} ms, DIN SPEC 70121 Table 75)",
+                )
+            )
+        self._awaiting = None
+        if name != "supportedAppProtocolRes" and name != "SessionSetupRes":
+            received = session_id(message)
+            if received != self.session:
+                return actions + self._stop(
+                    StopResult.UNKNOWN_SESSION,
+                    f"{name} carries SessionID {received}, the session is {self.session}",
+                    note=("SessionID", False),
+                )
+        content = body(message)
+        code = content.get("ResponseCode")
+        if name != "supportedAppProtocolRes" and (code is None or str(code).startswith("FAILED")):
+            # DIN SPEC 70121 8.8: after a FAILED response code the EVCC ends the session.
+            return actions + self._stop(StopResult.FAILED_RESPONSE, f"{name} ResponseCode {code}")
+        try:
+            return actions + getattr(self, f"_on_{name}")(content, message, now)
+        except (KeyError, TypeError, ValueError) as exc:
+            return actions + self._stop(
+                StopResult.MALFORMED, f"{name} content error: {exc!r}", note=("response content", False)
+            )
+
+    def _on_supportedAppProtocolRes(
+        self, content: dict[str, Any], message: Message, now: float
+    ) -> list[Action]:
+        if not app_protocol.accepted(content, self.config.schema_id):
+            return self._stop(
+                StopResult.NEGOTIATION_FAILED,
+                f"supportedAppProtocolRes {content.get('ResponseCode')} SchemaID {content.get('SchemaID')}",
+            )
+        resume = self.config.resume_session_id
+        header = normalise_hex(resume) if resume else ZERO_SESSION_ID
+        return self._send(
+            v2g_message(header, "SessionSetupReq", {"EVCCID": normalise_hex(self.config.evcc_id)}), now
+        )
+
+    def _on_SessionSetupRes(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
+        code = content["ResponseCode"]
+        assigned = session_id(message)
+        if code not in (ResponseCode.OK_NewSessionEstablished, ResponseCode.OK_OldSessionJoined):
+            return self._stop(StopResult.FAILED_RESPONSE, f"SessionSetupRes ResponseCode {code}")
+        if is_zero_session(assigned):
+            return self._stop(
+                StopResult.UNKNOWN_SESSION, "SessionSetupRes assigned SessionID 0", note=("SessionID", False)
+            )
+        actions: list[Action] = []
+        resume = self.config.resume_session_id
+        if code == ResponseCode.OK_OldSessionJoined and (resume is None or normalise_hex(resume) != assigned):
+            actions.append(
+                Note("SessionID", False, f"OK_OldSessionJoined with SessionID {assigned} never offered")
+            )
+        self.session = assigned
+        actions += [
+            CancelTimer(COMMUNICATION_SETUP_TIMER),
+            StartTimer(READY_TO_CHARGE_TIMER, now + self.timings.evcc_ready_to_charge_timeout_s),
+        ]
+        return actions + self._send(self._request("ServiceDiscoveryReq", {}), now)
+
+    def _on_ServiceDiscoveryRes(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
+        options = content["PaymentOptions"]["PaymentOption"]
+        if isinstance(options, str):
+            options = [options]
+        service = content["ChargeService"]
+        if PaymentOption.ExternalPayment not in options:
+            return self._stop(StopResult.PARAMETER_ERROR, f"EVSE offers no ExternalPayment ({options})")
+        if service["EnergyTransferType"] != self.config.energy_transfer_type:
+            return self._stop(
+                StopResult.PARAMETER_ERROR,
+                f"EVSE energy transfer type {service['EnergyTransferType']}, EV needs "
+                f"{self.config.energy_transfer_type}",
+            )
+        service_id = int(service["ServiceTag"]["ServiceID"])
+        if service_id != CHARGE_SERVICE_ID:
+            return self._stop(StopResult.PARAMETER_ERROR, f"charge service has ServiceID {service_id}")
+        request = {
+            "SelectedPaymentOption": str(PaymentOption.ExternalPayment),
+            "SelectedServiceList": {"SelectedService": [{"ServiceID": service_id}]},
+        }
+        return self._send(self._request("ServicePaymentSelectionReq", request), now)
+
+    def _on_ServicePaymentSelectionRes(
+        self, content: dict[str, Any], message: Message, now: float
+    ) -> list[Action]:
+        return self._send(self._request("ContractAuthenticationReq", {}), now)
+
+    def _on_ContractAuthenticationRes(
+        self, content: dict[str, Any], message: Message, now: float
+    ) -> list[Action]:
+        if content["EVSEProcessing"] == EVSEProcessing.Ongoing:
+            return self._later(
+                self.config.ongoing_interval_s,
+                lambda at: self._send(self._request("ContractAuthenticationReq", {}), at),
+                now,
+            )
+        return self._send(self._charge_parameter_discovery_req(), now)
+
+    def _on_ChargeParameterDiscoveryRes(
+        self, content: dict[str, Any], message: Message, now: float
+    ) -> list[Action]:
+        if content["EVSEProcessing"] == EVSEProcessing.Ongoing:
+            return self._later(
+                self.config.ongoing_interval_s,
+                lambda at: self._send(self._charge_parameter_discovery_req(), at),
+                now,
+            )
+        evse = content["DC_EVSEChargeParameter"]
+        self.evse_limits = {
+            "max_current_a": to_float(evse["EVSEMaximumCurrentLimit"]),
+            "max_voltage_v": to_float(evse["EVSEMaximumVoltageLimit"]),
+            "max_power_w": to_float(evse["EVSEMaximumPowerLimit"]),
+            "min_voltage_v": to_float(evse["EVSEMinimumVoltageLimit"]),
+        }
+        if self.evse_limits["max_voltage_v"] < self.battery.open_circuit_voltage_v:
+            return self._stop(
+                StopResult.PARAMETER_ERROR,
+                f"EVSE maximum voltage {self.evse_limits['max_voltage_v']:g} V is below the pack voltage "
+                f"{self.battery.open_circuit_voltage_v:.0f} V",
+            )
+        return self._cable_check(now)
+
+    def _cable_check(self, now: float) -> list[Action]:
+        actions: list[Action] = []
+        if not self._cable_check_started:
+            self._cable_check_started = True
+            actions.append(StartTimer(CABLE_CHECK_TIMER, now + self.timings.evcc_cable_check_timeout_s))
+        request = {"DC_EVStatus": self._ev_status()}
+        return actions + self._send(self._request("CableCheckReq", request), now)
+
+    def _on_CableCheckRes(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
+        status = content["DC_EVSEStatus"]
+        isolation = status["EVSEIsolationStatus"]
+        if isolation == IsolationLevel.Fault:
+            return self._session_stop(
+                StopResult.ISOLATION_FAULT, "CableCheckRes reports an isolation fault", now
+            )
+        if status["EVSEStatusCode"] in SHUTDOWN_STATUS_CODES:
+            return self._session_stop(
+                StopResult.EVSE_SHUTDOWN, f"CableCheckRes EVSEStatusCode {status['EVSEStatusCode']}", now
+            )
+        if content["EVSEProcessing"] == EVSEProcessing.Ongoing:
+            return self._later(self.config.cable_check_interval_s, self._cable_check, now)
+        if isolation not in ISOLATION_OK:
+            return self._session_stop(
+                StopResult.ISOLATION_FAULT, f"cable check finished with EVSEIsolationStatus {isolation}", now
+            )
+        return [CancelTimer(CABLE_CHECK_TIMER)] + self._pre_charge(now)
+
+    def _pre_charge(self, now: float) -> list[Action]:
+        actions: list[Action] = []
+        if not self._precharge_started:
+            self._precharge_started = True
+            actions.append(StartTimer(PRE_CHARGE_TIMER, now + self.timings.evcc_pre_charge_timeout_s))
+        # Precharge to the pack's open-circuit voltage so the contactors close without inrush.
+        self._precharge_target_v = self.battery.open_circuit_voltage_v
+        request = {
+            "DC_EVStatus": self._ev_status(),
+            "EVTargetVoltage": physical(self._precharge_target_v, "V"),
+            "EVTargetCurrent": physical(0.0, "A"),
+        }
+        return actions + self._send(self._request("PreChargeReq", request), now)
+
+    def _on_PreChargeRes(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
+        status = content["DC_EVSEStatus"]
+        if status["EVSEStatusCode"] in SHUTDOWN_STATUS_CODES:
+            return self._session_stop(
+                StopResult.EVSE_SHUTDOWN, f"PreChargeRes EVSEStatusCode {status['EVSEStatusCode']}", now
+            )
+        present = to_float(content["EVSEPresentVoltage"])
+        if abs(present - self._precharge_target_v) > self.config.precharge_tolerance_v:
+            return self._later(self.config.precharge_interval_s, self._pre_charge, now)
+        actions: list[Action] = [CancelTimer(PRE_CHARGE_TIMER), CancelTimer(READY_TO_CHARGE_TIMER)]
+        return actions + self._send(self._power_delivery_req(ready=True), now)
+
+    def _on_PowerDeliveryRes(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
+        if not self._last_power_delivery_ready:
+            self._energy_flowing = False
+            return self._after_power_off(now)
+        self._energy_flowing = True
+        status = content["DC_EVSEStatus"]
+        if self._evse_wants_stop(status):
+            return self._power_off(
+                now, StopResult.EVSE_SHUTDOWN, self._evse_stop_reason("PowerDeliveryRes", status)
+            )
+        return self._send(self._current_demand_req(now), now)
+
+    def _after_power_off(self, now: float) -> list[Action]:
+        assert self._clock is not None
+        self._clock.set_current(now, 0.0)
+        return self._later(self.config.welding_detection_interval_s, self._welding_detection, now)
+
+    def _on_CurrentDemandRes(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
+        assert self._clock is not None
+        self._clock.set_current(now, to_float(content["EVSEPresentCurrent"]))
+        status = content["DC_EVSEStatus"]
+        if self._evse_wants_stop(status):
+            return self._power_off(
+                now, StopResult.EVSE_SHUTDOWN, self._evse_stop_reason("CurrentDemandRes", status)
+            )
+        if self._stop_reason is not None:
+            return self._power_off(now, *self._stop_reason)
+        if self.battery.charging_complete:
+            return self._power_off(
+                now, StopResult.COMPLETED, f"target SOC {self.battery.params.target_soc:g} % reached"
+            )
+        return self._later(
+            self.config.current_demand_interval_s,
+            lambda at: self._send(self._current_demand_req(at), at),
+            now,
+        )
+
+    def _welding_detection(self, now: float) -> list[Action]:
+        self._welding_requests += 1
+        request = {"DC_EVStatus": self._ev_status()}
+        return self._send(self._request("WeldingDetectionReq", request), now)
+
+    def _on_WeldingDetectionRes(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
+        present = to_float(content["EVSEPresentVoltage"])
+        if present <= self.config.welding_safe_voltage_v:
+            return self._send(self._request("SessionStopReq", {}), now)
+        if self._welding_requests >= self.config.max_welding_detection_requests:
+            note = Note(
+                "welding detection",
+                False,
+                f"EVSE output still {present:.0f} V after {self._welding_requests} WeldingDetectionReq",
+            )
+            return [note] + self._send(self._request("SessionStopReq", {}), now)
+        return self._later(self.config.welding_detection_interval_s, self._welding_detection, now)
+
+    def _on_SessionStopRes(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
+        result, reason = self._stop_reason or (StopResult.COMPLETED, "session stopped")
+        return self._stop(result, reason)
+
+    # --- stopping ---
+
+    def _power_off(self, now: float, result: StopResult, reason: str) -> list[Action]:
+        """End energy transfer: PowerDeliveryReq(ReadyToChargeState=false), then welding detection and
+        SessionStop (the DIN SPEC 70121 normal shutdown, also used when the EVSE asks to stop)."""
+        self._stop_reason = (result, reason)
+        return self._send(self._power_delivery_req(ready=False), now)
+
+    def _session_stop(self, result: StopResult, reason: str, now: float) -> list[Action]:
+        """End a session in which no energy flowed: SessionStopReq straight away."""
+        self._stop_reason = (result, reason)
+        actions: list[Action] = [
+            CancelTimer(CABLE_CHECK_TIMER),
+            CancelTimer(PRE_CHARGE_TIMER),
+            CancelTimer(READY_TO_CHARGE_TIMER),
+        ]
+        return actions + self._send(self._request("SessionStopReq", {}), now)
+
+    def _evse_wants_stop(self, status: dict[str, Any]) -> bool:
+        return (
+            status.get("EVSEStatusCode") in SHUTDOWN_STATUS_CODES
+            or status.get("EVSENotification") == EVSENotification.StopCharging
+            or status.get("EVSEIsolationStatus") == IsolationLevel.Fault
+        )
+
+    @staticmethod
+    def _evse_stop_reason(name: str, status: dict[str, Any]) -> str:
+        return (
+            f"{name} EVSEStatusCode {status.get('EVSEStatusCode')}, EVSENotification "
+            f"{status.get('EVSENotification')}, EVSEIsolationStatus {status.get('EVSEIsolationStatus')}"
+        )
+
+    def _stop(
+        self, result: StopResult, reason: str, *, note: tuple[str, bool] | None = None, close: bool = True
+    ) -> list[Action]:
+        self.state = EvccState.DONE
+        self._next = None
+        self.result = StopSession(result, reason)
+        actions: list[Action] = []
+        if note is not None:
+            actions.append(Note(note[0], note[1], reason))
+        for timer in (
+            MSG_TIMER,
+            NEXT_REQUEST_TIMER,
+            COMMUNICATION_SETUP_TIMER,
+            READY_TO_CHARGE_TIMER,
+            CABLE_CHECK_TIMER,
+            PRE_CHARGE_TIMER,
+        ):
+            actions.append(CancelTimer(timer))
+        if close:
+            actions.append(CloseConnection(reason))
+        actions.append(self.result)
+        return actions
+
+    # --- request content from the battery ---
+
+    def _ev_status(self) -> dict[str, Any]:
+        return dc_ev_status(self.battery.soc)
+
+    def _charge_parameter_discovery_req(self) -> Message:
+        p = self.battery.params
+        content = {
+            "EVRequestedEnergyTransferType": self.config.energy_transfer_type,
+            "DC_EVChargeParameter": {
+                "DC_EVStatus": self._ev_status(),
+                "EVMaximumCurrentLimit": physical(p.max_current_a, "A"),
+                "EVMaximumVoltageLimit": physical(p.max_voltage_v, "V"),
+            },
+        }
+        return self._request("ChargeParameterDiscoveryReq", content)
+
+    def _power_delivery_req(self, *, ready: bool) -> Message:
+        self._last_power_delivery_ready = ready
+        content = {
+            "ReadyToChargeState": ready,
+            "DC_EVPowerDeliveryParameter": {
+                "DC_EVStatus": self._ev_status(),
+                "BulkChargingComplete": self.battery.bulk_charging_complete,
+                "ChargingComplete": self.battery.charging_complete,
+            },
+        }
+        return self._request("PowerDeliveryReq", content)
+
+    def _current_demand_req(self, now: float) -> Message:
+        battery = self.battery
+        p = battery.params
+        requested = battery.requested_current_a()
+        if self.evse_limits:
+            requested = min(requested, self.evse_limits["max_current_a"])
+        content = {
+            "DC_EVStatus": self._ev_status(),
+            "EVTargetCurrent": physical(requested, "A"),
+            "EVMaximumVoltageLimit": physical(p.max_voltage_v, "V"),
+            "EVMaximumCurrentLimit": physical(p.max_current_a, "A"),
+            "EVMaximumPowerLimit": physical(p.max_power_w, "W"),
+            "BulkChargingComplete": battery.bulk_charging_complete,
+            "ChargingComplete": battery.charging_complete,
+            "RemainingTimeToFullSoC": seconds(battery.remaining_time_s(p.target_soc)),
+            "RemainingTimeToBulkSoC": seconds(battery.remaining_time_s(battery.bulk_soc)),
+            "EVTargetVoltage": physical(battery.target_voltage_v(), "V"),
+        }
+        return self._request("CurrentDemandReq", content)

@@ -1,0 +1,531 @@
+"""The SECC side of a DIN SPEC 70121 DC session, sans-I/O.
+
+`SeccMachine.handle(event, now)` takes a decoded request (or a timer expiry, connection event) and returns
+actions: the response to send, timers to (re)arm, and - when the session ends - CloseConnection and
+StopSession. The power stage is a :class:`~harness.devices.models.dc_charger.DcCharger`, which the machine
+advances to the timestamp of every request before it reads the present values, so a simulated clock gives
+deterministic physics.
+
+Checks a tester makes on the EVCC (session id, sequence) come out as :class:`Note` actions.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from harness.devices.models.dc_charger import DcCharger, IsolationResult
+from harness.protocol.din70121 import app_protocol
+from harness.protocol.din70121.events import (
+    Action,
+    CancelTimer,
+    CloseConnection,
+    ConnectionLost,
+    ConnectionOpened,
+    Event,
+    MalformedReceived,
+    MessageReceived,
+    Note,
+    SendMessage,
+    StartTimer,
+    StopRequested,
+    StopResult,
+    StopSession,
+    TimerExpired,
+)
+from harness.protocol.din70121.messages import (
+    CHARGE_SERVICE_ID,
+    REQUEST_TO_RESPONSE,
+    SESSION_ID_BYTES,
+    DCEVSEStatusCode,
+    EVSENotification,
+    EVSEProcessing,
+    IsolationLevel,
+    Message,
+    PaymentOption,
+    ResponseCode,
+    body,
+    dc_evse_status,
+    is_zero_session,
+    message_name,
+    normalise_hex,
+    physical,
+    session_id,
+    supported_app_protocol_res,
+    to_float,
+    v2g_message,
+)
+from harness.protocol.din70121.timing import SEQUENCE_TIMER, DinTimings
+
+# DIN SPEC 70121 8.4.3.3.2: EnergyTransferType values that mean DC charging.
+DC_ENERGY_TRANSFER_TYPES = frozenset({"DC_core", "DC_extended", "DC_combo_core", "DC_unique"})
+# DIN SPEC 70121 8.4.3.7 (SAScheduleList): one PMax schedule covering a day.
+SCHEDULE_DURATION_S = 86_400
+# DIN SPEC 70121 PMaxScheduleEntry: PMax is xs:short; its largest value leaves the DC limits of
+# DC_EVSEChargeParameter as the only power limit (what the sample captures show).
+PMAX_NO_LIMIT = 32_767
+
+
+class SeccState(StrEnum):
+    """What the SECC waits for; each state allows the requests listed in ``ALLOWED_REQUESTS``."""
+
+    WAIT_CONNECTION = "WAIT_CONNECTION"
+    WAIT_APP_PROTOCOL = "WAIT_APP_PROTOCOL"
+    WAIT_SESSION_SETUP = "WAIT_SESSION_SETUP"
+    SESSION_SET_UP = "SESSION_SET_UP"
+    SERVICES_DISCOVERED = "SERVICES_DISCOVERED"
+    PAYMENT_SELECTED = "PAYMENT_SELECTED"
+    AUTHORIZED = "AUTHORIZED"
+    CHARGE_PARAMETERS_ONGOING = "CHARGE_PARAMETERS_ONGOING"
+    CHARGE_PARAMETERS_DONE = "CHARGE_PARAMETERS_DONE"
+    CABLE_CHECK_ONGOING = "CABLE_CHECK_ONGOING"
+    CABLE_CHECK_DONE = "CABLE_CHECK_DONE"
+    CABLE_CHECK_FAILED = "CABLE_CHECK_FAILED"
+    PRECHARGING = "PRECHARGING"
+    ENERGY_TRANSFER = "ENERGY_TRANSFER"
+    POWER_OFF = "POWER_OFF"
+    DONE = "DONE"
+
+
+# DIN SPEC 70121 8.4 message sequence (the typical DC session of REFERENCE.md section 5): the requests the
+# SECC accepts in each state. SessionStopReq is accepted whenever no energy is flowing once the charge
+# parameters are known; anything else is FAILED_SequenceError.
+ALLOWED_REQUESTS: dict[SeccState, frozenset[str]] = {
+    SeccState.WAIT_APP_PROTOCOL: frozenset({"supportedAppProtocolReq"}),
+    SeccState.WAIT_SESSION_SETUP: frozenset({"SessionSetupReq"}),
+    SeccState.SESSION_SET_UP: frozenset({"ServiceDiscoveryReq"}),
+    SeccState.SERVICES_DISCOVERED: frozenset({"ServicePaymentSelectionReq"}),
+    SeccState.PAYMENT_SELECTED: frozenset({"ContractAuthenticationReq"}),
+    SeccState.AUTHORIZED: frozenset({"ContractAuthenticationReq", "ChargeParameterDiscoveryReq"}),
+    SeccState.CHARGE_PARAMETERS_ONGOING: frozenset({"ChargeParameterDiscoveryReq"}),
+    SeccState.CHARGE_PARAMETERS_DONE: frozenset({"CableCheckReq", "SessionStopReq"}),
+    SeccState.CABLE_CHECK_ONGOING: frozenset({"CableCheckReq", "SessionStopReq"}),
+    SeccState.CABLE_CHECK_DONE: frozenset({"PreChargeReq", "SessionStopReq"}),
+    SeccState.CABLE_CHECK_FAILED: frozenset({"SessionStopReq"}),
+    SeccState.PRECHARGING: frozenset({"PreChargeReq", "PowerDeliveryReq", "SessionStopReq"}),
+    SeccState.ENERGY_TRANSFER: frozenset({"CurrentDemandReq", "PowerDeliveryReq"}),
+    SeccState.POWER_OFF: frozenset({"WeldingDetectionReq", "SessionStopReq"}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SeccConfig:
+    """What the reference SECC offers and how it behaves (the SECC's PICS/PIXIT)."""
+
+    # DIN SPEC 70121 8.4.3.2: EVSEID is hexBinary; 0x00 when the EVSE has none.
+    evse_id: str = "00"
+    payment_options: tuple[str, ...] = (PaymentOption.ExternalPayment,)
+    energy_transfer_type: str = "DC_extended"
+    free_service: bool = False
+    # The id the SECC gives a new session (upper-case hex, 8 bytes); None draws a random one.
+    session_id: str | None = None
+    # The id of an earlier session the SECC still remembers: a SessionSetupReq carrying it is resumed
+    # (OK_OldSessionJoined).
+    previous_session_id: str | None = None
+    # How many times ContractAuthenticationRes / ChargeParameterDiscoveryRes say Ongoing before Finished.
+    authorization_ongoing_rounds: int = 0
+    charge_parameter_ongoing_rounds: int = 0
+    energy_to_be_delivered_wh: float = 20_000.0
+
+
+@dataclass
+class SeccMachine:
+    """One SECC session over one V2G TCP connection."""
+
+    charger: DcCharger = field(default_factory=DcCharger)
+    config: SeccConfig = field(default_factory=SeccConfig)
+    timings: DinTimings = field(default_factory=DinTimings)
+    state: SeccState = SeccState.WAIT_CONNECTION
+    session: str | None = None
+    schema_id: int | None = None
+    result: StopSession | None = None
+    requests: list[str] = field(default_factory=list)
+    _authorization_rounds: int = 0
+    _charge_parameter_rounds: int = 0
+
+    # --- entry point ---
+
+    def handle(self, event: Event, now: float) -> list[Action]:
+        if self.state is SeccState.DONE:
+            return []
+        if isinstance(event, ConnectionOpened):
+            self.state = SeccState.WAIT_APP_PROTOCOL
+            return [self._arm_sequence_timer(now)]
+        if isinstance(event, MessageReceived):
+            return self._on_request(event.message, now)
+        if isinstance(event, MalformedReceived):
+            return self._stop(
+                StopResult.MALFORMED,
+                f"request did not decode: {event.reason}",
+                note=("decodable request", False),
+            )
+        if isinstance(event, TimerExpired):
+            if event.name == SEQUENCE_TIMER:
+                return self._stop(
+                    StopResult.TIMEOUT,
+                    "no request within V2G_SECC_Sequence_Timeout "
+                    f"({self.timings.secc_sequence_timeout_s:g} s, DIN SPEC 70121 Table 75)",
+                    note=("V2G_SECC_Sequence_Timeout", False),
+                )
+            return []
+        if isinstance(event, ConnectionLost):
+            return self._stop(StopResult.CONNECTION_LOST, event.reason, close=False)
+        if isinstance(event, StopRequested):
+            return []
+        raise TypeError(f"unknown event {event!r}")
+
+    # --- requests ---
+
+    def _on_request(self, message: Message, now: float) -> list[Action]:
+        try:
+            name = message_name(message)
+        except ValueError as exc:
+            return self._stop(StopResult.MALFORMED, str(exc), note=("decodable request", False))
+        actions: list[Action] = [CancelTimer(SEQUENCE_TIMER)]
+        self.requests.append(name)
+        self.charger.advance_to(now)
+        if name not in REQUEST_TO_RESPONSE:
+            return actions + self._stop(
+                StopResult.SEQUENCE_ERROR,
+                f"{name} is not a DIN SPEC 70121 request",
+                note=("request type", False),
+            )
+        if name != "supportedAppProtocolReq" and name != "SessionSetupReq" and self.session is not None:
+            received = session_id(message)
+            if received != self.session:
+                return actions + self._refuse(
+                    name,
+                    ResponseCode.FAILED_UnknownSession,
+                    StopResult.UNKNOWN_SESSION,
+                    f"{name} carries SessionID {received}, the session is {self.session}",
+                    check="SessionID",
+                )
+        allowed = ALLOWED_REQUESTS.get(self.state, frozenset())
+        if name not in allowed:
+            return actions + self._refuse(
+                name,
+                ResponseCode.FAILED_SequenceError,
+                StopResult.SEQUENCE_ERROR,
+                f"{name} is out of sequence in state {self.state} (allowed: {sorted(allowed)})",
+                check="message sequence",
+            )
+        try:
+            handler = getattr(self, f"_on_{name}")
+            return actions + handler(body(message), message, now)
+        except (KeyError, TypeError, ValueError) as exc:
+            return actions + self._refuse(
+                name,
+                ResponseCode.FAILED,
+                StopResult.MALFORMED,
+                f"{name} content error: {exc!r}",
+                check="request content",
+            )
+
+    def _on_supportedAppProtocolReq(
+        self, content: dict[str, Any], message: Message, now: float
+    ) -> list[Action]:
+        negotiation = app_protocol.negotiate(content)
+        response = supported_app_protocol_res(negotiation.code, negotiation.schema_id)
+        if not negotiation.ok:
+            return [SendMessage(response)] + self._stop(
+                StopResult.NEGOTIATION_FAILED, "the EVCC offered no DIN SPEC 70121 version 2 protocol"
+            )
+        self.schema_id = negotiation.schema_id
+        self.state = SeccState.WAIT_SESSION_SETUP
+        return self._respond(response, now)
+
+    def _on_SessionSetupReq(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
+        received = session_id(message)
+        previous = self.config.previous_session_id
+        if not is_zero_session(received) and previous is not None and received == normalise_hex(previous):
+            # DIN SPEC 70121 8.4.3.2.3: the EVCC resumes a session the SECC remembers.
+            self.session = normalise_hex(previous)
+            code = ResponseCode.OK_OldSessionJoined
+        else:
+            self.session = self._new_session_id()
+            code = ResponseCode.OK_NewSessionEstablished
+        normalise_hex(str(content["EVCCID"]))
+        self.state = SeccState.SESSION_SET_UP
+        return self._respond(self._response("SessionSetupRes", code), now)
+
+    def _on_ServiceDiscoveryReq(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
+        self.state = SeccState.SERVICES_DISCOVERED
+        return self._respond(self._response("ServiceDiscoveryRes", ResponseCode.OK), now)
+
+    def _on_ServicePaymentSelectionReq(
+        self, content: dict[str, Any], message: Message, now: float
+    ) -> list[Action]:
+        option = content.get("SelectedPaymentOption")
+        services = content.get("SelectedServiceList", {}).get("SelectedService", [])
+        if isinstance(services, dict):
+            services = [services]
+        if option not in self.config.payment_options:
+            return self._refuse(
+                "ServicePaymentSelectionReq",
+                ResponseCode.FAILED_PaymentSelectionInvalid,
+                StopResult.PARAMETER_ERROR,
+                f"payment option {option} was not offered",
+                check="payment selection",
+            )
+        if not any(service.get("ServiceID") == CHARGE_SERVICE_ID for service in services):
+            return self._refuse(
+                "ServicePaymentSelectionReq",
+                ResponseCode.FAILED_ServiceSelectionInvalid,
+                StopResult.PARAMETER_ERROR,
+                f"selected services {services} do not include the charge service",
+                check="service selection",
+            )
+        self.state = SeccState.PAYMENT_SELECTED
+        return self._respond(self._response("ServicePaymentSelectionRes", ResponseCode.OK), now)
+
+    def _on_ContractAuthenticationReq(
+        self, content: dict[str, Any], message: Message, now: float
+    ) -> list[Action]:
+        self.state = SeccState.AUTHORIZED
+        if self._authorization_rounds < self.config.authorization_ongoing_rounds:
+            self._authorization_rounds += 1
+            processing = EVSEProcessing.Ongoing
+        else:
+            processing = EVSEProcessing.Finished
+        response = self._response("ContractAuthenticationRes", ResponseCode.OK)
+        body(response)["EVSEProcessing"] = str(processing)
+        if processing is EVSEProcessing.Ongoing:
+            # Authorization not finished: only another ContractAuthenticationReq is in sequence.
+            self.state = SeccState.PAYMENT_SELECTED
+        return self._respond(response, now)
+
+    def _on_ChargeParameterDiscoveryReq(
+        self, content: dict[str, Any], message: Message, now: float
+    ) -> list[Action]:
+        requested = content.get("EVRequestedEnergyTransferType")
+        if requested not in DC_ENERGY_TRANSFER_TYPES:
+            return self._refuse(
+                "ChargeParameterDiscoveryReq",
+                ResponseCode.FAILED_WrongEnergyTransferType,
+                StopResult.PARAMETER_ERROR,
+                f"energy transfer type {requested} is not DC",
+                check="energy transfer type",
+            )
+        ev = content["DC_EVChargeParameter"]
+        ev_max_voltage = to_float(ev["EVMaximumVoltageLimit"])
+        if ev_max_voltage < self.charger.params.min_voltage_v:
+            return self._refuse(
+                "ChargeParameterDiscoveryReq",
+                ResponseCode.FAILED_WrongChargeParameter,
+                StopResult.PARAMETER_ERROR,
+                f"EV maximum voltage {ev_max_voltage:g} V is below the EVSE minimum",
+                check="charge parameters",
+            )
+        if self._charge_parameter_rounds < self.config.charge_parameter_ongoing_rounds:
+            self._charge_parameter_rounds += 1
+            processing = EVSEProcessing.Ongoing
+            self.state = SeccState.CHARGE_PARAMETERS_ONGOING
+        else:
+            processing = EVSEProcessing.Finished
+            self.state = SeccState.CHARGE_PARAMETERS_DONE
+        response = self._response("ChargeParameterDiscoveryRes", ResponseCode.OK)
+        body(response)["EVSEProcessing"] = str(processing)
+        return self._respond(response, now)
+
+    def _on_CableCheckReq(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
+        if self.state is SeccState.CHARGE_PARAMETERS_DONE:
+            self.charger.start_isolation_check()
+        if self.charger.isolation_check_finished:
+            processing = EVSEProcessing.Finished
+            fault = self.charger.isolation_status is IsolationResult.Fault
+            self.state = SeccState.CABLE_CHECK_FAILED if fault else SeccState.CABLE_CHECK_DONE
+        else:
+            processing = EVSEProcessing.Ongoing
+            self.state = SeccState.CABLE_CHECK_ONGOING
+        response = self._response("CableCheckRes", ResponseCode.OK)
+        body(response)["EVSEProcessing"] = str(processing)
+        return self._respond(response, now)
+
+    def _on_PreChargeReq(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
+        # Read the output first: the new setpoint acts from now on.
+        response = self._response("PreChargeRes", ResponseCode.OK)
+        self.charger.precharge(to_float(content["EVTargetVoltage"]), to_float(content["EVTargetCurrent"]))
+        self.state = SeccState.PRECHARGING
+        return self._respond(response, now)
+
+    def _on_PowerDeliveryReq(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
+        ready = bool(content["ReadyToChargeState"])
+        if self.state is SeccState.PRECHARGING and not ready:
+            # The EV gives up before energy transfer: open the output, session may stop.
+            self.charger.stop()
+            self.state = SeccState.POWER_OFF
+        elif self.state is SeccState.PRECHARGING:
+            # Contactors close at the precharged voltage; current follows CurrentDemandReq.
+            self.charger.deliver(self.charger.target_voltage_v, 0.0)
+            self.state = SeccState.ENERGY_TRANSFER
+        elif ready:
+            return self._refuse(
+                "PowerDeliveryReq",
+                ResponseCode.FAILED_SequenceError,
+                StopResult.SEQUENCE_ERROR,
+                "PowerDeliveryReq(ReadyToChargeState=true) during energy transfer",
+                check="message sequence",
+            )
+        else:
+            self.charger.stop()
+            self.state = SeccState.POWER_OFF
+        return self._respond(self._response("PowerDeliveryRes", ResponseCode.OK), now)
+
+    def _on_CurrentDemandReq(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
+        target_voltage = to_float(content["EVTargetVoltage"])
+        target_current = to_float(content["EVTargetCurrent"])
+        response = self._response("CurrentDemandRes", ResponseCode.OK)
+        self.charger.deliver(target_voltage, target_current)
+        return self._respond(response, now)
+
+    def _on_WeldingDetectionReq(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
+        return self._respond(self._response("WeldingDetectionRes", ResponseCode.OK), now)
+
+    def _on_SessionStopReq(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
+        self.charger.stop()
+        actions: list[Action] = [SendMessage(self._response("SessionStopRes", ResponseCode.OK))]
+        return actions + self._stop(StopResult.COMPLETED, "SessionStopReq answered")
+
+    # --- responses ---
+
+    def evse_status(self) -> dict[str, Any]:
+        """DC_EVSEStatus from the charger: isolation result and readiness."""
+        isolation = IsolationLevel(self.charger.isolation_status.value)
+        code = DCEVSEStatusCode.EVSE_Ready
+        if self.state is SeccState.CABLE_CHECK_ONGOING:
+            code = DCEVSEStatusCode.EVSE_IsolationMonitoringActive
+        if isolation is IsolationLevel.Fault:
+            code = DCEVSEStatusCode.EVSE_EmergencyShutdown
+        return dc_evse_status(isolation=isolation, status_code=code, notification=EVSENotification.None_)
+
+    def _response(self, name: str, code: ResponseCode) -> Message:
+        """A complete response of type ``name`` with the charger's present values and ``code``."""
+        charger = self.charger
+        params = charger.params
+        content: dict[str, Any]
+        if name == "SessionSetupRes":
+            content = {"ResponseCode": str(code), "EVSEID": normalise_hex(self.config.evse_id)}
+        elif name == "ServiceDiscoveryRes":
+            content = {
+                "ResponseCode": str(code),
+                "PaymentOptions": {"PaymentOption": [str(option) for option in self.config.payment_options]},
+                "ChargeService": {
+                    "ServiceTag": {"ServiceID": CHARGE_SERVICE_ID, "ServiceCategory": "EVCharging"},
+                    "FreeService": self.config.free_service,
+                    "EnergyTransferType": self.config.energy_transfer_type,
+                },
+            }
+        elif name in ("ServicePaymentSelectionRes", "SessionStopRes"):
+            content = {"ResponseCode": str(code)}
+        elif name == "ContractAuthenticationRes":
+            content = {"ResponseCode": str(code), "EVSEProcessing": str(EVSEProcessing.Finished)}
+        elif name == "ChargeParameterDiscoveryRes":
+            content = {
+                "ResponseCode": str(code),
+                "EVSEProcessing": str(EVSEProcessing.Finished),
+                "SAScheduleList": {
+                    "SAScheduleTuple": [
+                        {
+                            "SAScheduleTupleID": 1,
+                            "PMaxSchedule": {
+                                "PMaxScheduleID": 1,
+                                "PMaxScheduleEntry": [
+                                    {
+                                        "RelativeTimeInterval": {"start": 0, "duration": SCHEDULE_DURATION_S},
+                                        "PMax": PMAX_NO_LIMIT,
+                                    }
+                                ],
+                            },
+                        }
+                    ]
+                },
+                "DC_EVSEChargeParameter": {
+                    "DC_EVSEStatus": self.evse_status(),
+                    "EVSEMaximumCurrentLimit": physical(params.max_current_a, "A"),
+                    "EVSEMaximumPowerLimit": physical(params.max_power_w, "W"),
+                    "EVSEMaximumVoltageLimit": physical(params.max_voltage_v, "V"),
+                    "EVSEMinimumCurrentLimit": physical(params.min_current_a, "A"),
+                    "EVSEMinimumVoltageLimit": physical(params.min_voltage_v, "V"),
+                    "EVSEPeakCurrentRipple": physical(1.0, "A"),
+                    "EVSEEnergyToBeDelivered": physical(self.config.energy_to_be_delivered_wh, "Wh"),
+                },
+            }
+        elif name == "CableCheckRes":
+            content = {
+                "ResponseCode": str(code),
+                "DC_EVSEStatus": self.evse_status(),
+                "EVSEProcessing": str(EVSEProcessing.Finished),
+            }
+        elif name == "PreChargeRes":
+            content = {
+                "ResponseCode": str(code),
+                "DC_EVSEStatus": self.evse_status(),
+                "EVSEPresentVoltage": physical(charger.present_voltage_v, "V"),
+            }
+        elif name == "PowerDeliveryRes":
+            content = {"ResponseCode": str(code), "DC_EVSEStatus": self.evse_status()}
+        elif name == "CurrentDemandRes":
+            content = {
+                "ResponseCode": str(code),
+                "DC_EVSEStatus": self.evse_status(),
+                "EVSEPresentVoltage": physical(charger.present_voltage_v, "V"),
+                "EVSEPresentCurrent": physical(charger.present_current_a, "A"),
+                "EVSECurrentLimitAchieved": charger.current_limit_achieved,
+                "EVSEVoltageLimitAchieved": charger.voltage_limit_achieved,
+                "EVSEPowerLimitAchieved": charger.power_limit_achieved,
+                "EVSEMaximumVoltageLimit": physical(params.max_voltage_v, "V"),
+                "EVSEMaximumCurrentLimit": physical(params.max_current_a, "A"),
+                "EVSEMaximumPowerLimit": physical(params.max_power_w, "W"),
+            }
+        elif name == "WeldingDetectionRes":
+            content = {
+                "ResponseCode": str(code),
+                "DC_EVSEStatus": self.evse_status(),
+                "EVSEPresentVoltage": physical(charger.present_voltage_v, "V"),
+            }
+        else:
+            raise ValueError(f"no DIN SPEC 70121 response called {name}")
+        return v2g_message(self.session or "00", name, content)
+
+    def _respond(self, response: Message, now: float) -> list[Action]:
+        return [SendMessage(response), self._arm_sequence_timer(now)]
+
+    def _arm_sequence_timer(self, now: float) -> StartTimer:
+        # DIN SPEC 70121 Table 75: V2G_SECC_Sequence_Timeout runs from the response to the next request.
+        return StartTimer(SEQUENCE_TIMER, now + self.timings.secc_sequence_timeout_s)
+
+    def _refuse(
+        self, request: str, code: ResponseCode, result: StopResult, reason: str, *, check: str
+    ) -> list[Action]:
+        """Answer ``request`` with a FAILED code, then end the session (DIN SPEC 70121 8.8: after a FAILED
+        response the SECC stops the session)."""
+        response_name = REQUEST_TO_RESPONSE[request]
+        if response_name == "supportedAppProtocolRes":
+            response = supported_app_protocol_res("Failed_NoNegotiation", None)
+        else:
+            response = self._response(response_name, code)
+        return [SendMessage(response)] + self._stop(result, reason, note=(check, False))
+
+    def _stop(
+        self, result: StopResult, reason: str, *, note: tuple[str, bool] | None = None, close: bool = True
+    ) -> list[Action]:
+        self.state = SeccState.DONE
+        self.result = StopSession(result, reason)
+        actions: list[Action] = []
+        if note is not None:
+            actions.append(Note(note[0], note[1], reason))
+        actions.append(CancelTimer(SEQUENCE_TIMER))
+        if close:
+            actions.append(CloseConnection(reason))
+        actions.append(self.result)
+        return actions
+
+    def _new_session_id(self) -> str:
+        if self.config.session_id is not None:
+            return normalise_hex(self.config.session_id)
+        while True:
+            candidate = secrets.token_hex(SESSION_ID_BYTES).upper()
+            if not is_zero_session(candidate):
+                return candidate
