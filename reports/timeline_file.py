@@ -21,7 +21,6 @@ class LoadedTimeline:
 
     events: tuple[TimelineEvent, ...]
     note: str | None = None
-    available: bool = True  # False when there was no timeline at all
 
 
 def _event(data: Any) -> TimelineEvent:
@@ -50,19 +49,19 @@ def _event(data: Any) -> TimelineEvent:
 def load_timeline(run_dir: Path, relative: str | None) -> LoadedTimeline:
     """The timeline at ``relative`` (to ``run_dir``), or an empty one with a note saying why not."""
     if relative is None:
-        return LoadedTimeline((), "No timeline was recorded for this scenario.", available=False)
+        return LoadedTimeline((), "No timeline was recorded for this scenario.")
     if Path(relative).is_absolute() or ".." in Path(relative).parts:
         # A report embeds only what belongs to the run; results.json must not pull in other files.
-        return LoadedTimeline((), f"Timeline path {relative!r} lies outside the run directory.", False)
+        return LoadedTimeline((), f"Timeline path {relative!r} lies outside the run directory.")
     path = run_dir / relative
     if not path.is_file():
-        return LoadedTimeline((), f"Timeline file {relative} is missing from the run directory.", False)
+        return LoadedTimeline((), f"Timeline file {relative} is missing from the run directory.")
     try:
         data = json.loads(path.read_text(encoding="utf-8", errors="replace"))
     except (OSError, ValueError) as exc:
-        return LoadedTimeline((), f"Timeline file {relative} could not be read: {exc}", False)
+        return LoadedTimeline((), f"Timeline file {relative} could not be read: {exc}")
     if not isinstance(data, list):
-        return LoadedTimeline((), f"Timeline file {relative} is not a JSON list of events.", False)
+        return LoadedTimeline((), f"Timeline file {relative} is not a JSON list of events.")
     events: list[TimelineEvent] = []
     bad: list[str] = []
     for index, item in enumerate(data):

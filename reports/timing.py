@@ -22,6 +22,8 @@ MAX_TABLE_ROWS = 2000
 # A number followed by a time unit, as check reasons write them ("answered after 31.2 ms").
 _DURATION = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(ms|s)\b")
 _UNIT_SECONDS = {"ms": 1e-3, "s": 1.0}
+# Enough of the undecodable bytes to recognise them; the capture holds all of them.
+_RAW_HEX_SHOWN = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +67,25 @@ def timing_rows(events: Sequence[TimelineEvent], limit: int = MAX_TABLE_ROWS) ->
                 dst=event.dst,
                 protocol=event.protocol,
                 message=event.message,
-                error=event.error or "",
+                error=_error_text(event),
                 kind=event_kind(event),
             )
         )
         previous = event.t
     return rows
+
+
+def _error_text(event: TimelineEvent) -> str:
+    """A decode error with where it happened, so a lab can find the bad bytes in Wireshark."""
+    if not event.error:
+        return ""
+    where = []
+    if "offset" in event.fields:
+        where.append(f"byte offset {event.fields['offset']}")
+    raw = event.fields.get("raw")
+    if isinstance(raw, str) and raw:
+        where.append(f"raw {raw[:_RAW_HEX_SHOWN]}{'...' if len(raw) > _RAW_HEX_SHOWN else ''}")
+    return f"{event.error} ({', '.join(where)})" if where else event.error
 
 
 def format_duration(seconds: float) -> str:

@@ -76,6 +76,8 @@ def test_timing_rows_relative_and_delta() -> None:
         (9, "100.000", "74.900", "error"),
     ]
     assert timing_rows([]) == []
+    long_raw = ev(0, 1, A, B, fields={"offset": 3, "raw": "ab" * 100}, error="bad length")
+    assert timing_rows([long_raw])[0].error == f"bad length (byte offset 3, raw {'ab' * 32}...)"
     assert len(timing_rows([ev(i, i, A, B) for i in range(10)], limit=3)) == 3
 
 

@@ -242,7 +242,9 @@ def test_decode_error_in_timing_table_keeps_the_error_text_readable(full: Simple
     error_rows = table.find_all("tr", "k-error")
     assert len(error_rows) == 1
     # The control byte in the error is shown escaped; the angle brackets are text, not markup.
-    assert error_rows[0].find_all("td")[-1].text() == "EXI: unknown event code 0x1f at bit 96 \\x01<bad>"
+    assert error_rows[0].find_all("td")[-1].text() == (
+        "EXI: unknown event code 0x1f at bit 96 \\x01<bad> (byte offset 12, raw 80ff)"
+    )
     assert "\x01" not in full.html
 
 
