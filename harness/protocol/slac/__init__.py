@@ -1,0 +1,53 @@
+"""SLAC (ISO 15118-3 signal level attenuation characterization), sans-I/O: EV and EVSE cores."""
+
+from harness.protocol.slac.common import (
+    AttemptFailed,
+    CancelTimer,
+    FrameReceived,
+    Ignored,
+    LinkDown,
+    LinkLost,
+    LinkUp,
+    Matched,
+    MatchFailed,
+    PilotStateChanged,
+    SendFrame,
+    SetKey,
+    SlacAction,
+    SlacEvent,
+    Start,
+    StartTimer,
+    Stop,
+    TimerExpired,
+    TogglePilot,
+)
+from harness.protocol.slac.ev import EvSlac, EvSlacConfig, EvState
+from harness.protocol.slac.evse import EvseSlac, EvseSlacConfig, EvseState
+
+__all__ = [
+    "AttemptFailed",
+    "CancelTimer",
+    "EvSlac",
+    "EvSlacConfig",
+    "EvState",
+    "EvseSlac",
+    "EvseSlacConfig",
+    "EvseState",
+    "FrameReceived",
+    "Ignored",
+    "LinkDown",
+    "LinkLost",
+    "LinkUp",
+    "MatchFailed",
+    "Matched",
+    "PilotStateChanged",
+    "SendFrame",
+    "SetKey",
+    "SlacAction",
+    "SlacEvent",
+    "Start",
+    "StartTimer",
+    "Stop",
+    "TimerExpired",
+    "TogglePilot",
+]
