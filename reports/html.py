@@ -237,7 +237,7 @@ def _scenario_view(run_dir: Path, scenario: ScenarioResult, known_requirements: 
         checks=checks,
         evidence=_evidence(run_dir, scenario.evidence, row_ids),
         timeline=timeline,
-        chart=build_chart(events) if events else None,
+        chart=build_chart(events, scenario.endpoints) if events else None,
         rows=tuple(rows),
         timed_checks=tuple(timed_checks(scenario.checks)),
         open=not scenario.verdict.acceptable or scenario.interrupted,

@@ -8,7 +8,7 @@ timeline order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from capture.timeline import TimelineEvent
@@ -25,7 +25,7 @@ LINK_MESSAGES = frozenset(
 
 _LEFT_MARGIN = 170.0  # frame number and relative time are written left of the first lane
 _LANE_WIDTH = 210.0
-_HEADER_HEIGHT = 46.0
+_HEADER_HEIGHT = 58.0  # room for a box with the party's name above the address
 _ROW_HEIGHT = 32.0
 _BOTTOM_MARGIN = 16.0
 _HEAD_LENGTH = 8.0
@@ -39,6 +39,7 @@ _NAME_CHARS = 30
 class Lifeline:
     name: str  # the full endpoint, as in the timeline
     label: str  # what fits in the header box
+    party: str  # e.g. "tester" when results.json names the address's party, else ""
     x: float
     box_x: float
     box_width: float
@@ -102,19 +103,43 @@ def _head(tip_x: float, tip_y: float, direction: float) -> str:
     )
 
 
-def build_chart(events: Sequence[TimelineEvent], limit: int = MAX_CHART_EVENTS) -> SequenceChart:
-    """The chart of the first ``limit`` events; times are relative to the first event of ``events``."""
+def endpoint(address: str, port: int | None) -> str:
+    """An address with its port the way URLs write it: ``[fe80::1]:15118``, ``192.0.2.1:80``."""
+    if port is None:
+        return address
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def party_of(address: str, parties: Mapping[str, Sequence[str]]) -> str:
+    """The party (``tester``, ``dut``, ...) whose address list holds ``address``; "" if none does."""
+    bare = address.strip("[]").lower()
+    for party, addresses in parties.items():
+        if any(bare == candidate.strip("[]").lower() for candidate in addresses):
+            return party
+    return ""
+
+
+def build_chart(
+    events: Sequence[TimelineEvent],
+    parties: Mapping[str, Sequence[str]] | None = None,
+    limit: int = MAX_CHART_EVENTS,
+) -> SequenceChart:
+    """The chart of the first ``limit`` events; times are relative to the first event of ``events``.
+
+    ``parties`` maps a party name to its addresses (``ScenarioResult.endpoints``) to name lifelines.
+    """
     shown = list(events[:limit])
     names: list[str] = []
     for event in shown:
-        for endpoint in (event.src, event.dst):
-            if endpoint not in names:
-                names.append(endpoint)
+        for address in (event.src, event.dst):
+            if address not in names:
+                names.append(address)
     lifelines = []
     for index, name in enumerate(names):
         x = _LEFT_MARGIN + (index + 0.5) * _LANE_WIDTH
         box_width = _LANE_WIDTH - 16.0
-        lifelines.append(Lifeline(name, _shorten(name, _NAME_CHARS), x, x - box_width / 2, box_width))
+        party = party_of(name, parties or {})
+        lifelines.append(Lifeline(name, _shorten(name, _NAME_CHARS), party, x, x - box_width / 2, box_width))
     x_of = {line.name: line.x for line in lifelines}
 
     origin = events[0].t if events else 0.0
@@ -156,7 +181,10 @@ def build_chart(events: Sequence[TimelineEvent], limit: int = MAX_CHART_EVENTS) 
                 label=label,
                 label_x=label_x,
                 label_anchor=anchor,
-                title=f"frame {event.frame}, {event.src} -> {event.dst}: {text}",
+                title=(
+                    f"frame {event.frame}, {endpoint(event.src, event.sport)} -> "
+                    f"{endpoint(event.dst, event.dport)}: {text}"
+                ),
             )
         )
     lifeline_bottom = _HEADER_HEIGHT + (len(shown) + 0.6) * _ROW_HEIGHT

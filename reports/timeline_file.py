@@ -43,7 +43,13 @@ def _event(data: Any) -> TimelineEvent:
         message=str(data.get("message") or "?"),
         fields=fields,
         error=None if error is None else str(error),
+        sport=_port(data.get("sport")),
+        dport=_port(data.get("dport")),
     )
+
+
+def _port(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def load_timeline(run_dir: Path, relative: str | None) -> LoadedTimeline:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from capture.timeline import TimelineEvent
 from reports.model import CheckResult
-from reports.sequence_chart import event_kind, format_ms
+from reports.sequence_chart import endpoint, event_kind, format_ms
 
 # The table lists more than the chart, but a runaway capture must not make a report of megabytes.
 MAX_TABLE_ROWS = 2000
@@ -31,7 +31,7 @@ class TimingRow:
     frame: int
     t_ms: str  # relative to the first event
     delta_ms: str  # to the previous event; empty on the first row
-    src: str
+    src: str  # with the port when the frame had one
     dst: str
     protocol: str
     message: str
@@ -63,8 +63,8 @@ def timing_rows(events: Sequence[TimelineEvent], limit: int = MAX_TABLE_ROWS) ->
                 frame=event.frame,
                 t_ms=format_ms(event.t - origin),
                 delta_ms="" if previous is None else format_ms(event.t - previous),
-                src=event.src,
-                dst=event.dst,
+                src=endpoint(event.src, event.sport),
+                dst=endpoint(event.dst, event.dport),
                 protocol=event.protocol,
                 message=event.message,
                 error=_error_text(event),

@@ -26,8 +26,9 @@ from reports.model import (
 )
 
 T0 = 1_764_100_000.0  # an arbitrary capture epoch; the report shows times relative to each scenario's start
-EV = "[fe80::2]:50000"
-SECC = "[fe80::1]:15118"
+EV, EV_PORT = "fe80::2", 50000
+SECC, SECC_PORT = "fe80::1", 15118
+PARTIES = {"tester": [EV], "dut": [SECC]}
 
 
 def run_info(**overrides: object) -> RunInfo:
@@ -55,6 +56,9 @@ def run_info(**overrides: object) -> RunInfo:
 
 
 def event(dt: float, frame: int, src: str, dst: str, protocol: str, message: str, **kw: object) -> dict:
+    ports = {EV: EV_PORT, SECC: SECC_PORT}
+    kw.setdefault("sport", ports.get(src))
+    kw.setdefault("dport", ports.get(dst))
     return TimelineEvent(T0 + dt, frame, src, dst, protocol, message, **kw).to_json()
 
 
@@ -178,6 +182,7 @@ def full_run(tmp_path: Path) -> Path:
             Verdict.PASS,
             requirements=["DIN-V2G-DC-001"],
             timeline=s1_timeline,
+            endpoints=PARTIES,
             evidence=[Evidence(capture=capture, frames=[7, 8])],
             checks=[
                 CheckResult(
@@ -196,6 +201,7 @@ def full_run(tmp_path: Path) -> Path:
             Verdict.FAIL,
             requirements=["DIN-V2G-DC-001"],
             timeline=s2_timeline,
+            endpoints=PARTIES,
             checks=[timing_check],
             evidence=[Evidence(capture="captures/gone.pcapng", frames=[9])],
         ),

@@ -7,7 +7,7 @@ import pytest
 from capture.timeline import TimelineEvent
 from harness.verdict.verdicts import Verdict
 from reports.model import CheckResult
-from reports.sequence_chart import build_chart, event_kind
+from reports.sequence_chart import build_chart, endpoint, event_kind, party_of
 from reports.timing import (
     format_duration,
     measured_from_reason,
@@ -134,3 +134,18 @@ def test_timed_checks_only_lists_checks_with_time_limits() -> None:
         ("measured field", ("limit_s = 2 s",), "500.000 ms"),
         ("no value", ("max_s = 25 ms",), ""),
     ]
+
+
+def test_endpoints_and_parties() -> None:
+    assert endpoint("fe80::1", 15118) == "[fe80::1]:15118"
+    assert endpoint("192.0.2.1", 80) == "192.0.2.1:80"
+    assert endpoint("fe80::1", None) == "fe80::1"
+    parties = {"tester": ["FE80::2"], "dut": ["[fe80::1]"]}
+    assert party_of("fe80::2", parties) == "tester"
+    assert party_of("fe80::1", parties) == "dut"
+    assert party_of("ff02::1", parties) == ""
+    chart = build_chart([ev(0, 1, "fe80::2", "ff02::1", sport=5, dport=15118)], parties)
+    assert [(line.name, line.party) for line in chart.lifelines] == [("fe80::2", "tester"), ("ff02::1", "")]
+    assert chart.arrows[0].title.startswith("frame 1, [fe80::2]:5 -> [ff02::1]:15118: ")
+    row = timing_rows([ev(0, 1, "fe80::2", "ff02::1", sport=5, dport=15118)])[0]
+    assert (row.src, row.dst) == ("[fe80::2]:5", "[ff02::1]:15118")

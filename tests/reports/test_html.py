@@ -224,14 +224,22 @@ def test_time_limits_show_limit_and_measured_value(full: SimpleNamespace) -> Non
 def test_sequence_chart_draws_messages_links_and_decode_errors(full: SimpleNamespace) -> None:
     svg = full.ids["scenario-S2"].find_all("svg", "msc")[0]
     lifelines = svg.find_all("g", "lifeline")
-    assert [g.find_all("title")[0].text() for g in lifelines] == ["[fe80::2]:50000", "[fe80::1]:15118"]
+    assert [g.find_all("title")[0].text() for g in lifelines] == ["fe80::2", "fe80::1"]
+    # results.json names the parties; the lifeline header shows the name above the address.
+    assert [[t.text() for t in g.find_all("text")] for g in lifelines] == [
+        ["tester", "fe80::2"],
+        ["dut", "fe80::1"],
+    ]
     events = svg.find_all("g", "event")
     assert [sorted(g.classes - {"event"}) for g in events] == [["k-link"]] * 2 + [["k-message"]] * 4 + [
         ["k-error"]
     ]
     error = events[-1]
     assert error.find_all("path")[0].attrs["stroke"] == "#c62828"
-    assert "unknown event code 0x1f" in error.find_all("title")[0].text()
+    assert (
+        "frame 9, [fe80::1]:15118 -> [fe80::2]:50000: V2GTP decode error: EXI: unknown event code 0x1f"
+        in (error.find_all("title")[0].text())
+    )
     assert "+50.000 ms" in error.text()
     assert events[0].find_all("path")[0].attrs.get("stroke-dasharray")  # SYN drawn dashed
     assert "+41.300 ms" in events[5].text() and "V2GTP SessionSetupRes" in events[5].text()
@@ -370,3 +378,26 @@ def test_rendering_is_deterministic(full_run: Path) -> None:
     first = write_html(Results.load(full_run), full_run).read_bytes()
     second = write_html(Results.load(full_run), full_run).read_bytes()
     assert first == second and (full_run / HTML_FILE).is_file()
+
+
+def test_report_of_a_real_capture(captures_dir: Path, make_run, kit: SimpleNamespace) -> None:
+    """A timeline decoded from a real DIN SPEC 70121 session (Josev): more events than the chart shows."""
+    from capture.reader import read_timeline
+
+    events = read_timeline(captures_dir / "DIN_DC_DS5366_Josev.pcapng")
+    assert len(events) > MAX_CHART_EVENTS
+    run_dir = make_run([kit.scenario("DIN", Verdict.PASS, timeline="timelines/DIN.json")])
+    kit.write_timeline(run_dir, "DIN", [e.to_json() for e in events])
+    doc = parse(render_html(Results.load(run_dir), run_dir))
+    scenario = doc.ids["scenario-DIN"]
+    svg = scenario.find_all("svg", "msc")[0]
+    addresses = {g.find_all("title")[0].text() for g in svg.find_all("g", "lifeline")}
+    assert addresses == {e.src for e in events[:MAX_CHART_EVENTS]} | {
+        e.dst for e in events[:MAX_CHART_EVENTS]
+    }
+    assert len(svg.find_all("g", "event")) == MAX_CHART_EVENTS
+    rows = scenario.find_all("table", "timing")[0].find_all("tr")[1:]
+    assert len(rows) == len(events)
+    assert [td.text() for td in rows[0].find_all("td")][:2] == [str(events[0].frame), "0.000"]
+    last_ms = (events[-1].t - events[0].t) * 1000.0
+    assert rows[-1].find_all("td")[1].text() == f"{last_ms:.3f}"
