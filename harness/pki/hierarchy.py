@@ -270,7 +270,8 @@ def init_pki(
     root = Path(directory)
     wanted = [role for role in check_roles(roles) if role != UNTRUSTED_ROLE]
     if (root / MANIFEST_NAME).exists() and not force:
-        raise PkiExists(f"{root} already holds a PKI ({MANIFEST_NAME}); replace it with force=True (`vgi pki init --force`)")
+        hint = "replace it with force=True (`vgi pki init --force`)"
+        raise PkiExists(f"{root} already holds a PKI ({MANIFEST_NAME}); {hint}")
     not_before = (now or datetime.now(UTC)).replace(microsecond=0) - BACKDATE
     root.mkdir(parents=True, exist_ok=True)
 
