@@ -52,6 +52,23 @@ REQUEST_TO_RESPONSE: dict[str, str] = {
     "WeldingDetectionReq": "WeldingDetectionRes",
     "SessionStopReq": "SessionStopRes",
 }
+# The requests of a typical DIN DC session in order, each repeated phase counted once (REFERENCE.md
+# section 5: CableCheck and PreCharge repeat, CurrentDemand loops, WeldingDetection repeats).
+TYPICAL_DC_SESSION_REQUESTS = (
+    "supportedAppProtocolReq",
+    "SessionSetupReq",
+    "ServiceDiscoveryReq",
+    "ServicePaymentSelectionReq",
+    "ContractAuthenticationReq",
+    "ChargeParameterDiscoveryReq",
+    "CableCheckReq",
+    "PreChargeReq",
+    "PowerDeliveryReq",
+    "CurrentDemandReq",
+    "PowerDeliveryReq",
+    "WeldingDetectionReq",
+    "SessionStopReq",
+)
 DIN_REQUESTS = tuple(name for name in REQUEST_TO_RESPONSE if name != "supportedAppProtocolReq")
 
 

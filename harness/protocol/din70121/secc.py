@@ -386,7 +386,8 @@ class SeccMachine:
     def _on_SessionStopReq(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
         self.charger.stop()
         actions: list[Action] = [SendMessage(self._response("SessionStopRes", ResponseCode.OK))]
-        return actions + self._stop(StopResult.COMPLETED, "SessionStopReq answered")
+        # DIN SPEC 70121 8.4.3.13: the EVCC closes the TCP connection after SessionStopRes; the SECC waits.
+        return actions + self._stop(StopResult.COMPLETED, "SessionStopReq answered", close=False)
 
     # --- responses ---
 

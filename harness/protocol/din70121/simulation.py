@@ -154,5 +154,9 @@ class Simulation:
     def notes(self, side: Side | None = None) -> list[TraceEntry]:
         return [e for e in self.trace if e.kind == "note" and (side is None or e.side == side)]
 
+    def requests_collapsed(self) -> list[str]:
+        """The EVCC's requests with consecutive repeats counted once (compare TYPICAL_DC_SESSION_REQUESTS)."""
+        return [name for name, _ in itertools.groupby(self.message_names("EVCC"))]
+
     def timers_fired(self, side: Side | None = None) -> list[TraceEntry]:
         return [e for e in self.trace if e.kind == "timer" and (side is None or e.side == side)]
