@@ -40,6 +40,15 @@ def anchor(prefix: str, identifier: str) -> str:
     return prefix + "-" + _WHITESPACE.sub("_", identifier)
 
 
+def _unique(candidate: str, used: set[str]) -> str:
+    """``candidate``, or ``candidate-2``, ``-3``... if a duplicate id in results.json already took it."""
+    unique, number = candidate, 2
+    while unique in used:
+        unique, number = f"{candidate}-{number}", number + 1
+    used.add(unique)
+    return unique
+
+
 def scenario_anchor(scenario_id: str) -> str:
     return anchor("scenario", scenario_id)
 
@@ -176,6 +185,7 @@ def _coverage(results: Results) -> tuple[list[CoverageRow], list[tuple[str, tupl
         return ScenarioRef(scenario_id, scenario_anchor(scenario_id), scenario.verdict.value)
 
     rows = []
+    used: set[str] = set()
     for requirement in results.requirements:
         # Both directions: the catalogue's list and the scenarios' @req tags, in case one lags.
         ids = list(dict.fromkeys([*requirement.scenarios, *checked_by.get(requirement.id, [])]))
@@ -183,7 +193,7 @@ def _coverage(results: Results) -> tuple[list[CoverageRow], list[tuple[str, tupl
         ran = [by_id[i].verdict for i in ids if i in by_id]
         verdict = requirement.verdict or (combine(ran) if ran else None)
         shown = None if verdict is None else verdict.value
-        rows.append(CoverageRow(requirement, requirement_anchor(requirement.id), refs, shown))
+        rows.append(CoverageRow(requirement, _unique(requirement_anchor(requirement.id), used), refs, shown))
     known = {r.id for r in results.requirements}
     unknown = [(req, tuple(ref(i) for i in ids)) for req, ids in checked_by.items() if req not in known]
     return rows, unknown
@@ -208,10 +218,11 @@ def _evidence(run_dir: Path, evidence: list[Evidence], row_ids: dict[int, str]) 
     return tuple(views)
 
 
-def _scenario_view(run_dir: Path, scenario: ScenarioResult, known_requirements: set[str]) -> ScenarioView:
+def _scenario_view(
+    run_dir: Path, scenario: ScenarioResult, own_anchor: str, known_requirements: set[str]
+) -> ScenarioView:
     timeline = load_timeline(run_dir, scenario.timeline)
     events = timeline.events
-    own_anchor = scenario_anchor(scenario.id)
     row_ids: dict[int, str] = {}
     rows = []
     for row in timing_rows(events):
@@ -258,6 +269,7 @@ def build_view(results: Results, run_dir: Path) -> ReportView:
     coverage, unknown = _coverage(results)
     known = {r.id for r in results.requirements}
     summary = results.summary()
+    used: set[str] = set()
     return ReportView(
         results=results,
         duration=_duration(results.run.started, results.run.finished),
@@ -268,7 +280,9 @@ def build_view(results: Results, run_dir: Path) -> ReportView:
         coverage=tuple(coverage),
         uncovered=tuple(row for row in coverage if row.verdict is None),
         unknown_requirements=tuple(unknown),
-        scenarios=tuple(_scenario_view(run_dir, s, known) for s in results.scenarios),
+        scenarios=tuple(
+            _scenario_view(run_dir, s, _unique(scenario_anchor(s.id), used), known) for s in results.scenarios
+        ),
     )
 
 

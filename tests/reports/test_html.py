@@ -401,3 +401,10 @@ def test_report_of_a_real_capture(captures_dir: Path, make_run, kit: SimpleNames
     assert [td.text() for td in rows[0].find_all("td")][:2] == [str(events[0].frame), "0.000"]
     last_ms = (events[-1].t - events[0].t) * 1000.0
     assert rows[-1].find_all("td")[1].text() == f"{last_ms:.3f}"
+
+
+def test_duplicate_scenario_ids_still_give_unique_anchors(make_run, kit: SimpleNamespace) -> None:
+    run_dir = make_run([kit.scenario("DUP", Verdict.PASS), kit.scenario("DUP", Verdict.FAIL)])
+    doc = parse(render_html(Results.load(run_dir), run_dir))  # parse() rejects duplicate ids
+    assert doc.ids["scenario-DUP"].attrs["data-verdict"] == "PASS"
+    assert doc.ids["scenario-DUP-2"].attrs["data-verdict"] == "FAIL"
