@@ -9,10 +9,11 @@ import pytest
 from harness.devices.models.battery import Battery, BatteryParameters
 from harness.devices.models.dc_charger import ChargerParameters, DcCharger
 from harness.protocol.din70121.evcc import EvccConfig, EvccMachine
-from harness.protocol.din70121.faults import Fault, FaultInjector
+from harness.protocol.din70121.faults import FaultyMachine
 from harness.protocol.din70121.secc import SeccConfig, SeccMachine
 from harness.protocol.din70121.simulation import Simulation
 from harness.protocol.din70121.timing import DinTimings
+from harness.protocol.faults import Fault
 
 SESSION_ID = "8FA57FDE2BFAFE78"
 
@@ -49,8 +50,8 @@ def make_session() -> SessionFactory:
             timings,
         )
         return Simulation(
-            FaultInjector(evcc, evcc_faults or []),
-            FaultInjector(secc, secc_faults or []),
+            FaultyMachine(evcc, evcc_faults or []),
+            FaultyMachine(secc, secc_faults or []),
             latency_s=latency_s,
         )
 

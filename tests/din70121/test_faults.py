@@ -9,15 +9,15 @@ import pytest
 from harness.devices.models.dc_charger import ChargerParameters
 from harness.protocol.din70121.events import StopResult
 from harness.protocol.din70121.faults import (
-    DropMessage,
-    MalformedPayload,
-    OutOfSequenceRequest,
-    ResponseCodeFault,
-    StaleSessionId,
-    WrongSessionId,
+    drop,
     emergency_shutdown,
     isolation_fault,
+    malformed,
+    out_of_sequence,
+    response_code,
+    stale_session_id,
     stop_charging_request,
+    wrong_session_id,
 )
 from harness.protocol.din70121.messages import REQUEST_TO_RESPONSE, body, to_float
 from harness.protocol.din70121.secc import SeccConfig
@@ -50,7 +50,7 @@ DIN_RESPONSES = [res for req, res in REQUEST_TO_RESPONSE.items() if req != "supp
 def test_wrong_session_id_gets_failed_unknown_session(
     make_session, request_name: str, occurrence: int
 ) -> None:
-    sim = make_session(evcc_faults=[WrongSessionId(request_name, occurrence)])
+    sim = make_session(evcc_faults=[wrong_session_id(request_name, occurrence)])
     sim.run()
     response = [e for e in sim.messages("SECC") if e.name == REQUEST_TO_RESPONSE[request_name]][-1]
     assert body(response.message)["ResponseCode"] == "FAILED_UnknownSession"
@@ -65,7 +65,7 @@ def test_stale_session_id_of_an_earlier_session_is_refused(make_session) -> None
     earlier.run()
     stale = earlier.evcc.session
     assert stale == "1111111111111111"
-    sim = make_session(evcc_faults=[StaleSessionId("ChargeParameterDiscoveryReq", session_id=stale)])
+    sim = make_session(evcc_faults=[stale_session_id("ChargeParameterDiscoveryReq", stale)])
     sim.run()
     response = first(sim, "SECC", "ChargeParameterDiscoveryRes")
     assert body(response.message)["ResponseCode"] == "FAILED_UnknownSession"
@@ -73,7 +73,7 @@ def test_stale_session_id_of_an_earlier_session_is_refused(make_session) -> None
 
 
 def test_evcc_stops_on_a_response_with_a_wrong_session_id(make_session) -> None:
-    sim = make_session(secc_faults=[WrongSessionId("ServicePaymentSelectionRes")])
+    sim = make_session(secc_faults=[wrong_session_id("ServicePaymentSelectionRes")])
     sim.run()
     response = first(sim, "SECC", "ServicePaymentSelectionRes")
     assert after(sim, response) == []
@@ -98,7 +98,7 @@ def test_evcc_stops_on_a_response_with_a_wrong_session_id(make_session) -> None:
 def test_out_of_sequence_request_gets_failed_sequence_error(
     make_session, instead_of: str, occurrence: int, send: str
 ) -> None:
-    sim = make_session(evcc_faults=[OutOfSequenceRequest(instead_of, occurrence, send=send)])
+    sim = make_session(evcc_faults=[out_of_sequence(instead_of, send, occurrence)])
     sim.run()
     response = sim.messages("SECC")[-1]
     assert response.name == REQUEST_TO_RESPONSE[send]
@@ -113,7 +113,7 @@ def test_out_of_sequence_request_gets_failed_sequence_error(
 @pytest.mark.parametrize("code", ["FAILED", "FAILED_SequenceError"])
 @pytest.mark.parametrize("response_name", DIN_RESPONSES)
 def test_evcc_ends_the_session_on_a_failed_response(make_session, response_name: str, code: str) -> None:
-    sim = make_session(secc_faults=[ResponseCodeFault(response_name, code=code)])
+    sim = make_session(secc_faults=[response_code(response_name, code)])
     sim.run()
     response = first(sim, "SECC", response_name)
     assert body(response.message)["ResponseCode"] == code
@@ -126,7 +126,7 @@ def test_evcc_ends_the_session_on_a_failed_response(make_session, response_name:
 
 
 def test_malformed_request_stops_the_secc(make_session) -> None:
-    sim = make_session(evcc_faults=[MalformedPayload("CableCheckReq")])
+    sim = make_session(evcc_faults=[malformed("CableCheckReq")])
     sim.run()
     assert [e.name for e in sim.trace if e.kind == "malformed"] == ["CableCheckReq"]
     assert sim.stopped["SECC"].result is StopResult.MALFORMED
@@ -134,7 +134,7 @@ def test_malformed_request_stops_the_secc(make_session) -> None:
 
 
 def test_malformed_response_stops_the_evcc(make_session) -> None:
-    sim = make_session(secc_faults=[MalformedPayload("PreChargeRes", 2)])
+    sim = make_session(secc_faults=[malformed("PreChargeRes", 2)])
     sim.run()
     assert sim.stopped["EVCC"].result is StopResult.MALFORMED
     assert sim.message_names("EVCC").count("PreChargeReq") == 2
@@ -142,7 +142,7 @@ def test_malformed_response_stops_the_evcc(make_session) -> None:
 
 
 def test_dropped_request_makes_the_evcc_time_out(make_session) -> None:
-    sim = make_session(evcc_faults=[DropMessage("ContractAuthenticationReq")])
+    sim = make_session(evcc_faults=[drop("ContractAuthenticationReq")])
     sim.run()
     assert "ContractAuthenticationReq" not in sim.message_names()
     assert sim.stopped["EVCC"].result is StopResult.TIMEOUT

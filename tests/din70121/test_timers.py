@@ -8,7 +8,7 @@ import pytest
 
 from harness.devices.models.dc_charger import ChargerParameters
 from harness.protocol.din70121.events import StopResult
-from harness.protocol.din70121.faults import DelayMessage, DropMessage
+from harness.protocol.din70121.faults import delay, drop
 from harness.protocol.din70121.messages import DIN_REQUESTS, REQUEST_TO_RESPONSE
 from harness.protocol.din70121.secc import SeccConfig
 from harness.protocol.din70121.timing import (
@@ -57,7 +57,7 @@ def test_table_values() -> None:
 @pytest.mark.parametrize("request_name", ALL_REQUESTS)
 def test_missing_response_times_out_at_exactly_the_table_value(make_session, request_name: str) -> None:
     occurrence = 3 if request_name == "CurrentDemandReq" else 1
-    sim = make_session(secc_faults=[DropMessage(REQUEST_TO_RESPONSE[request_name], occurrence)])
+    sim = make_session(secc_faults=[drop(REQUEST_TO_RESPONSE[request_name], occurrence)])
     sim.run()
     sent = [e for e in sim.messages("EVCC") if e.name == request_name][occurrence - 1]
     timer = fired(sim, "EVCC", MSG_TIMER)
@@ -68,8 +68,8 @@ def test_missing_response_times_out_at_exactly_the_table_value(make_session, req
 
 @pytest.mark.parametrize("request_name", ALL_REQUESTS)
 def test_response_just_under_the_timeout_is_accepted(make_session, request_name: str) -> None:
-    delay = table_75_timeout(request_name) - EPSILON
-    sim = make_session(secc_faults=[DelayMessage(REQUEST_TO_RESPONSE[request_name], 1, delay_s=delay)])
+    delay_s = table_75_timeout(request_name) - EPSILON
+    sim = make_session(secc_faults=[delay(REQUEST_TO_RESPONSE[request_name], delay_s)])
     sim.run()
     assert sim.stopped["EVCC"].result is StopResult.COMPLETED
     assert sim.requests_collapsed()[-1] == "SessionStopReq"
@@ -77,8 +77,8 @@ def test_response_just_under_the_timeout_is_accepted(make_session, request_name:
 
 @pytest.mark.parametrize("request_name", ALL_REQUESTS)
 def test_response_just_over_the_timeout_is_a_timeout(make_session, request_name: str) -> None:
-    delay = table_75_timeout(request_name) + EPSILON
-    sim = make_session(secc_faults=[DelayMessage(REQUEST_TO_RESPONSE[request_name], 1, delay_s=delay)])
+    delay_s = table_75_timeout(request_name) + EPSILON
+    sim = make_session(secc_faults=[delay(REQUEST_TO_RESPONSE[request_name], delay_s)])
     sim.run()
     sent = next(e for e in sim.messages("EVCC") if e.name == request_name)
     timer = fired(sim, "EVCC", MSG_TIMER)
@@ -90,7 +90,7 @@ def test_response_just_over_the_timeout_is_a_timeout(make_session, request_name:
 
 @pytest.mark.parametrize(("delay_s", "ok"), [(0.024, True), (0.026, False)])
 def test_current_demand_performance_time_is_checked(make_session, delay_s: float, ok: bool) -> None:
-    sim = make_session(secc_faults=[DelayMessage("CurrentDemandRes", 4, delay_s=delay_s)])
+    sim = make_session(secc_faults=[delay("CurrentDemandRes", delay_s, 4)])
     sim.run()
     notes = [n for n in sim.notes("EVCC") if n.name == "V2G_SECC_Msg_Performance_Time"]
     assert len(notes) == sim.message_names("EVCC").count("CurrentDemandReq")
@@ -103,7 +103,7 @@ def test_current_demand_performance_time_is_checked(make_session, delay_s: float
 def test_secc_sequence_timeout(make_session) -> None:
     # The EV waits longer than the SECC allows between two requests (its own timers relaxed by PIXIT).
     timings = DinTimings(evcc_msg_timeout_s=100.0, evcc_ready_to_charge_timeout_s=500.0)
-    sim = make_session(timings=timings, evcc_faults=[DelayMessage("ServiceDiscoveryReq", delay_s=61.0)])
+    sim = make_session(timings=timings, evcc_faults=[delay("ServiceDiscoveryReq", 61.0)])
     sim.run()
     response = next(e for e in sim.messages("SECC") if e.name == "SessionSetupRes")
     timer = fired(sim, "SECC", SEQUENCE_TIMER)
@@ -114,14 +114,14 @@ def test_secc_sequence_timeout(make_session) -> None:
 
 def test_secc_sequence_timeout_just_under(make_session) -> None:
     timings = DinTimings(evcc_msg_timeout_s=100.0, evcc_ready_to_charge_timeout_s=500.0)
-    sim = make_session(timings=timings, evcc_faults=[DelayMessage("ServiceDiscoveryReq", delay_s=59.999)])
+    sim = make_session(timings=timings, evcc_faults=[delay("ServiceDiscoveryReq", 59.999)])
     sim.run()
     assert sim.stopped["SECC"].result is StopResult.COMPLETED
 
 
 def test_communication_setup_timeout(make_session) -> None:
     timings = DinTimings(evcc_msg_timeout_s=30.0)
-    sim = make_session(timings=timings, secc_faults=[DelayMessage("SessionSetupRes", delay_s=25.0)])
+    sim = make_session(timings=timings, secc_faults=[delay("SessionSetupRes", 25.0)])
     sim.run()
     timer = fired(sim, "EVCC", COMMUNICATION_SETUP_TIMER)
     assert timer.time == pytest.approx(V2G_EVCC_COMMUNICATION_SETUP_TIMEOUT_S, abs=1e-9)  # connection at t=0
@@ -170,7 +170,7 @@ def test_pre_charge_timeout(make_session) -> None:
 @pytest.mark.parametrize(("delay_s", "completes"), [(0.49, True), (0.51, False)])
 def test_pixit_overrides_the_current_demand_timeout(make_session, delay_s: float, completes: bool) -> None:
     timings = DinTimings.from_pixit({"evcc_msg_timeout_current_demand_s": 0.5})
-    sim = make_session(timings=timings, secc_faults=[DelayMessage("CurrentDemandRes", 2, delay_s=delay_s)])
+    sim = make_session(timings=timings, secc_faults=[delay("CurrentDemandRes", delay_s, 2)])
     sim.run()
     if completes:
         assert sim.stopped["EVCC"].result is StopResult.COMPLETED

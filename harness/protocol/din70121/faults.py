@@ -1,19 +1,19 @@
-"""Fault injection for DIN SPEC 70121 sessions: transforms on a machine's actions.
+"""DIN SPEC 70121 faults, built on the generic action faults of :mod:`harness.protocol.faults`.
 
-A tester role is the reference machine plus faults: :class:`FaultInjector` wraps an EVCC or SECC machine,
-passes events through, and lets each fault rewrite the actions that come back (change a SessionID or a
-response code, hold a message back, drop it, mark it malformed, set an EVSE status). Negative tests therefore
-run the same machine as positive ones.
+A tester role is the reference machine plus faults: :class:`FaultyMachine` wraps an EVCC or SECC machine
+and passes the actions it returns through a generic :class:`~harness.protocol.faults.FaultInjector`. This
+module supplies the DIN-specific parts: the selector :func:`sends` (by message name and occurrence) and
+rewrites of the message dicts (SessionID, ResponseCode, DC_EVSEStatus, a request out of sequence, a
+malformed-payload marker). Negative tests therefore run the same machine as positive ones.
 
-Each fault picks the message it acts on by body name and occurrence (1 = the first such message the wrapped
-machine sends, 0 = every one). Delays are done with the machine's own kind of timer (a StartTimer whose
-name starts with ``fault:``), so they run on a simulated clock as well as on a real one.
+Held-back (delayed) actions are released through a machine timer named :data:`FAULT_RELEASE_TIMER`, so a
+delay runs on whatever clock drives the machine, simulated or real, and the adapter needs nothing extra.
 """
 
 from __future__ import annotations
 
 import copy
-import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -34,120 +34,92 @@ from harness.protocol.din70121.messages import (
     ResponseCode,
     body,
     dc_ev_status,
-    message_name,
     physical,
+    seconds,
     session_id,
     v2g_message,
     with_session_id,
 )
+from harness.protocol.faults import Delay, Drop, Fault, FaultInjector, Rewrite
 
-FAULT_TIMER_PREFIX = "fault:"
+FAULT_RELEASE_TIMER = "fault:release"
 # A SessionID no SECC hands out by chance in a test run (8 bytes, DIN SPEC 70121 8.4.3.2).
 FOREIGN_SESSION_ID = "DEADBEEF00C0FFEE"
-_timer_ids = itertools.count(1)
 
 
 class Machine(Protocol):
     def handle(self, event: Event, now: float) -> list[Action]: ...
 
 
-@dataclass
-class Fault:
-    """Base: acts on the ``occurrence``-th SendMessage named ``message`` (0 = every one)."""
-
-    message: str
-    occurrence: int = 1
-    seen: int = field(default=0, init=False)
-    applied: int = field(default=0, init=False)
-
-    def transform(self, actions: list[Action], now: float) -> list[Action]:
-        out: list[Action] = []
-        for action in actions:
-            if isinstance(action, SendMessage) and action.name == self.message:
-                self.seen += 1
-                if self.occurrence == 0 or self.seen == self.occurrence:
-                    self.applied += 1
-                    out.extend(self.apply(action, now))
-                    continue
-            out.append(action)
-        return out
-
-    def apply(self, action: SendMessage, now: float) -> list[Action]:
-        raise NotImplementedError
-
-    def on_timer(self, name: str, now: float) -> list[Action] | None:
-        """Actions for one of this fault's own timers, or None when the timer is not ours."""
-        return None
+def sends(name: str) -> Callable[[object], bool]:
+    """Selects the SendMessage actions of message ``name`` (body element name)."""
+    return lambda action: isinstance(action, SendMessage) and action.name == name
 
 
-def _edited(action: SendMessage) -> Message:
-    return copy.deepcopy(action.message)
+def _window(occurrence: int) -> dict[str, Any]:
+    """Generic fault window for 'the n-th such message' (n >= 1) or 'every one' (0)."""
+    if occurrence < 0:
+        raise ValueError("occurrence is 1-based, or 0 for every message")
+    return {"after": 0, "times": None} if occurrence == 0 else {"after": occurrence - 1, "times": 1}
 
 
-@dataclass
-class WrongSessionId(Fault):
-    """Send the message with a SessionID that is not the session's."""
+def _rewrite_message(edit: Callable[[Message], None]) -> Callable[[SendMessage], SendMessage]:
+    def rewrite(action: SendMessage) -> SendMessage:
+        message = copy.deepcopy(action.message)
+        edit(message)
+        return SendMessage(message)
 
-    session_id: str = FOREIGN_SESSION_ID
-
-    def apply(self, action: SendMessage, now: float) -> list[Action]:
-        return [SendMessage(with_session_id(action.message, self.session_id))]
-
-
-@dataclass
-class StaleSessionId(WrongSessionId):
-    """Send the message with the SessionID of an earlier, finished session."""
+    return rewrite
 
 
-@dataclass
-class ResponseCodeFault(Fault):
+# --- the faults of a DIN SPEC 70121 tester ---------------------------------------------------------------
+
+
+def wrong_session_id(message: str, occurrence: int = 1, session: str = FOREIGN_SESSION_ID) -> Fault:
+    """Send ``message`` with a SessionID that is not the session's."""
+    return Rewrite(
+        sends(message),
+        rewrite=lambda action: SendMessage(with_session_id(action.message, session)),
+        **_window(occurrence),
+    )
+
+
+def stale_session_id(message: str, stale: str, occurrence: int = 1) -> Fault:
+    """Send ``message`` with the SessionID of an earlier, finished session."""
+    return wrong_session_id(message, occurrence, stale)
+
+
+def response_code(message: str, code: str = ResponseCode.FAILED, occurrence: int = 1) -> Fault:
     """Answer with another ResponseCode (FAILED, FAILED_SequenceError, ...)."""
 
-    code: str = ResponseCode.FAILED
+    def edit(msg: Message) -> None:
+        body(msg)["ResponseCode"] = str(code)
 
-    def apply(self, action: SendMessage, now: float) -> list[Action]:
-        message = _edited(action)
-        body(message)["ResponseCode"] = str(self.code)
-        return [SendMessage(message)]
+    return Rewrite(sends(message), rewrite=_rewrite_message(edit), **_window(occurrence))
 
 
-@dataclass
-class DelayMessage(Fault):
-    """Hold the message back for ``delay_s`` before it is sent."""
-
-    delay_s: float = 0.0
-    held: dict[str, SendMessage] = field(default_factory=dict, init=False)
-
-    def apply(self, action: SendMessage, now: float) -> list[Action]:
-        name = f"{FAULT_TIMER_PREFIX}delay:{next(_timer_ids)}"
-        self.held[name] = action
-        return [StartTimer(name, now + self.delay_s)]
-
-    def on_timer(self, name: str, now: float) -> list[Action] | None:
-        held = self.held.pop(name, None)
-        return None if held is None else [held]
+def delay(message: str, seconds_: float, occurrence: int = 1) -> Fault:
+    """Hold ``message`` back for ``seconds_`` before it is sent."""
+    return Delay(sends(message), seconds=seconds_, **_window(occurrence))
 
 
-@dataclass
-class DropMessage(Fault):
-    """Never send the message."""
-
-    def apply(self, action: SendMessage, now: float) -> list[Action]:
-        return []
+def drop(message: str, occurrence: int = 1) -> Fault:
+    """Never send ``message``."""
+    return Drop(sends(message), **_window(occurrence))
 
 
-@dataclass
-class MalformedPayload(Fault):
-    """Send undecodable bytes in place of the message (the transport corrupts the encoded EXI)."""
+def malformed(message: str, occurrence: int = 1, corruption: str = "exi-header") -> Fault:
+    """Send undecodable bytes in place of ``message`` (the transport corrupts the encoded EXI as
+    ``corruption`` says; in memory the peer gets MalformedReceived)."""
+    return Rewrite(
+        sends(message),
+        rewrite=lambda action: SendMalformed(action.message, corruption),
+        **_window(occurrence),
+    )
 
-    corruption: str = "exi-header"
 
-    def apply(self, action: SendMessage, now: float) -> list[Action]:
-        return [SendMalformed(action.message, self.corruption)]
-
-
-# A plausible body for every request, for out-of-sequence injection (values from a typical DC session).
 def request_template(name: str, soc: float = 50.0) -> dict[str, Any]:
+    """A plausible body of request ``name`` (values of a typical DC session), for out-of-sequence tests."""
     status = dc_ev_status(soc)
     templates: dict[str, dict[str, Any]] = {
         "SessionSetupReq": {"EVCCID": "020000000001"},
@@ -187,8 +159,8 @@ def request_template(name: str, soc: float = 50.0) -> dict[str, Any]:
             "EVMaximumPowerLimit": physical(100_000.0, "W"),
             "BulkChargingComplete": False,
             "ChargingComplete": False,
-            "RemainingTimeToFullSoC": physical(1200.0, "s"),
-            "RemainingTimeToBulkSoC": physical(600.0, "s"),
+            "RemainingTimeToFullSoC": seconds(1200.0),
+            "RemainingTimeToBulkSoC": seconds(600.0),
             "EVTargetVoltage": physical(380.0, "V"),
         },
         "WeldingDetectionReq": {"DC_EVStatus": status},
@@ -197,52 +169,53 @@ def request_template(name: str, soc: float = 50.0) -> dict[str, Any]:
     return copy.deepcopy(templates[name])
 
 
-@dataclass
-class OutOfSequenceRequest(Fault):
-    """Send request ``send`` (a plausible one, with the session's SessionID) instead of the matched one."""
+def out_of_sequence(instead_of: str, send: str, occurrence: int = 1) -> Fault:
+    """Send request ``send`` (plausible content, the session's SessionID) in place of ``instead_of``."""
 
-    send: str = "CurrentDemandReq"
-
-    def apply(self, action: SendMessage, now: float) -> list[Action]:
+    def rewrite(action: SendMessage) -> SendMessage:
         header = session_id(action.message) or "00"
-        return [SendMessage(v2g_message(header, self.send, request_template(self.send)))]
+        return SendMessage(v2g_message(header, send, request_template(send)))
+
+    return Rewrite(sends(instead_of), rewrite=rewrite, **_window(occurrence))
 
 
-@dataclass
-class EvseStatusFault(Fault):
+def evse_status(
+    message: str,
+    occurrence: int = 1,
+    *,
+    status: dict[str, Any] | None = None,
+    fields: dict[str, Any] | None = None,
+) -> Fault:
     """Rewrite fields of DC_EVSEStatus (and top-level body fields) in a response."""
 
-    status: dict[str, Any] = field(default_factory=dict)
-    fields: dict[str, Any] = field(default_factory=dict)
-
-    def apply(self, action: SendMessage, now: float) -> list[Action]:
-        message = _edited(action)
-        content = body(message)
+    def edit(msg: Message) -> None:
+        content = body(msg)
         if "DC_EVSEStatus" in content:
-            content["DC_EVSEStatus"].update(self.status)
+            content["DC_EVSEStatus"].update(status or {})
         elif "DC_EVSEChargeParameter" in content:
-            content["DC_EVSEChargeParameter"]["DC_EVSEStatus"].update(self.status)
-        content.update(self.fields)
-        return [SendMessage(message)]
+            content["DC_EVSEChargeParameter"]["DC_EVSEStatus"].update(status or {})
+        content.update(fields or {})
+
+    return Rewrite(sends(message), rewrite=_rewrite_message(edit), **_window(occurrence))
 
 
-def stop_charging_request(occurrence: int = 1) -> EvseStatusFault:
+def stop_charging_request(occurrence: int = 1) -> Fault:
     """The EVSE asks the EV to stop (EVSENotification=StopCharging) in the n-th CurrentDemandRes."""
-    return EvseStatusFault(
+    return evse_status(
         "CurrentDemandRes", occurrence, status={"EVSENotification": str(EVSENotification.StopCharging)}
     )
 
 
-def emergency_shutdown(message: str = "CurrentDemandRes", occurrence: int = 1) -> EvseStatusFault:
+def emergency_shutdown(message: str = "CurrentDemandRes", occurrence: int = 1) -> Fault:
     """The EVSE reports EVSE_EmergencyShutdown in the n-th ``message``."""
-    return EvseStatusFault(
+    return evse_status(
         message, occurrence, status={"EVSEStatusCode": str(DCEVSEStatusCode.EVSE_EmergencyShutdown)}
     )
 
 
-def isolation_fault(occurrence: int = 1) -> EvseStatusFault:
+def isolation_fault(occurrence: int = 1) -> Fault:
     """The n-th CableCheckRes reports a finished check with EVSEIsolationStatus=Fault."""
-    return EvseStatusFault(
+    return evse_status(
         "CableCheckRes",
         occurrence,
         status={"EVSEIsolationStatus": str(IsolationLevel.Fault)},
@@ -250,29 +223,33 @@ def isolation_fault(occurrence: int = 1) -> EvseStatusFault:
     )
 
 
+# --- a machine with faults ------------------------------------------------------------------------------
+
+
 @dataclass
-class FaultInjector:
-    """A machine with faults applied to its actions; same ``handle`` interface as the machine it wraps."""
+class FaultyMachine:
+    """``machine`` with ``faults`` applied to its actions; the same ``handle`` interface as the machine."""
 
     machine: Machine
     faults: list[Fault] = field(default_factory=list)
+    injector: FaultInjector = field(init=False)
+    _armed: float | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.injector = FaultInjector(list(self.faults))
 
     def handle(self, event: Event, now: float) -> list[Action]:
-        if isinstance(event, TimerExpired) and event.name.startswith(FAULT_TIMER_PREFIX):
-            for fault in self.faults:
-                released = fault.on_timer(event.name, now)
-                if released is not None:
-                    return released
-            return []
-        actions = self.machine.handle(event, now)
-        for fault in self.faults:
-            actions = fault.transform(actions, now)
+        if isinstance(event, TimerExpired) and event.name == FAULT_RELEASE_TIMER:
+            self._armed = None
+            actions = list(self.injector.release(now))
+        else:
+            actions = self.injector.transform(self.machine.handle(event, now), now)
+        due = self.injector.next_release()
+        if due is not None and due != self._armed:
+            self._armed = due
+            actions.append(StartTimer(FAULT_RELEASE_TIMER, due))
         return actions
 
     def __getattr__(self, name: str) -> Any:
-        # state, result, session, ... of the wrapped machine
+        # state, result, session, battery, ... of the wrapped machine
         return getattr(self.machine, name)
-
-
-def message_names(actions: list[Action]) -> list[str]:
-    return [message_name(a.message) for a in actions if isinstance(a, SendMessage | SendMalformed)]
