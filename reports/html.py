@@ -278,7 +278,7 @@ def build_view(results: Results, run_dir: Path) -> ReportView:
         counts=tuple(summary[v.value] for v in VERDICT_ORDER),
         interface_rows=_interface_rows(results),
         coverage=tuple(coverage),
-        uncovered=tuple(row for row in coverage if row.verdict is None),
+        uncovered=tuple(row for row in coverage if not any(ref.anchor for ref in row.scenarios)),
         unknown_requirements=tuple(unknown),
         scenarios=tuple(
             _scenario_view(run_dir, s, _unique(scenario_anchor(s.id), used), known) for s in results.scenarios

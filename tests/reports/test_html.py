@@ -304,6 +304,10 @@ def test_interrupted_run(interrupted_run: Path) -> None:
     assert "not finished" in doc.ids["run"].text()
     assert "(interrupted)" in doc.ids["scenario-S2"].find_all("summary")[0].text()
     assert campaign_verdict(results).verdict is Verdict.INCONCLUSIVE
+    # DIN-V2G-DC-002 names S3, which this run never reached: listed as not in the run, and uncovered.
+    assert "S3 (not in this run)" in doc.ids["req-DIN-V2G-DC-002"].text()
+    uncovered = [li.find_all("a")[0].text() for li in doc.ids["uncovered"].find_all("li")]
+    assert uncovered == ["DIN-V2G-DC-002", "SEP2-TIME-001"]
 
 
 def test_interrupted_run_with_only_passes_cannot_pass(make_run, kit: SimpleNamespace) -> None:
