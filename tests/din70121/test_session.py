@@ -161,6 +161,18 @@ def test_user_stop_during_current_demand_ends_with_the_normal_shutdown(make_sess
     assert sim.stopped["EVCC"].reason == "driver pressed stop"
 
 
+def test_user_stop_before_energy_transfer_ends_with_session_stop(make_session) -> None:
+    sim = make_session()
+    sim.inject("EVCC", StopRequested("driver unplugged the idea"), at=1.0)
+    sim.run()
+    names = sim.message_names("EVCC")
+    assert "CableCheckReq" in names
+    assert "PreChargeReq" not in names and "PowerDeliveryReq" not in names
+    assert names[-1] == "SessionStopReq"
+    assert sim.stopped["EVCC"].result is StopResult.COMPLETED
+    assert sim.stopped["SECC"].result is StopResult.COMPLETED
+
+
 def test_runs_are_deterministic(make_session) -> None:
     first = make_session()
     first.run()

@@ -129,6 +129,7 @@ class EvccMachine:
     _cable_check_started: bool = False
     _precharge_started: bool = False
     _last_power_delivery_ready: bool = False
+    _user_stop: bool = False
 
     def __post_init__(self) -> None:
         self._clock = ClockedBattery(self.battery)
@@ -155,8 +156,11 @@ class EvccMachine:
         if isinstance(event, ConnectionLost):
             return self._stop(StopResult.CONNECTION_LOST, event.reason, close=False)
         if isinstance(event, StopRequested):
+            # Acted on at the next response: before energy transfer with SessionStopReq, during it with
+            # PowerDeliveryReq(ReadyToChargeState=false).
             if self._stop_reason is None:
                 self._stop_reason = (StopResult.COMPLETED, event.reason)
+                self._user_stop = True
             return []
         raise TypeError(f"unknown event {event!r}")
 
@@ -261,6 +265,8 @@ class EvccMachine:
         if name != "supportedAppProtocolRes" and (code is None or str(code).startswith("FAILED")):
             # DIN SPEC 70121 8.8: after a FAILED response code the EVCC ends the session.
             return actions + self._stop(StopResult.FAILED_RESPONSE, f"{name} ResponseCode {code}")
+        if self._user_stop and self._may_stop_without_energy(name, content):
+            return actions + self._session_stop(*self._stop_reason_or_default(), now)
         try:
             return actions + getattr(self, f"_on_{name}")(content, message, now)
         except (KeyError, TypeError, ValueError) as exc:
@@ -495,6 +501,18 @@ class EvccMachine:
             CancelTimer(READY_TO_CHARGE_TIMER),
         ]
         return actions + self._send(self._request("SessionStopReq", {}), now)
+
+    def _may_stop_without_energy(self, name: str, content: dict[str, Any]) -> bool:
+        """Whether the session may end with SessionStopReq right after this response: charge parameters are
+        known and no energy has flowed yet (the states in which the SECC accepts SessionStopReq)."""
+        if self._energy_flowing or self._last_power_delivery_ready:
+            return False
+        if name == "ChargeParameterDiscoveryRes":
+            return content.get("EVSEProcessing") == EVSEProcessing.Finished
+        return name in ("CableCheckRes", "PreChargeRes")
+
+    def _stop_reason_or_default(self) -> tuple[StopResult, str]:
+        return self._stop_reason or (StopResult.COMPLETED, "stop requested")
 
     def _evse_wants_stop(self, status: dict[str, Any]) -> bool:
         return (
