@@ -117,19 +117,19 @@ class EvccMachine:
     result: StopSession | None = None
     responses: list[str] = field(default_factory=list)
     evse_limits: dict[str, float] = field(default_factory=dict)
-    _clock: ClockedBattery | None = None
-    _awaiting: str | None = None
-    _sent_at: float = 0.0
-    _sent_request: str | None = None
-    _next: Callable[[float], list[Action]] | None = None
-    _energy_flowing: bool = False
-    _stop_reason: tuple[StopResult, str] | None = None
-    _precharge_target_v: float = 0.0
-    _welding_requests: int = 0
-    _cable_check_started: bool = False
-    _precharge_started: bool = False
-    _last_power_delivery_ready: bool = False
-    _user_stop: bool = False
+    _clock: ClockedBattery | None = field(default=None, init=False, repr=False)
+    _awaiting: str | None = field(default=None, init=False, repr=False)
+    _sent_at: float = field(default=0.0, init=False, repr=False)
+    _sent_request: str | None = field(default=None, init=False, repr=False)
+    _next: Callable[[float], list[Action]] | None = field(default=None, init=False, repr=False)
+    _energy_flowing: bool = field(default=False, init=False, repr=False)
+    _stop_reason: tuple[StopResult, str] | None = field(default=None, init=False, repr=False)
+    _precharge_target_v: float = field(default=0.0, init=False, repr=False)
+    _welding_requests: int = field(default=0, init=False, repr=False)
+    _cable_check_started: bool = field(default=False, init=False, repr=False)
+    _precharge_started: bool = field(default=False, init=False, repr=False)
+    _last_power_delivery_ready: bool = field(default=False, init=False, repr=False)
+    _user_stop: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._clock = ClockedBattery(self.battery)

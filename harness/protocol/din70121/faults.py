@@ -251,5 +251,8 @@ class FaultyMachine:
         return actions
 
     def __getattr__(self, name: str) -> Any:
-        # state, result, session, battery, ... of the wrapped machine
+        # state, result, session, battery, ... of the wrapped machine (never our own fields, so that copy
+        # and pickle, which look attributes up before __init__ ran, do not recurse)
+        if name.startswith("_") or name in ("machine", "faults", "injector"):
+            raise AttributeError(name)
         return getattr(self.machine, name)

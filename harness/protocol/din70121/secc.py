@@ -142,8 +142,8 @@ class SeccMachine:
     schema_id: int | None = None
     result: StopSession | None = None
     requests: list[str] = field(default_factory=list)
-    _authorization_rounds: int = 0
-    _charge_parameter_rounds: int = 0
+    _authorization_rounds: int = field(default=0, init=False, repr=False)
+    _charge_parameter_rounds: int = field(default=0, init=False, repr=False)
 
     # --- entry point ---
 
