@@ -101,3 +101,28 @@ def test_reference_secc_serves_josevs_evcc(exi_vectors_path: Path) -> None:
     )
     assert message_name(answers[-1]) == "SessionStopRes"
     assert isinstance(secc.result, StopSession) and secc.result.result == "COMPLETED"
+
+
+@pytest.mark.parametrize("corruption", ["exi-header", "truncated-exi", "garbage"])
+def test_malformed_payload_markers_do_not_decode(make_session, exi_codec: Any, corruption: str) -> None:
+    from harness.protocol.din70121.faults import corrupt
+
+    sim = make_session()
+    sim.run(until=5.0)
+    for entry in sim.messages():
+        schema = schema_of(entry.message)
+        good = exi_codec.encode(schema, entry.message)
+        bad = corrupt(good, corruption)
+        assert bad != good
+        # DecodeError is a ValueError: the receiver sees a decode error, never a wrong message.
+        with pytest.raises(ValueError):
+            exi_codec.decode(schema, bad)
+
+
+def test_unknown_corruption_is_rejected() -> None:
+    from harness.protocol.din70121.faults import corrupt, malformed
+
+    with pytest.raises(ValueError):
+        corrupt(b"\x80", "bitrot")
+    with pytest.raises(ValueError):
+        malformed("CableCheckReq", corruption="bitrot")

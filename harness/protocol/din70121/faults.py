@@ -109,13 +109,45 @@ def drop(message: str, occurrence: int = 1) -> Fault:
 
 
 def malformed(message: str, occurrence: int = 1, corruption: str = "exi-header") -> Fault:
-    """Send undecodable bytes in place of ``message`` (the transport corrupts the encoded EXI as
-    ``corruption`` says; in memory the peer gets MalformedReceived)."""
+    """Send undecodable bytes in place of ``message``: the transport applies :func:`corrupt` to the encoded
+    EXI; in memory the peer gets MalformedReceived."""
+    if corruption not in CORRUPTIONS:
+        raise ValueError(f"unknown corruption {corruption!r}; one of {sorted(CORRUPTIONS)}")
     return Rewrite(
         sends(message),
         rewrite=lambda action: SendMalformed(action.message, corruption),
         **_window(occurrence),
     )
+
+
+# How a transport turns a SendMalformed marker into bytes, applied to the encoded EXI payload (the V2GTP
+# header stays valid, so the peer's EXI decoder, not its framing, has to catch it).
+def _bad_header(payload: bytes) -> bytes:
+    # REFERENCE.md section 6: a V2G EXI stream starts with exactly 0x80; anything else must be rejected.
+    return b"\x00" + payload[1:]
+
+
+def _truncated(payload: bytes) -> bytes:
+    return payload[: max(1, len(payload) // 2)]
+
+
+def _garbage(payload: bytes) -> bytes:
+    return b"\x80" + bytes((0xFF,) * max(1, len(payload) - 1))
+
+
+CORRUPTIONS: dict[str, Callable[[bytes], bytes]] = {
+    "exi-header": _bad_header,
+    "truncated-exi": _truncated,
+    "garbage": _garbage,
+}
+
+
+def corrupt(payload: bytes, corruption: str) -> bytes:
+    """The bytes to send for a SendMalformed marker, from the encoded EXI ``payload``."""
+    try:
+        return CORRUPTIONS[corruption](payload)
+    except KeyError:
+        raise ValueError(f"unknown corruption {corruption!r}; one of {sorted(CORRUPTIONS)}") from None
 
 
 def request_template(name: str, soc: float = 50.0) -> dict[str, Any]:
