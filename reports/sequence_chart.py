@@ -15,6 +15,9 @@ from capture.timeline import TimelineEvent
 
 # A chart of thousands of rows helps nobody and bloats the file; the timing table lists more.
 MAX_CHART_EVENTS = 200
+# Rows per drawn part of a chart: a part fits one printed A4 page, repeats the lifeline headers, and
+# the page break falls between parts instead of through an arrow.
+SEGMENT_ROWS = 25
 
 # Link-layer and transport events (not application messages) are drawn dashed, so the eye can
 # separate "the TCP connection was reset" from "the SECC answered".
@@ -62,14 +65,25 @@ class Arrow:
 
 
 @dataclass(frozen=True, slots=True)
+class ChartSegment:
+    """Consecutive rows of a chart drawn as one SVG; y coordinates are within the segment."""
+
+    arrows: tuple[Arrow, ...]
+    height: float
+    lifeline_bottom: float
+
+
+@dataclass(frozen=True, slots=True)
 class SequenceChart:
     width: float
-    height: float
     lifelines: tuple[Lifeline, ...]
-    arrows: tuple[Arrow, ...]
+    segments: tuple[ChartSegment, ...]
     lifeline_top: float
-    lifeline_bottom: float
     total_events: int
+
+    @property
+    def arrows(self) -> tuple[Arrow, ...]:
+        return tuple(arrow for segment in self.segments for arrow in segment.arrows)
 
     @property
     def truncated(self) -> bool:
@@ -123,6 +137,7 @@ def build_chart(
     events: Sequence[TimelineEvent],
     parties: Mapping[str, Sequence[str]] | None = None,
     limit: int = MAX_CHART_EVENTS,
+    segment_rows: int = SEGMENT_ROWS,
 ) -> SequenceChart:
     """The chart of the first ``limit`` events; times are relative to the first event of ``events``.
 
@@ -145,8 +160,8 @@ def build_chart(
     origin = events[0].t if events else 0.0
     arrows = []
     loop_reach = 0.0  # the right end of the widest self-message label
-    for row, event in enumerate(shown):
-        y = _HEADER_HEIGHT + (row + 0.8) * _ROW_HEIGHT
+    for index, event in enumerate(shown):
+        y = _HEADER_HEIGHT + (index % segment_rows + 0.8) * _ROW_HEIGHT
         kind = event_kind(event)
         if kind == "error":
             text = f"{event.protocol} decode error: {event.error}"
@@ -187,14 +202,16 @@ def build_chart(
                 ),
             )
         )
-    lifeline_bottom = _HEADER_HEIGHT + (len(shown) + 0.6) * _ROW_HEIGHT
+    segments = []
+    for start in range(0, len(arrows), segment_rows):
+        part = tuple(arrows[start : start + segment_rows])
+        lifeline_bottom = _HEADER_HEIGHT + (len(part) + 0.6) * _ROW_HEIGHT
+        segments.append(ChartSegment(part, lifeline_bottom + _BOTTOM_MARGIN, lifeline_bottom))
     width = max(_LEFT_MARGIN + max(len(lifelines), 2) * _LANE_WIDTH, loop_reach)
     return SequenceChart(
         width=width,
-        height=lifeline_bottom + _BOTTOM_MARGIN,
         lifelines=tuple(lifelines),
-        arrows=tuple(arrows),
-        lifeline_top=_HEADER_HEIGHT - 8.0,
-        lifeline_bottom=lifeline_bottom,
+        segments=tuple(segments),
+        lifeline_top=_HEADER_HEIGHT - 14.0,
         total_events=len(events),
     )

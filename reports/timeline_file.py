@@ -68,6 +68,10 @@ def load_timeline(run_dir: Path, relative: str | None) -> LoadedTimeline:
         return LoadedTimeline((), f"Timeline file {relative} could not be read: {exc}")
     if not isinstance(data, list):
         return LoadedTimeline((), f"Timeline file {relative} is not a JSON list of events.")
+    if not data:
+        return LoadedTimeline(
+            (), f"Timeline file {relative} is empty: no frame of a protocol under test was captured."
+        )
     events: list[TimelineEvent] = []
     bad: list[str] = []
     for index, item in enumerate(data):

@@ -35,7 +35,8 @@ def test_lifelines_in_order_of_first_appearance_and_arrow_directions() -> None:
     assert second.head.startswith(f"{xs[B]:.1f},")
     assert third.head.startswith(f"{xs[A]:.1f},")
     assert [a.time_label for a in chart.arrows] == ["+0.000 ms", "+100.000 ms", "+200.000 ms"]
-    assert first.y < second.y < third.y <= chart.lifeline_bottom < chart.height
+    segment = chart.segments[0]
+    assert first.y < second.y < third.y <= segment.lifeline_bottom < segment.height
     assert max(line.box_x + line.box_width for line in chart.lifelines) <= chart.width
 
 
@@ -59,6 +60,16 @@ def test_long_labels_are_shortened_but_titles_keep_everything() -> None:
     arrow = build_chart([ev(0, 7, A, B, "V2GTP", long)]).arrows[0]
     assert len(arrow.label) < 60 and arrow.label.endswith("\u2026")
     assert long in arrow.title and "frame 7" in arrow.title
+
+
+def test_long_charts_are_drawn_in_parts_with_the_same_lanes() -> None:
+    events = [ev(i, i + 1, A if i % 2 else B, B if i % 2 else A) for i in range(60)]
+    chart = build_chart(events, segment_rows=25)
+    assert [len(segment.arrows) for segment in chart.segments] == [25, 25, 10]
+    assert chart.segments[1].arrows[0].y == chart.segments[0].arrows[0].y  # rows restart in each part
+    assert chart.segments[2].height < chart.segments[0].height
+    assert chart.segments[2].arrows[-1].time_label == "+59000.000 ms"  # times stay relative to event 1
+    assert len(chart.arrows) == 60 and not chart.truncated
 
 
 def test_cap() -> None:

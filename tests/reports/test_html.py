@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from harness.verdict.verdicts import Verdict
 from reports.html import HTML_FILE, campaign_verdict, render_html, write_html
 from reports.model import Results
-from reports.sequence_chart import MAX_CHART_EVENTS
+from reports.sequence_chart import MAX_CHART_EVENTS, SEGMENT_ROWS
 
 
 class Element:
@@ -355,10 +356,12 @@ def test_unreadable_and_partly_malformed_timelines_are_reported(make_run, kit: S
         [
             kit.scenario("TRUNC", Verdict.ERROR, timeline="timelines/TRUNC.json"),
             kit.scenario("MIXED", Verdict.PASS, timeline="timelines/MIXED.json"),
+            kit.scenario("EMPTY", Verdict.FAIL, timeline="timelines/EMPTY.json"),
         ]
     )
     (run_dir / "timelines").mkdir()
     (run_dir / "timelines/TRUNC.json").write_text('[{"t": 1.0, "fra', encoding="utf-8")
+    (run_dir / "timelines/EMPTY.json").write_text("[]", encoding="utf-8")
     mixed = [*kit.handshake[:2], {"frame": 3}, "junk", {**kit.handshake[2], "t": "not a number"}]
     (run_dir / "timelines/MIXED.json").write_text(json.dumps(mixed), encoding="utf-8")
     doc = parse(render_html(Results.load(run_dir), run_dir))
@@ -366,6 +369,7 @@ def test_unreadable_and_partly_malformed_timelines_are_reported(make_run, kit: S
     mixed_note = doc.ids["scenario-MIXED"].find_all("p", "timeline-note")[0].text()
     assert mixed_note.startswith("3 of 5 entries in timelines/MIXED.json could not be read")
     assert len(doc.ids["scenario-MIXED"].find_all("g", "event")) == 2
+    assert "is empty" in doc.ids["scenario-EMPTY"].find_all("p", "timeline-note")[0].text()
 
 
 def test_timeline_outside_the_run_directory_is_not_read(
@@ -394,12 +398,15 @@ def test_report_of_a_real_capture(captures_dir: Path, make_run, kit: SimpleNames
     kit.write_timeline(run_dir, "DIN", [e.to_json() for e in events])
     doc = parse(render_html(Results.load(run_dir), run_dir))
     scenario = doc.ids["scenario-DIN"]
-    svg = scenario.find_all("svg", "msc")[0]
-    addresses = {g.find_all("title")[0].text() for g in svg.find_all("g", "lifeline")}
-    assert addresses == {e.src for e in events[:MAX_CHART_EVENTS]} | {
-        e.dst for e in events[:MAX_CHART_EVENTS]
-    }
-    assert len(svg.find_all("g", "event")) == MAX_CHART_EVENTS
+    parts = scenario.find_all("svg", "msc")
+    assert len(parts) == math.ceil(MAX_CHART_EVENTS / SEGMENT_ROWS)
+    shown = events[:MAX_CHART_EVENTS]
+    first_lanes = [g.find_all("title")[0].text() for g in parts[0].find_all("g", "lifeline")]
+    assert set(first_lanes) == {e.src for e in shown} | {e.dst for e in shown}
+    for svg in parts:  # every part repeats the lifeline headers, in the same order
+        assert [g.find_all("title")[0].text() for g in svg.find_all("g", "lifeline")] == first_lanes
+    drawn = [g for svg in parts for g in svg.find_all("g", "event")]
+    assert [g.find_all("text")[0].text() for g in drawn] == [str(e.frame) for e in shown]
     rows = scenario.find_all("table", "timing")[0].find_all("tr")[1:]
     assert len(rows) == len(events)
     assert [td.text() for td in rows[0].find_all("td")][:2] == [str(events[0].frame), "0.000"]
