@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from harness.devices.models.dc_charger import DcCharger
 from harness.protocol.din70121.events import ConnectionOpened, MessageReceived, SendMessage, StopSession
 from harness.protocol.din70121.faults import (
     emergency_shutdown,
@@ -77,7 +78,7 @@ def test_reference_secc_serves_josevs_evcc(exi_vectors_path: Path) -> None:
         "ServiceDiscoveryReq",
     ]
     # josev's SECC gave 8FA57FDE2BFAFE78, so the reference SECC hands out the same id to match the capture.
-    secc = SeccMachine(config=SeccConfig(session_id="8FA57FDE2BFAFE78"))
+    secc = SeccMachine(DcCharger(), config=SeccConfig(session_id="8FA57FDE2BFAFE78"))
     now = 0.0
     secc.handle(ConnectionOpened(), now)
     answers: list[dict[str, Any]] = []

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from harness.devices.models.dc_charger import DcCharger
 from harness.protocol.din70121 import app_protocol
 from harness.protocol.din70121.events import ConnectionOpened, MessageReceived, SendMessage, StopResult
 from harness.protocol.din70121.messages import (
@@ -83,7 +84,7 @@ def test_negotiation_minor_deviation_and_failure() -> None:
 
 
 def connected_secc() -> SeccMachine:
-    secc = SeccMachine(config=SeccConfig(session_id="0102030405060708"))
+    secc = SeccMachine(DcCharger(), config=SeccConfig(session_id="0102030405060708"))
     secc.handle(ConnectionOpened(), 0.0)
     return secc
 

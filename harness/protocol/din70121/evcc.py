@@ -2,7 +2,8 @@
 
 `EvccMachine.handle(event, now)` returns actions: the next request to send, the timers of DIN SPEC 70121
 Tables 75/77 to arm or cancel, and, when the session ends, CloseConnection and StopSession. The battery
-(:mod:`harness.devices.models.battery`) supplies every request value; the current the EVSE reports in
+(any :class:`~harness.protocol.din70121.models.EvBatteryModel`, e.g.
+:mod:`harness.devices.models.battery`) supplies every request value; the current the EVSE reports in
 CurrentDemandRes is what flows into it until the next report.
 
 Checks a tester makes on the SECC (SessionID, sequence, response codes, the 25 ms CurrentDemand
@@ -16,7 +17,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from harness.devices.models.battery import Battery, ClockedBattery
 from harness.protocol.din70121 import app_protocol
 from harness.protocol.din70121.events import (
     Action,
@@ -58,6 +58,7 @@ from harness.protocol.din70121.messages import (
     to_float,
     v2g_message,
 )
+from harness.protocol.din70121.models import EvBatteryModel
 from harness.protocol.din70121.timing import (
     CABLE_CHECK_TIMER,
     COMMUNICATION_SETUP_TIMER,
@@ -109,7 +110,7 @@ class EvccConfig:
 class EvccMachine:
     """One EVCC session over one V2G TCP connection."""
 
-    battery: Battery = field(default_factory=Battery)
+    battery: EvBatteryModel
     config: EvccConfig = field(default_factory=EvccConfig)
     timings: DinTimings = field(default_factory=DinTimings)
     state: EvccState = EvccState.IDLE
@@ -117,7 +118,8 @@ class EvccMachine:
     result: StopSession | None = None
     responses: list[str] = field(default_factory=list)
     evse_limits: dict[str, float] = field(default_factory=dict)
-    _clock: ClockedBattery | None = field(default=None, init=False, repr=False)
+    _last_time: float | None = field(default=None, init=False, repr=False)
+    _flowing_current_a: float = field(default=0.0, init=False, repr=False)
     _awaiting: str | None = field(default=None, init=False, repr=False)
     _sent_at: float = field(default=0.0, init=False, repr=False)
     _sent_request: str | None = field(default=None, init=False, repr=False)
@@ -131,16 +133,12 @@ class EvccMachine:
     _last_power_delivery_ready: bool = field(default=False, init=False, repr=False)
     _user_stop: bool = field(default=False, init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        self._clock = ClockedBattery(self.battery)
-
     # --- entry point ---
 
     def handle(self, event: Event, now: float) -> list[Action]:
         if self.state is EvccState.DONE:
             return []
-        assert self._clock is not None
-        self._clock.advance_to(now)
+        self._advance_battery(now)
         if isinstance(event, ConnectionOpened):
             return self._on_connection(now)
         if isinstance(event, MessageReceived):
@@ -438,13 +436,11 @@ class EvccMachine:
         return self._send(self._current_demand_req(now), now)
 
     def _after_power_off(self, now: float) -> list[Action]:
-        assert self._clock is not None
-        self._clock.set_current(now, 0.0)
+        self._set_current(now, 0.0)
         return self._later(self.config.welding_detection_interval_s, self._welding_detection, now)
 
     def _on_CurrentDemandRes(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
-        assert self._clock is not None
-        self._clock.set_current(now, to_float(content["EVSEPresentCurrent"]))
+        self._set_current(now, to_float(content["EVSEPresentCurrent"]))
         status = content["DC_EVSEStatus"]
         if self._evse_wants_stop(status):
             return self._power_off(
@@ -550,6 +546,19 @@ class EvccMachine:
             actions.append(CloseConnection(reason))
         actions.append(self.result)
         return actions
+
+    # --- the battery's clock ---
+
+    def _advance_battery(self, now: float) -> None:
+        """Integrate the current the EVSE last reported over the time since the previous event."""
+        if self._last_time is not None and now > self._last_time:
+            self.battery.advance(now - self._last_time, self._flowing_current_a)
+        self._last_time = now if self._last_time is None else max(self._last_time, now)
+
+    def _set_current(self, now: float, current_a: float) -> None:
+        self._advance_battery(now)
+        self._flowing_current_a = max(0.0, current_a)
+        self.battery.advance(0.0, self._flowing_current_a)
 
     # --- request content from the battery ---
 

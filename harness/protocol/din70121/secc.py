@@ -2,7 +2,8 @@
 
 `SeccMachine.handle(event, now)` takes a decoded request (or a timer expiry, connection event) and returns
 actions: the response to send, timers to (re)arm, and - when the session ends - CloseConnection and
-StopSession. The power stage is a :class:`~harness.devices.models.dc_charger.DcCharger`, which the machine
+StopSession. The power stage is any :class:`~harness.protocol.din70121.models.DcChargerModel` (the reference
+one is :class:`harness.devices.models.dc_charger.DcCharger`), which the machine
 advances to the timestamp of every request before it reads the present values, so a simulated clock gives
 deterministic physics.
 
@@ -16,7 +17,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from harness.devices.models.dc_charger import DcCharger, IsolationResult
 from harness.protocol.din70121 import app_protocol
 from harness.protocol.din70121.events import (
     Action,
@@ -57,6 +57,7 @@ from harness.protocol.din70121.messages import (
     to_float,
     v2g_message,
 )
+from harness.protocol.din70121.models import DcChargerModel
 from harness.protocol.din70121.timing import SEQUENCE_TIMER, DinTimings
 
 # DIN SPEC 70121 8.4.3.3.2: EnergyTransferType values that mean DC charging.
@@ -134,7 +135,7 @@ class SeccConfig:
 class SeccMachine:
     """One SECC session over one V2G TCP connection."""
 
-    charger: DcCharger = field(default_factory=DcCharger)
+    charger: DcChargerModel
     config: SeccConfig = field(default_factory=SeccConfig)
     timings: DinTimings = field(default_factory=DinTimings)
     state: SeccState = SeccState.WAIT_CONNECTION
@@ -334,7 +335,7 @@ class SeccMachine:
             self.charger.start_isolation_check()
         if self.charger.isolation_check_finished:
             processing = EVSEProcessing.Finished
-            fault = self.charger.isolation_status is IsolationResult.Fault
+            fault = self.charger.isolation_status == IsolationLevel.Fault
             self.state = SeccState.CABLE_CHECK_FAILED if fault else SeccState.CABLE_CHECK_DONE
         else:
             processing = EVSEProcessing.Ongoing
@@ -393,7 +394,7 @@ class SeccMachine:
 
     def evse_status(self) -> dict[str, Any]:
         """DC_EVSEStatus from the charger: isolation result and readiness."""
-        isolation = IsolationLevel(self.charger.isolation_status.value)
+        isolation = IsolationLevel(str(self.charger.isolation_status))
         code = DCEVSEStatusCode.EVSE_Ready
         if self.state is SeccState.CABLE_CHECK_ONGOING:
             code = DCEVSEStatusCode.EVSE_IsolationMonitoringActive
