@@ -173,6 +173,20 @@ def test_user_stop_before_energy_transfer_ends_with_session_stop(make_session) -
     assert sim.stopped["SECC"].result is StopResult.COMPLETED
 
 
+def test_evse_initiated_stop_asks_the_ev_with_stop_charging(make_session) -> None:
+    sim = make_session()
+    sim.inject("SECC", StopRequested("operator stop"), at=10.0)
+    sim.run()
+    responses = [e for e in sim.messages("SECC") if e.name == "CurrentDemandRes"]
+    notifications = [content(e)["DC_EVSEStatus"]["EVSENotification"] for e in responses]
+    assert notifications[-1] == "StopCharging"
+    assert set(notifications[:-1]) == {"None"}
+    assert responses[-1].time >= 10.0 > responses[-2].time
+    assert sim.requests_collapsed() == list(TYPICAL_DC_SESSION_REQUESTS)
+    assert sim.stopped["EVCC"].result is StopResult.EVSE_SHUTDOWN
+    assert sim.stopped["SECC"].result is StopResult.COMPLETED
+
+
 def test_runs_are_deterministic(make_session) -> None:
     first = make_session()
     first.run()

@@ -143,6 +143,8 @@ class SeccMachine:
     schema_id: int | None = None
     result: StopSession | None = None
     requests: list[str] = field(default_factory=list)
+    # Set by StopRequested: the reason the EVSE wants charging to end.
+    stop_requested: str | None = None
     _authorization_rounds: int = field(default=0, init=False, repr=False)
     _charge_parameter_rounds: int = field(default=0, init=False, repr=False)
 
@@ -174,6 +176,9 @@ class SeccMachine:
         if isinstance(event, ConnectionLost):
             return self._stop(StopResult.CONNECTION_LOST, event.reason, close=False)
         if isinstance(event, StopRequested):
+            # The EVSE side wants to end charging (operator, grid, fault): DIN SPEC 70121 has it ask the EV
+            # with EVSENotification=StopCharging; the EV answers with PowerDeliveryReq(stop).
+            self.stop_requested = event.reason
             return []
         raise TypeError(f"unknown event {event!r}")
 
@@ -400,7 +405,10 @@ class SeccMachine:
             code = DCEVSEStatusCode.EVSE_IsolationMonitoringActive
         if isolation is IsolationLevel.Fault:
             code = DCEVSEStatusCode.EVSE_EmergencyShutdown
-        return dc_evse_status(isolation=isolation, status_code=code, notification=EVSENotification.None_)
+        notification = EVSENotification.None_
+        if self.stop_requested is not None and self.state is SeccState.ENERGY_TRANSFER:
+            notification = EVSENotification.StopCharging
+        return dc_evse_status(isolation=isolation, status_code=code, notification=notification)
 
     def _response(self, name: str, code: ResponseCode) -> Message:
         """A complete response of type ``name`` with the charger's present values and ``code``."""
