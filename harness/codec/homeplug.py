@@ -110,10 +110,14 @@ RESP_TYPE_OTHER_GP_STA = 0x01  # results are sent to another GP station's host (
 ATTEN_CHAR_RESULT_SUCCESS = 0x00
 # HomePlug AV 1.1 11.5.4: key type of CM_SET_KEY.REQ for the network membership key.
 KEY_TYPE_NMK = 0x01
+# HomePlug AV 1.1 11.5.4 defines Result 0 as success, but the QCA modem in the IEC61851_AC_PWM_Basic
+# sample capture confirms keys it accepted with Result 0x01; the SLAC cores therefore judge the key by
+# the link coming up, not by this field.
 SET_KEY_RESULT_SUCCESS = 0x00
-# HomePlug AV 1.1 11.5.4: CM_SET_KEY.REQ PID 0x04 = "HLE protocol" (key provided by the host), PMN 0xFF
-# ends the protocol run, NewEKS 0x01 selects the NMK.  Values used by open SLAC stacks as well.
+# HomePlug AV 1.1 11.5.4: PID 0x04 = "HLE protocol" (key provided by the host), NewEKS 0x01 selects the
+# NMK.  PMN 0x00 in the request and 0xFF in the confirmation, as in the DS5366 sample capture.
 SET_KEY_PID_HLE = 0x04
+SET_KEY_PMN_FIRST = 0x00
 SET_KEY_PMN_LAST = 0xFF
 SET_KEY_NEW_EKS_NMK = 0x01
 
@@ -752,6 +756,8 @@ def encode_set_key_req(
     *,
     dst: str = LOCAL_MODEM_MAC,
     my_nonce: int = 0,
+    pmn: int = SET_KEY_PMN_FIRST,
+    cco_capability: int = 0,
 ) -> bytes:
     """Host -> its local modem: join network ``nid`` with key ``nmk`` (HomePlug AV 1.1 11.5.4)."""
     payload = CM_SET_KEY_REQ(
@@ -760,8 +766,8 @@ def encode_set_key_req(
         YourNonce=0,
         PID=SET_KEY_PID_HLE,
         ProtoRunNumber=0,
-        ProtoMessNumber=SET_KEY_PMN_LAST,
-        CCoCapability=0,
+        ProtoMessNumber=pmn,
+        CCoCapability=cco_capability,
         NetworkID=_check_length("NID", nid, NID_LENGTH),
         NewEncKeySelect=SET_KEY_NEW_EKS_NMK,
         NewKey=_check_length("NMK", nmk, NMK_LENGTH),

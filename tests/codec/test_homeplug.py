@@ -107,7 +107,7 @@ CASES = [
     (
         hp.encode_set_key_req(EV, NID, NMK),
         "CM_SET_KEY.REQ",
-        {"KeyType": hp.KEY_TYPE_NMK, "NID": NID.hex(), "NewKey": NMK.hex(), "PID": 4, "PMN": 0xFF},
+        {"KeyType": hp.KEY_TYPE_NMK, "NID": NID.hex(), "NewKey": NMK.hex(), "PID": 4, "PMN": 0, "NewEKS": 1},
         "CM_SET_KEY_REQ",
     ),
     (
@@ -337,3 +337,29 @@ def test_tshark_homeplug_av_dissector_reads_our_frames(tmp_path: Path) -> None:
     for frame, (mmtype, *malformed) in zip(frames, rows, strict=True):
         assert int(mmtype, 16) == decode_slac(frame).mmtype
         assert not any(malformed), decode_slac(frame).name
+
+
+def test_capture_set_key_of_a_real_test_system(captures_dir: Path) -> None:
+    from scapy.utils import rdpcap
+
+    path = captures_dir / "IEC61851_AC_PWM_Basic.pcapng"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    messages = [decode_slac(bytes(p)) for p in rdpcap(str(path)) if hp.is_slac_frame(bytes(p))]
+    requests = [m for m in messages if m.name == "CM_SET_KEY.REQ"]
+    confirms = [m for m in messages if m.name == "CM_SET_KEY.CNF"]
+    assert len(requests) == len(confirms) == 2
+    for request in requests:
+        assert request.dst == hp.LOCAL_MODEM_MAC
+        assert request.fields["KeyType"] == hp.KEY_TYPE_NMK and request.fields["PID"] == hp.SET_KEY_PID_HLE
+        assert len(str(request.fields["NID"])) == 2 * hp.NID_LENGTH
+        assert len(str(request.fields["NewKey"])) == 2 * hp.NMK_LENGTH
+        # Our encoder produces the same layout: re-encode and compare the MME payload byte for byte.
+        ours = hp.encode_set_key_req(
+            request.src,
+            bytes.fromhex(str(request.fields["NID"])),
+            bytes.fromhex(str(request.fields["NewKey"])),
+            cco_capability=int(str(request.fields["CCoCapability"])),
+        )
+        assert decode_slac(ours).fields == request.fields
+    assert {c.fields["Result"] for c in confirms} == {1}  # see hp.SET_KEY_RESULT_SUCCESS

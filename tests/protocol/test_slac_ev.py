@@ -296,12 +296,14 @@ def test_link_not_up_within_tt_match_join_fails_the_attempt() -> None:
     assert "TT_match_join" in failed.reason
 
 
-def test_modem_refusing_the_key_fails_the_attempt() -> None:
+def test_set_key_cnf_result_does_not_decide_the_link_does() -> None:
+    # The QCA modem of the IEC61851_AC_PWM_Basic capture confirms accepted keys with Result 0x01.
     ev = make_ev()
     now = to_match(ev)
     receive(ev, hp.encode_slac_match_cnf(EVSE_A, EV, ev.run_id, nid=NID, nmk=NMK), now)
-    actions = receive(ev, hp.encode_set_key_cnf(hp.LOCAL_MODEM_MAC, EV, result=1), now + 0.01)
-    assert any(isinstance(a, AttemptFailed) and "CM_SET_KEY" in a.reason for a in actions)
+    assert receive(ev, hp.encode_set_key_cnf(hp.LOCAL_MODEM_MAC, EV, result=1), now + 0.01) == []
+    assert ev.set_key_result == 1 and ev.state is EvState.JOINING
+    assert any(isinstance(a, Matched) for a in ev.handle(LinkUp(), now + 1))
 
 
 def test_stale_timer_expiries_are_ignored() -> None:
