@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from harness.protocol.din70121.events import StopRequested, StopResult
+from harness.protocol.din70121.faults import out_of_sequence, wrong_session_id
 from harness.protocol.din70121.messages import (
     DIN_NAMESPACE,
     TYPICAL_DC_SESSION_REQUESTS,
@@ -225,11 +226,9 @@ def vector_shapes(exi_vectors_path: Path) -> dict[str, set[frozenset[str]]]:
     return shapes
 
 
-def test_every_message_has_the_shape_of_the_vectors(make_session, vector_shapes) -> None:
-    sim = make_session(secc_config=SeccConfig(session_id=SESSION_ID, authorization_ongoing_rounds=1))
-    sim.run()
+def assert_shapes(messages: list[Any], vector_shapes: dict[str, set[frozenset[str]]]) -> set[str]:
     seen: set[str] = set()
-    for entry in sim.messages():
+    for entry in messages:
         assert entry.name in vector_shapes, f"no decoded vector of {entry.name} to compare with"
         shape = frozenset(key_paths(entry.message))
         known = vector_shapes[entry.name]
@@ -237,5 +236,30 @@ def test_every_message_has_the_shape_of_the_vectors(make_session, vector_shapes)
         missing = set.intersection(*map(set, known)) - shape
         assert shape in known, f"{entry.name} keys differ from the vectors: extra {extra}, missing {missing}"
         seen.add(entry.name)
+    return seen
+
+
+def test_every_message_has_the_shape_of_the_vectors(make_session, vector_shapes) -> None:
+    sim = make_session(secc_config=SeccConfig(session_id=SESSION_ID, authorization_ongoing_rounds=1))
+    sim.run()
+    seen = assert_shapes(sim.messages(), vector_shapes)
     # The session produced every request and response type of a DIN DC session.
     assert len(seen) == 24
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [
+        [out_of_sequence("ServiceDiscoveryReq", "CurrentDemandReq")],
+        [out_of_sequence("CableCheckReq", "WeldingDetectionReq")],
+        [wrong_session_id("PreChargeReq")],
+        [out_of_sequence("CurrentDemandReq", "ChargeParameterDiscoveryReq", 3)],
+    ],
+)
+def test_refusals_have_the_shape_of_the_vectors(make_session, vector_shapes, faults: list) -> None:
+    # A FAILED response is still a complete response of its type, whatever state the SECC is in.
+    sim = make_session(evcc_faults=faults)
+    sim.run()
+    refusal = sim.messages("SECC")[-1]
+    assert content(refusal)["ResponseCode"].startswith("FAILED_")
+    assert_shapes(sim.messages(), vector_shapes)
