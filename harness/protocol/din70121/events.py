@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from harness.protocol.din70121.messages import message_name
+
 # --- events -------------------------------------------------------------------------------------------
 
 
@@ -63,8 +65,6 @@ class SendMessage:
 
     @property
     def name(self) -> str:
-        from harness.protocol.din70121.messages import message_name
-
         return message_name(self.message)
 
 
@@ -78,8 +78,6 @@ class SendMalformed:
 
     @property
     def name(self) -> str:
-        from harness.protocol.din70121.messages import message_name
-
         return message_name(self.message)
 
 
