@@ -145,11 +145,16 @@ def ampacity_from_duty(duty_percent: float) -> DutyMeaning:
 
 
 def duty_from_ampacity(amps: float) -> float:
-    """The duty cycle (percent) an EVSE signals for ``amps``; 6 A - 80 A."""
+    """The duty cycle (percent) an EVSE signals for ``amps`` (6 A - 80 A); it never means more than
+    ``amps``."""
     if not MIN_AMPACITY_A <= amps <= MAX_AMPACITY_A:
         raise ValueError(f"{amps} A is outside the signalable {MIN_AMPACITY_A:g}-{MAX_AMPACITY_A:g} A")
     if amps <= HIGH_BAND_MIN_DUTY * LOW_BAND_AMPS_PER_PERCENT:  # up to 51 A
         return round(amps / LOW_BAND_AMPS_PER_PERCENT, 6)
+    if amps <= (HIGH_BAND_MIN_DUTY - HIGH_BAND_OFFSET) * HIGH_BAND_AMPS_PER_PERCENT:
+        # 51 A < I <= 52.5 A has no duty cycle: 85 % means 51 A and anything above 85 % already means
+        # more than 52.5 A.  Signal 85 % (51 A): never more than the EVSE can deliver.
+        return HIGH_BAND_MIN_DUTY
     return round(amps / HIGH_BAND_AMPS_PER_PERCENT + HIGH_BAND_OFFSET, 6)
 
 
