@@ -363,3 +363,10 @@ def test_capture_set_key_of_a_real_test_system(captures_dir: Path) -> None:
         )
         assert decode_slac(ours).fields == request.fields
     assert {c.fields["Result"] for c in confirms} == {1}  # see hp.SET_KEY_RESULT_SUCCESS
+
+
+def test_decoded_fields_are_json_compatible(multi_evse_messages: list[hp.SlacMessage]) -> None:
+    import json
+
+    for message in [decode_slac(case[0]) for case in CASES] + multi_evse_messages:
+        assert json.loads(json.dumps(message.fields)) == message.fields
