@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import shutil
 import signal
-import struct
+import socket
 import subprocess
 from pathlib import Path
 
@@ -20,27 +21,31 @@ pytestmark = pytest.mark.skipif(
 )
 
 DCAP = b'<DeviceCapability xmlns="urn:ieee:std:2030.5:ns" href="/dcap" pollRate="900"/>'
-_PCAPNG_ENHANCED_PACKET_BLOCK = 6
-_PCAPNG_SECTION_HEADER_BLOCK = 0x0A0D0D0A
+# Bounded waits for dumpcap: 600 polls of 50 ms.
+_POLLS = 600
+_POLL_S = 0.05
 
 
-def _packet_count(path: Path) -> int:
-    """Enhanced packet blocks written so far to a pcapng file (tolerates a partial last block)."""
+def _contains(path: Path, marker: bytes) -> bool:
     try:
-        data = path.read_bytes()
+        return marker in path.read_bytes()
     except FileNotFoundError:
-        return 0
-    if len(data) < 12:
-        return 0
-    order = "<" if data[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
-    count = offset = 0
-    while offset + 8 <= len(data):
-        block_type, length = struct.unpack_from(f"{order}II", data, offset)
-        if length < 12 or offset + length > len(data):
-            break
-        count += block_type == _PCAPNG_ENHANCED_PACKET_BLOCK
-        offset += length
-    return count
+        return False
+
+
+async def _mark_until_captured(probe: socket.socket, port: int, pcap: Path, marker: bytes) -> bool:
+    """Send ``marker`` in a UDP datagram the capture filter admits until it shows up in the file.
+
+    The start marker proves the capture is live before the exchange begins; the end marker, captured
+    after the exchange, proves every earlier packet has been written (libpcap hands packets over in
+    blocks, in order).
+    """
+    for _ in range(_POLLS):
+        probe.sendto(marker, ("127.0.0.1", port))
+        await asyncio.sleep(_POLL_S)
+        if _contains(pcap, marker):
+            return True
+    return False
 
 
 async def _serve_dcap(request: HttpRequest) -> HttpResponse:
@@ -65,10 +70,21 @@ def test_capture_of_one_exchange_decrypts_with_the_key_log(
     pcap, keylog = tmp_path / "sep2.pcapng", tmp_path / "keys" / "pfe-server.keys"
 
     async def run() -> int:
+        # A UDP socket of our own gives a free port for the markers (and swallows them).
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        probe.bind(("127.0.0.1", 0))
+        probe_port = probe.getsockname()[1]
+        try:
+            return await exchange(probe, probe_port)
+        finally:
+            probe.close()
+
+    async def exchange(probe: socket.socket, probe_port: int) -> int:
         server_ctx = server_context(identities["pfe-server"], keylog_path=keylog)
         async with Sep2HttpServer(_serve_dcap, server_ctx) as server:
             capture = subprocess.Popen(
-                ["dumpcap", "-q", "-i", "lo", "-f", f"tcp port {server.port}", "-w", str(pcap)],
+                ["dumpcap", "-q", "-i", "lo", "-f", f"tcp port {server.port} or udp port {probe_port}",
+                 "-w", str(pcap)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             )  # fmt: skip
             try:
@@ -79,17 +95,18 @@ def test_capture_of_one_exchange_decrypts_with_the_key_log(
                     capture.kill()
                     _out, rest = capture.communicate(timeout=10)
                     pytest.skip(f"dumpcap may not capture on lo here: {(first + rest).strip()}")
+                tag = secrets.token_hex(8).encode()
+                assert await _mark_until_captured(probe, probe_port, pcap, b"VGI-START-" + tag), (
+                    "capture not live"
+                )
                 async with Sep2HttpClient(
                     "127.0.0.1", server.port, client_context(identities["ev"])
                 ) as client:
                     response = await client.get("/dcap")
                     assert response.status == 200
-                # libpcap hands packets over in blocks (on a block timeout), so wait, bounded, until
-                # the exchange has reached the file before stopping the capture.
-                for _ in range(300):
-                    if _packet_count(pcap) > 0:
-                        break
-                    await asyncio.sleep(0.05)
+                assert await _mark_until_captured(probe, probe_port, pcap, b"VGI-END-" + tag), (
+                    "capture stalled"
+                )
                 capture.send_signal(signal.SIGINT)
                 capture.wait(timeout=30)
             finally:
@@ -99,7 +116,6 @@ def test_capture_of_one_exchange_decrypts_with_the_key_log(
             return server.port
 
     port = asyncio.run(run())
-    assert _packet_count(pcap) > 0, "no packet captured"
     assert keylog.stat().st_size > 0
 
     decrypted = _tshark(pcap, port, "-o", f"tls.keylog_file:{keylog}")
