@@ -37,6 +37,7 @@ import xmlschema
 
 XSD_NS = "http://www.w3.org/2001/XMLSchema"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 
 # Production kinds, shared with harness/codec/exi/grammar.py (the runtime reads these numbers).
 K_SE = 0
@@ -93,6 +94,8 @@ SCHEMAS: dict[str, tuple[str, str]] = {
     "iso20-dc": ("iso20_dc", "iso15118_20/V2G_CI_DC.xsd"),
     "iso20-acdp": ("iso20_acdp", "iso15118_20/V2G_CI_ACDP.xsd"),
     "iso20-wpt": ("iso20_wpt", "iso15118_20/V2G_CI_WPT.xsd"),
+    # ISO 15118-2 7.9.2.4 / -20 8.4: SignedInfo is canonicalised with the xmldsig schema alone.
+    "xmldsig": ("xmldsig", "xmldsig-core-schema.xsd"),
 }
 
 
@@ -237,6 +240,7 @@ class Generator:
             subst[head] = list(members)
         self.subst = subst
         self.all_decls: dict[str, list] = {}
+        self.all_attrs: dict[str, set[tuple]] = {}
 
     # ---- grammar ids ------------------------------------------------------------------------
 
@@ -357,6 +361,7 @@ class Generator:
                     raise SystemExit(f"attribute wildcard in {xsd_type} not supported")
                 local, ns = split_qname(attr.name)
                 attrs.append(((local, ns), attr))
+                self.all_attrs.setdefault(attr.name, set()).add(describe_simple_type(attr.type))
             attrs.sort(key=lambda a: a[0])
         end = nfa.new()
         nfa.states[end].accept = True
@@ -478,13 +483,34 @@ def generate_one(schemas_dir: Path, cli_name: str, module: str, rel: str) -> str
     for (local, ns), el in globals_:
         doc.append((local, ns, gen.element_grammar(el)))
     gen.run()
-    # Fragment grammar (8.5.2): every element declaration, global and local, by qname.
+    # Relaxed element fragment grammar (8.5.3): every attribute qname of the schema, typed when all
+    # its declarations agree on the type, untyped (a string) otherwise.
+    for name, attr in schema.maps.attributes.items():
+        if split_qname(name)[1] not in (XSD_NS, XML_NS, XSI_NS):
+            gen.all_attrs.setdefault(name, set()).add(describe_simple_type(attr.type))
+    frag_attrs = []
+    for name in sorted(gen.all_attrs, key=split_qname):
+        kinds = gen.all_attrs[name]
+        dt = gen.dts.add(next(iter(kinds)) if len(kinds) == 1 else (DT_STR, 0, -1))
+        frag_attrs.append((*split_qname(name), dt))
+    untyped = gen.dts.add((DT_STR, 0, -1))
+    attr_index = {(a[0], a[1]): i for i, a in enumerate(frag_attrs)}
+    # Fragment grammar (8.5.2): every element declaration, global and local, by qname.  An element
+    # declared with several types takes the relaxed grammar (-1); its attribute local names map to
+    # their qnames in FRAGMENT_ATTRIBUTES (the dict form keys attributes by local name only).
     frag = []
     for name in sorted(gen.all_decls, key=split_qname):
         decls = gen.all_decls[name]
         gids = {gen.grammar_of_type[id(d.type)] for d in decls}
         local, ns = split_qname(name)
-        frag.append((local, ns, gids.pop() if len(gids) == 1 else -1))
+        attrs: dict[str, int] = {}
+        for d in decls:
+            if d.type.is_complex():
+                for aname in d.type.attributes:
+                    if aname is not None:
+                        attrs.setdefault(split_qname(aname)[0], attr_index[split_qname(aname)])
+        gid = gids.pop() if len(gids) == 1 else -1
+        frag.append((local, ns, gid, tuple(sorted(attrs.items())) if gid < 0 else ()))
     target_ns = schema.target_namespace
     lines = [
         f'"""EXI grammar tables for {cli_name} ({target_ns}).',
@@ -501,7 +527,12 @@ def generate_one(schemas_dir: Path, cli_name: str, module: str, rel: str) -> str
     lines += [")", "# every element declaration in fragment-grammar order (8.5.2); grammar -1: relaxed"]
     lines += ["FRAGMENT = ("]
     lines += [f"    {f!r}," for f in frag]
-    lines += [")", "DATATYPES = ("]
+    lines += [")", "# attribute qnames of the relaxed element fragment grammar (8.5.3): (local, ns, dt)"]
+    lines += ["FRAGMENT_ATTRIBUTES = ("]
+    lines += [f"    {a!r}," for a in frag_attrs]
+    lines += [")", f"UNTYPED = {untyped!r}"]
+    lines += ["# (end of fragment tables)"]
+    lines += ["DATATYPES = ("]
     lines += [f"    {d!r}," for d in gen.dts.table]
     lines += [
         ")",

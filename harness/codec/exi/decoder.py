@@ -166,6 +166,55 @@ class Decoder:
             out[VALUE_KEY] = text
         return out
 
+    def relaxed(self):
+        """Relaxed element fragment grammar (EXI 1.0 8.5.3), for elements declared with several types."""
+        g = self.g
+        r = self.r
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise DecodeError("element nesting too deep", r.pos)
+        w0, w1 = g.relaxed_widths()
+        n = len(g.frag_attrs)
+        m = len(g.fragment)
+        out: dict = {}
+        text = None
+        first = True
+        while True:
+            pos = r.pos
+            if first:
+                code = r.bits(w0)
+                if code < n:
+                    local, _ns, dt = g.frag_attrs[code]
+                    out[local] = self.value(g.datatypes[dt])
+                    continue
+                if code == n:
+                    raise DecodeError("AT(*) in a relaxed fragment element is not supported", pos)
+                code -= n + 1
+            else:
+                code = r.bits(w1)
+            first = False
+            if code < m:
+                local, _ns, gid, _attrs = g.fragment[code]
+                child = self.element(gid) if gid >= 0 else self.relaxed()
+                if local in out:
+                    prev = out[local]
+                    out[local] = [*prev, child] if isinstance(prev, list) else [prev, child]
+                else:
+                    out[local] = child
+            elif code == m + 1:
+                break
+            elif code == m + 2:
+                v = self.string()
+                text = v if text is None else text + v
+            else:
+                raise DecodeError(f"relaxed fragment event code {code} not supported", pos)
+        self.depth -= 1
+        if text is not None:
+            if not out:
+                return text
+            out[VALUE_KEY] = text
+        return out
+
     def check_header(self) -> None:
         r = self.r
         if r.end < 8:
@@ -209,10 +258,8 @@ class Decoder:
                 break
             if code >= len(g.fragment):
                 raise DecodeError(f"fragment event code {code} is not supported", pos)
-            local, _ns, gid = g.fragment[code]
-            if gid < 0:
-                raise DecodeError(f"{local}: several declarations, relaxed fragment grammar unsupported", pos)
-            out.setdefault(local, []).append(self.element(gid))
+            local, _ns, gid, _attrs = g.fragment[code]
+            out.setdefault(local, []).append(self.element(gid) if gid >= 0 else self.relaxed())
         self.check_end()
         return out
 

@@ -160,7 +160,7 @@ class Encoder:
         st = 0
         while True:
             width, prods, _width2, _second = states[st]
-            chosen = -1
+            chosen = ee = -1
             for code, prod in enumerate(prods):
                 kind = prod[0]
                 if kind == K_SE or kind == K_AT:
@@ -173,8 +173,10 @@ class Encoder:
                         chosen = code
                         break
                 elif kind == K_EE:
-                    chosen = code
-                    break
+                    # EE sorts before CH; mixed content may still have its text to write.
+                    ee = code
+            if chosen < 0:
+                chosen = ee
             if chosen < 0:
                 expected = [p[1] for p in prods if p[0] in (K_SE, K_AT)] or ["content"]
                 raise EncodeError(path, f"missing required {' or '.join(expected)}")
@@ -210,6 +212,58 @@ class Encoder:
             st = target
         self.depth -= 1
 
+    def relaxed(self, frag_code: int, value, path: str) -> None:
+        """Relaxed element fragment grammar (EXI 1.0 8.5.3): attributes in qname order, the text as an
+        untyped string, then the children, then EE."""
+        g = self.g
+        w = self.w
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise EncodeError(path, "nesting too deep")
+        w0, w1 = g.relaxed_widths()
+        n = len(g.frag_attrs)
+        m = len(g.fragment)
+        if not isinstance(value, dict):
+            value = {VALUE_KEY: value}
+        attr_map = dict(g.fragment[frag_code][3])
+        attrs = []
+        children = []
+        for key, v in value.items():
+            if key == VALUE_KEY:
+                continue
+            if key in attr_map:
+                attrs.append((attr_map[key], key, v))
+            elif key in g.frag_index:
+                for item in v if isinstance(v, list) else [v]:
+                    children.append((key, item))
+            else:
+                raise EncodeError(f"{path}.{key}", "not an attribute or element of this schema")
+        for index, key, v in sorted(attrs):
+            w.bits(index, w0)
+            self.value(g.datatypes[g.frag_attrs[index][2]], v, f"{path}.{key}")
+        first = True
+        if VALUE_KEY in value:
+            w.bits(n + m + 3, w0)
+            self.value(g.datatypes[g.untyped], str(value[VALUE_KEY]), path)
+            first = False
+        for key, item in children:
+            code = g.frag_index[key]
+            if first:
+                w.bits(n + 1 + code, w0)
+                first = False
+            else:
+                w.bits(code, w1)
+            gid = g.fragment[code][2]
+            if gid >= 0:
+                self.element(gid, item, f"{path}.{key}")
+            else:
+                self.relaxed(code, item, f"{path}.{key}")
+        if first:
+            w.bits(n + m + 2, w0)
+        else:
+            w.bits(m + 1, w1)
+        self.depth -= 1
+
     def document(self, msg) -> bytes:
         g = self.g
         if not isinstance(msg, dict) or len(msg) != 1:
@@ -234,10 +288,11 @@ class Encoder:
             if code is None:
                 raise EncodeError(name, f"not an element of the {g.name} schema")
             gid = g.fragment[code][2]
-            if gid < 0:
-                raise EncodeError(name, "several declarations; relaxed fragment grammar unsupported")
             w.bits(code, g.frag_width)
-            self.element(gid, content, name)
+            if gid >= 0:
+                self.element(gid, content, name)
+            else:
+                self.relaxed(code, content, name)
         w.bits(len(g.fragment) + 1, g.frag_width)  # ED
         return w.getvalue()
 

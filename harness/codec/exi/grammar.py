@@ -71,12 +71,22 @@ class SchemaGrammar:
     doc_width: int
     document: tuple[tuple[str, str, int], ...]
     frag_width: int
-    fragment: tuple[tuple[str, str, int], ...]
+    fragment: tuple[tuple[str, str, int, tuple], ...]
+    # relaxed element fragment grammar (8.5.3): attribute qnames with datatype ids, untyped string id
+    frag_attrs: tuple[tuple[str, str, int], ...]
+    untyped: int
     datatypes: tuple[tuple, ...]
     # per grammar: (states, names that are lists, simple-content datatype id or -1, has attributes)
     grammars: tuple[tuple[tuple, frozenset[str], int, bool], ...]
     doc_index: dict[str, int] = field(repr=False)
     frag_index: dict[str, int] = field(repr=False)
+
+    def relaxed_widths(self) -> tuple[int, int]:
+        """Event-code widths of ElementFragment_0 and _1 (8.5.3), escape to the second level included."""
+        n = len(self.frag_attrs)
+        m = len(self.fragment)
+        # _0: n AT, AT(*), m SE, SE(*), EE, CH;  _1: m SE, SE(*), EE, CH
+        return code_width(n + m + 4 + 1), code_width(m + 3 + 1)
 
     @classmethod
     def from_module(cls, module: ModuleType) -> SchemaGrammar:
@@ -86,8 +96,8 @@ class SchemaGrammar:
         for i, (local, _ns, _gid) in enumerate(document):
             doc_index.setdefault(local, i)
         frag_index: dict[str, int] = {}
-        for i, (local, _ns, _gid) in enumerate(fragment):
-            frag_index.setdefault(local, i)
+        for i, entry in enumerate(fragment):
+            frag_index.setdefault(entry[0], i)
         grammars = tuple(
             (states, frozenset(multi), simple, _has_attributes(states))
             for states, multi, simple in module.GRAMMARS
@@ -101,6 +111,8 @@ class SchemaGrammar:
             # EXI 1.0 8.5.2: FragmentContent has one SE per element declaration, SE(*) and ED.
             frag_width=code_width(len(fragment) + 2),
             fragment=fragment,
+            frag_attrs=module.FRAGMENT_ATTRIBUTES,
+            untyped=module.UNTYPED,
             datatypes=module.DATATYPES,
             grammars=grammars,
             doc_index=doc_index,

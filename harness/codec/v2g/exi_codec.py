@@ -45,6 +45,8 @@ SCHEMAS: dict[str, str] = {
     "iso20-dc": "iso20_dc",
     "iso20-acdp": "iso20_acdp",
     "iso20-wpt": "iso20_wpt",
+    # xmldsig alone: the schema SignedInfo is canonicalised with (fragment use only)
+    "xmldsig": "xmldsig",
 }
 
 # Namespace of the message set (supportedAppProtocol ProtocolNamespace / the XSD target namespace).

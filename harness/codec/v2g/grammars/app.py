@@ -12,22 +12,28 @@ DOCUMENT = (
 )
 # every element declaration in fragment-grammar order (8.5.2); grammar -1: relaxed
 FRAGMENT = (
-    ('AppProtocol', '', 2),
-    ('Priority', '', 5),
-    ('ProtocolNamespace', '', 7),
-    ('ResponseCode', '', 4),
-    ('SchemaID', '', 3),
-    ('VersionNumberMajor', '', 6),
-    ('VersionNumberMinor', '', 6),
-    ('supportedAppProtocolReq', 'urn:iso:15118:2:2010:AppProtocol', 0),
-    ('supportedAppProtocolRes', 'urn:iso:15118:2:2010:AppProtocol', 1),
+    ('AppProtocol', '', 2, ()),
+    ('Priority', '', 5, ()),
+    ('ProtocolNamespace', '', 7, ()),
+    ('ResponseCode', '', 4, ()),
+    ('SchemaID', '', 3, ()),
+    ('VersionNumberMajor', '', 6, ()),
+    ('VersionNumberMinor', '', 6, ()),
+    ('supportedAppProtocolReq', 'urn:iso:15118:2:2010:AppProtocol', 0, ()),
+    ('supportedAppProtocolRes', 'urn:iso:15118:2:2010:AppProtocol', 1, ()),
 )
+# attribute qnames of the relaxed element fragment grammar (8.5.3): (local, ns, dt)
+FRAGMENT_ATTRIBUTES = (
+)
+UNTYPED = 5
+# (end of fragment tables)
 DATATYPES = (
     (1, 0, 255, 8),
     (4, ('OK_SuccessfulNegotiation', 'OK_SuccessfulNegotiationWithMinorDeviation', 'Failed_NoNegotiation'), 2),
     (1, 1, 20, 5),
     (2, 0, 4294967295),
     (5, 0, 100),
+    (5, 0, -1),
 )
 # grammar: (states, names that are lists, simple-content datatype or -1)
 # state: (width, productions, width2, second level)
