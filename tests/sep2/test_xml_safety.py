@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from harness.codec.sep2.document import MAX_XML_BODY_BYTES, Sep2DecodeError, local_name, parse_xml
-from harness.codec.sep2.resources import DeviceCapability, parse_any, parse_resource
+from harness.codec.sep2.resources import DeviceCapability, EndDevice, parse_any, parse_resource
 from harness.codec.sep2.schema import validate
 
 NS = "urn:ieee:std:2030.5:ns"
@@ -139,3 +141,40 @@ def test_ordinary_documents_parse() -> None:
     # Character references are not entities: they stay allowed.
     root = parse_xml(b"<a>&#65;&amp;&lt;</a>")
     assert root.text == "A&<"
+
+
+# --- mutation fuzzing: whatever a DUT sends, the only failure is Sep2DecodeError -----------------
+
+_VALID = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<EndDevice xmlns="urn:ieee:std:2030.5:ns" href="/edev/1" '
+    b'subscribable="0"><sFDI>167261211391</sFDI><changedTime>1700000000</changedTime>'
+    b'<FlowReservationRequestListLink href="/edev/1/frq" all="0"/></EndDevice>'
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_mutated_bodies_only_ever_raise_decode_errors(data: st.DataObject) -> None:
+    body = bytearray(_VALID)
+    for _ in range(data.draw(st.integers(1, 6))):
+        position = data.draw(st.integers(0, len(body) - 1))
+        action = data.draw(st.sampled_from(["flip", "delete", "insert"]))
+        if action == "flip":
+            body[position] = data.draw(st.integers(0, 255))
+        elif action == "delete":
+            del body[position]
+        else:
+            body[position:position] = data.draw(
+                st.sampled_from([b"<", b">", b"&", b'"', b"<!DOCTYPE x>", b"\x00"])
+            )
+    try:
+        parse_any(bytes(body))
+        parse_resource(bytes(body), EndDevice)
+    except Sep2DecodeError as exc:
+        assert exc.data == bytes(body)
+
+
+def test_unknown_encoding_is_a_decode_error() -> None:
+    body = b'<?xml version="1.0" encoding="TF-8"?><Time xmlns="urn:ieee:std:2030.5:ns"/>'
+    with pytest.raises(Sep2DecodeError, match="encoding"):
+        parse_xml(body)

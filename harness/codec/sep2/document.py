@@ -81,6 +81,9 @@ def _scan(data: bytes) -> None:
         reason = f"malformed XML: {what} (line {exc.lineno}, column {exc.offset})"
         offset = scanner.ErrorByteIndex if scanner.ErrorByteIndex >= 0 else None
         raise Sep2DecodeError(reason, data, offset) from None
+    except (LookupError, ValueError) as exc:
+        # An encoding declaration naming a codec Python lacks (LookupError) or cannot use.
+        raise Sep2DecodeError(f"unusable XML encoding declaration: {exc}", data, 0) from None
 
 
 def _tree_parser() -> etree.XMLParser:
@@ -114,6 +117,8 @@ def parse_xml(data: bytes, *, max_bytes: int = MAX_XML_BODY_BYTES) -> etree._Ele
         root = etree.fromstring(data, parser=_tree_parser())
     except etree.XMLSyntaxError as exc:  # expat accepted it, libxml2 did not: still malformed
         raise Sep2DecodeError(f"malformed XML: {exc.msg}", data) from None
+    except (LookupError, ValueError) as exc:
+        raise Sep2DecodeError(f"unusable XML document: {exc}", data) from None
     if root is None:
         raise Sep2DecodeError("no root element", data)
     return root
