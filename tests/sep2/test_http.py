@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from collections.abc import Awaitable, Callable
 
@@ -265,5 +266,48 @@ def test_client_refuses_an_oversized_response(identities: dict[str, DeviceIdenti
                 await client.get("/big")
             assert info.value.status == 413
             await client.close()
+
+    asyncio.run(run())
+
+
+def test_concurrent_clients_each_keep_their_connection(identities: dict[str, DeviceIdentity]) -> None:
+    server_ctx, client_ctx = _contexts(identities)
+    clients, requests = 6, 10
+
+    async def one(port: int) -> list[int]:
+        async with Sep2HttpClient("127.0.0.1", port, client_ctx) as client:
+            statuses = [(await client.get(f"/edev/{n}")).status for n in range(requests)]
+            assert client.connections_opened == 1
+            return statuses
+
+    async def run() -> None:
+        async with Sep2HttpServer(_resources, server_ctx) as server:
+            results = await asyncio.gather(*(one(server.port) for _ in range(clients)))
+            assert results == [[200] * requests] * clients
+            assert sum(event.kind == "tls-established" for event in server.events) == clients
+
+    asyncio.run(run())
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback (::1) on this host")
+def test_ipv6_loopback(identities: dict[str, DeviceIdentity]) -> None:
+    server_ctx, client_ctx = _contexts(identities)
+
+    async def run() -> None:
+        async with Sep2HttpServer(_resources, server_ctx, host="::1") as server:
+            async with Sep2HttpClient("::1", server.port, client_ctx) as client:
+                assert client.authority == f"[::1]:{server.port}"
+                assert (await client.get("/dcap")).status == 200
+            established = [event for event in server.events if event.kind == "tls-established"]
+            assert established[0].address[0] == "::1"
 
     asyncio.run(run())
