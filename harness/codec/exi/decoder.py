@@ -71,10 +71,13 @@ class Decoder:
             negative = r.bit()
             magnitude = r.uint()
             return -magnitude - 1 if negative else magnitude
-        if kind == DT_HEX:
-            return r.octets(r.uint()).hex().upper()
-        if kind == DT_B64:
-            return base64.b64encode(r.octets(r.uint())).decode("ascii")
+        if kind == DT_HEX or kind == DT_B64:
+            pos = r.pos
+            n = r.uint()
+            if n * 8 > r.end - r.pos:
+                raise DecodeError(f"binary length {n} exceeds the {(r.end - r.pos) // 8} bytes left", pos)
+            data = r.octets(n)
+            return data.hex().upper() if kind == DT_HEX else base64.b64encode(data).decode("ascii")
         if kind == DT_STR:
             return self.string()
         raise DecodeError(f"unsupported datatype {dt!r}", r.pos)
