@@ -332,6 +332,9 @@ class EvsePilot:
     pending_nominal: float | None = None
     _deadlines: dict[str, float] = field(default_factory=dict)
 
+    def next_deadline(self) -> float | None:
+        return min(self._deadlines.values(), default=None)
+
     def handle(self, event: PilotEvent, now: float) -> list[PilotAction]:
         if isinstance(event, VehicleStateMeasured):
             return self._vehicle(event.state, now)

@@ -180,6 +180,7 @@ def test_slac_failure_steps_through_f_and_retries_c_sequ_retry_times() -> None:
         assert SetOutput(PilotOutput.STATE_F) in actions
         (timer,) = [a for a in actions if isinstance(a, PilotStartTimer)]
         assert timer == PilotStartTimer("T_step_EF", now + p.T_step_EF)
+        assert pilot.next_deadline() == timer.deadline
         assert pilot.handle(PilotTimerExpired("T_step_EF"), now + 1.0) == []  # not due yet
         now = timer.deadline
         back = pilot.handle(PilotTimerExpired("T_step_EF"), now)
