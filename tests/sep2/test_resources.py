@@ -11,6 +11,7 @@ from py20305.models.sep import sep
 
 from harness.codec.sep2 import MEDIA_TYPE_SEP_XML, is_sep_xml
 from harness.codec.sep2 import resources as r
+from harness.codec.sep2 import values as v
 from harness.codec.sep2.document import Sep2DecodeError
 from harness.codec.sep2.schema import SEP_XSD_ENV, SchemaUnavailable, locate_schema, validate
 
@@ -20,27 +21,27 @@ LFDI = bytes.fromhex("3E4F45AB31EDFE5B67E343E5E4562E31984E23E5")
 
 
 def _t(value: int) -> sep.TimeType:
-    return sep.TimeType(value=value)
+    return v.sep_time(value)
 
 
 def _mrid(n: int) -> sep.MRidtype:
-    return sep.MRidtype(value=n.to_bytes(16, "big"))
+    return v.mrid(n)
 
 
 def _power(watts: int) -> sep.ActivePower:
-    return sep.ActivePower(multiplier=sep.PowerOfTenMultiplierType(value=0), value=watts)
+    return v.active_power(watts)
 
 
 def _energy(wh: int) -> sep.RealEnergy:
-    return sep.RealEnergy(multiplier=sep.PowerOfTenMultiplierType(value=0), value=wh)
+    return v.real_energy(wh)
 
 
 def _status() -> sep.EventStatus:
-    return sep.EventStatus(current_status=0, date_time=_t(T0), potentially_superseded=False)
+    return v.event_status(v.EventStatusCode.SCHEDULED, T0)
 
 
 def _interval(start: int, duration: int) -> sep.DateTimeInterval:
-    return sep.DateTimeInterval(start=_t(start), duration=duration)
+    return v.interval(start, duration)
 
 
 def _samples() -> dict[str, Any]:
@@ -49,7 +50,7 @@ def _samples() -> dict[str, Any]:
         energy_request_now=_energy(22000),
         max_forward_power=_power(7200),
         minimum_charging_duration=11000,
-        target_state_of_charge=sep.PerCent(value=8000),
+        target_state_of_charge=v.percent(8000),
         time_charge_is_needed=_t(T0 + 8 * 3600),
         time_charging_status_pev=_t(T0),
     )
@@ -74,7 +75,7 @@ def _samples() -> dict[str, Any]:
             href="/edev/1",
             s_fdi=sep.Sfditype(value=167261211391),
             l_fdi=LFDI,
-            device_category=sep.DeviceCategoryType(value=(1 << 16).to_bytes(4, "big")),
+            device_category=v.device_category(v.DEVICE_CATEGORY_EV_BIT),
             registration_link=sep.RegistrationLink(href="/edev/1/rg"),
             power_status_link=sep.PowerStatusLink(href="/edev/1/ps"),
             function_set_assignments_list_link=sep.FunctionSetAssignmentsListLink(href="/edev/1/fsa", all=1),
@@ -106,7 +107,7 @@ def _samples() -> dict[str, Any]:
             href="/tp/1/rc/1",
             m_rid=_mrid(3),
             reading_type_link=sep.ReadingTypeLink(href="/rt/1"),
-            role_flags=sep.RoleFlagsType(value=(1 << 2).to_bytes(2, "big")),
+            role_flags=v.role_flags(v.ROLE_FLAG_IS_PEV_BIT),
             time_tariff_interval_list_link=sep.TimeTariffIntervalListLink(href="/tp/1/rc/1/tti", all=24),
         ),
         "TimeTariffInterval": r.TimeTariffInterval(
@@ -138,7 +139,7 @@ def _samples() -> dict[str, Any]:
             creation_time=_t(T0),
             event_status=_status(),
             interval=_interval(T0 + 3600, 7200),
-            device_category=sep.DeviceCategoryType(value=(1 << 16).to_bytes(4, "big")),
+            device_category=v.device_category(v.DEVICE_CATEGORY_EV_BIT),
             dr_program_mandatory=True,
             load_shift_forward=False,
             reply_to="/rsps/1/rsp",
@@ -159,7 +160,7 @@ def _samples() -> dict[str, Any]:
             ),
             interval_requested=_interval(T0, 8 * 3600),
             power_requested=_power(7200),
-            request_status=sep.RequestStatus(date_time=_t(T0), request_status=0),
+            request_status=v.request_status(v.RequestStatusCode.REQUESTED, T0),
         ),
         "FlowReservationResponse": r.FlowReservationResponse(
             href="/edev/1/frp/1",
@@ -177,7 +178,7 @@ def _samples() -> dict[str, Any]:
             href="/edev/1/ps",
             battery_status=0,
             changed_time=_t(T0),
-            current_power_source=sep.PowerSourceType(value=1),
+            current_power_source=sep.PowerSourceType(value=v.PowerSource.MAINS),
             pevinfo=pev,
         ),
         "TextMessage": r.TextMessage(
@@ -193,7 +194,7 @@ def _samples() -> dict[str, Any]:
         "MirrorUsagePoint": r.MirrorUsagePoint(
             m_rid=_mrid(10),
             description="EVSE meter",
-            role_flags=sep.RoleFlagsType(value=(1 << 1).to_bytes(2, "big")),
+            role_flags=v.role_flags(v.ROLE_FLAG_IS_MIRROR_BIT),
             service_category_kind=sep.ServiceKind(value=0),
             status=1,
             device_lfdi=LFDI,
@@ -293,3 +294,21 @@ def test_media_type() -> None:
     assert is_sep_xml("Application/SEP+XML")
     assert not is_sep_xml("application/xml")
     assert not is_sep_xml(None)
+
+
+def test_value_helpers_encode_the_code_points() -> None:
+    # DeviceCategoryType bit 16 (EV) in a 32-bit big-endian bitmap: 0x00010000.
+    assert v.device_category(v.DEVICE_CATEGORY_EV_BIT).value == bytes.fromhex("00010000")
+    assert v.device_category(v.DEVICE_CATEGORY_EVSE_BIT).value == bytes.fromhex("00020000")
+    assert v.role_flags(v.ROLE_FLAG_IS_PEV_BIT, v.ROLE_FLAG_IS_MIRROR_BIT).value == bytes.fromhex("0005")
+    assert v.bits_set(bytes.fromhex("00030000")) == {16, 17}
+    with pytest.raises(ValueError):
+        v.bitmap(16, 2)
+    # mRID: serial 1 above PEN 32473 (0x7ED9).
+    assert v.mrid(1).value == bytes.fromhex("00000000000000000000000100007ED9")
+    assert v.lfdi_value(LFDI.hex()) == LFDI == v.lfdi_value(LFDI)
+    with pytest.raises(ValueError):
+        v.lfdi_value("ABCD")
+    body = r.serialise(SAMPLES["EndDevice"])
+    assert b"<deviceCategory>00010000</deviceCategory>" in body
+    assert b"<lFDI>3E4F45AB31EDFE5B67E343E5E4562E31984E23E5</lFDI>" in body

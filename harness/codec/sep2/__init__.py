@@ -2,7 +2,8 @@
 
 ``document``: :func:`parse_xml` (no DTDs, no entities) and :class:`Sep2DecodeError`;
 ``media``: the ``application/sep+xml`` media type and namespace; ``resources``: typed resources
-(py20305) with :func:`serialise` / :func:`parse_resource`; ``schema``: validation against sep.xsd.
+(py20305) with :func:`serialise` / :func:`parse_resource`; ``values``: code points and value
+constructors (times, mRIDs, bitmaps, power and energy); ``schema``: validation against sep.xsd.
 """
 
 from harness.codec.sep2.document import MAX_XML_BODY_BYTES, Sep2DecodeError, parse_xml
