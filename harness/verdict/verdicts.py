@@ -36,3 +36,11 @@ def combine(verdicts: list[Verdict]) -> Verdict:
     if not verdicts:
         return Verdict.INCONCLUSIVE
     return max(verdicts, key=_SEVERITY.__getitem__)
+
+
+class Inconclusive(Exception):
+    """Raised by a step when the test cannot decide, e.g. the DUT never started the exchange."""
+
+
+class NotApplicable(Exception):
+    """Raised when PICS or the lab's DUT roles say the scenario does not apply."""

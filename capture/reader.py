@@ -1,0 +1,207 @@
+"""pcap/pcapng -> timeline: decoded messages with wire timestamps, link events and decode errors.
+
+One function serves the live run and `vgi analyze`, so a verdict can be derived again from the
+capture alone.  Frames of no interest (neighbour discovery, MLD, ...) are left out of the timeline;
+every frame that belongs to a protocol under test is in it, decodable or not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from capture.timeline import Timeline, TimelineEvent
+from harness.codec.v2g.sdp import SDP_SERVER_PORT, SdpDecodeError, decode_sdp
+from harness.codec.v2g.v2gtp import V2GTP_HEADER_LENGTH, V2gtpDecodeError, decode_v2gtp_header
+
+# Bytes of a bad frame kept in the timeline, enough to see what went wrong without bloating it.
+RAW_EXCERPT_BYTES = 64
+# A V2GTP payload longer than this is treated as a framing error rather than buffered: no V2G
+# message comes near it (ISO 15118-20 certificate chains are a few kB).
+MAX_V2GTP_PAYLOAD = 1 << 20
+
+
+class CaptureReadError(RuntimeError):
+    pass
+
+
+@dataclass
+class _TcpStream:
+    buffer: bytearray = field(default_factory=bytearray)
+    next_seq: int | None = None
+    broken: bool = False
+
+
+def read_timeline(path: Path) -> Timeline:
+    """Decode every frame of interest in a pcap or pcapng file."""
+    from scapy.error import Scapy_Exception
+    from scapy.utils import PcapReader
+
+    try:
+        reader = PcapReader(str(path))
+    except (OSError, Scapy_Exception) as exc:
+        raise CaptureReadError(f"cannot read capture {path}: {exc}") from None
+    events: list[TimelineEvent] = []
+    streams: dict[tuple, _TcpStream] = {}
+    with reader:
+        for number, packet in enumerate(reader, start=1):
+            events.extend(_decode_packet(packet, number, streams))
+    return events
+
+
+def _decode_packet(packet: Any, number: int, streams: dict[tuple, _TcpStream]) -> list[TimelineEvent]:
+    from scapy.layers.inet import TCP, UDP
+    from scapy.layers.inet6 import IPv6
+
+    t = float(packet.time)
+    if IPv6 not in packet:
+        return []
+    ip = packet[IPv6]
+    src, dst = ip.src, ip.dst
+    if UDP in packet:
+        udp = packet[UDP]
+        if SDP_SERVER_PORT not in (udp.sport, udp.dport):
+            return []
+        return [_sdp_event(bytes(udp.payload), t, number, src, dst, udp.sport, udp.dport)]
+    if TCP in packet:
+        return _tcp_events(packet[TCP], t, number, src, dst, streams)
+    return []
+
+
+def _sdp_event(
+    data: bytes, t: float, number: int, src: str, dst: str, sport: int, dport: int
+) -> TimelineEvent:
+    try:
+        message = decode_sdp(data)
+    except SdpDecodeError as exc:
+        return TimelineEvent(
+            t,
+            number,
+            src,
+            dst,
+            "SDP",
+            "malformed",
+            {"offset": exc.offset, "raw": data[:RAW_EXCERPT_BYTES].hex(), "length": len(data)},
+            exc.reason,
+            sport,
+            dport,
+        )
+    return TimelineEvent(
+        t,
+        number,
+        src,
+        dst,
+        "SDP",
+        type(message).__name__.replace("Secc", "SECC"),
+        message.fields(),
+        None,
+        sport,
+        dport,
+    )
+
+
+_TCP_FLAG_EVENTS = (("R", "RST"), ("F", "FIN"))
+_SEQ_MASK = 0xFFFFFFFF
+
+
+def _tcp_events(
+    tcp: Any, t: float, number: int, src: str, dst: str, streams: dict[tuple, _TcpStream]
+) -> list[TimelineEvent]:
+    flags = str(tcp.flags)
+    events: list[TimelineEvent] = []
+    key = (src, tcp.sport, dst, tcp.dport)
+    if "S" in flags:
+        name = "SYN-ACK" if "A" in flags else "SYN"
+        events.append(TimelineEvent(t, number, src, dst, "TCP", name, {}, None, tcp.sport, tcp.dport))
+        streams[key] = _TcpStream(next_seq=(tcp.seq + 1) & _SEQ_MASK)
+        return events
+    payload = bytes(tcp.payload)
+    if payload:
+        events.extend(_v2gtp_events(payload, tcp.seq, t, number, src, dst, tcp.sport, tcp.dport, streams))
+    for flag, name in _TCP_FLAG_EVENTS:
+        if flag in flags:
+            events.append(TimelineEvent(t, number, src, dst, "TCP", name, {}, None, tcp.sport, tcp.dport))
+    return events
+
+
+def _v2gtp_events(
+    payload: bytes,
+    seq: int,
+    t: float,
+    number: int,
+    src: str,
+    dst: str,
+    sport: int,
+    dport: int,
+    streams: dict[tuple, _TcpStream],
+) -> list[TimelineEvent]:
+    stream = streams.setdefault((src, sport, dst, dport), _TcpStream())
+    if stream.broken:
+        return []
+    if stream.next_seq is None:  # the capture started mid-connection
+        stream.next_seq = seq
+    if seq != stream.next_seq:
+        behind = (stream.next_seq - seq) & _SEQ_MASK
+        if behind >= 1 << 31:  # ahead of what we have: bytes are missing from the capture
+            stream.broken = True
+            return [
+                TimelineEvent(
+                    t,
+                    number,
+                    src,
+                    dst,
+                    "TCP",
+                    "gap",
+                    {"expected_seq": stream.next_seq, "seq": seq},
+                    "bytes missing from the capture; decoding of this stream stops",
+                    sport,
+                    dport,
+                )
+            ]
+        payload = payload[behind:]  # a retransmission: keep only what is new
+    stream.next_seq = (stream.next_seq + len(payload)) & _SEQ_MASK
+    if stream.broken or not payload:
+        return []
+    stream.buffer.extend(payload)
+    events = []
+    while len(stream.buffer) >= V2GTP_HEADER_LENGTH:
+        try:
+            _, _, payload_type, length = decode_v2gtp_header(bytes(stream.buffer[:V2GTP_HEADER_LENGTH]))
+            if length > MAX_V2GTP_PAYLOAD:
+                raise V2gtpDecodeError(4, f"payload length {length} beyond {MAX_V2GTP_PAYLOAD}")
+        except V2gtpDecodeError as exc:
+            stream.broken = True
+            events.append(
+                TimelineEvent(
+                    t,
+                    number,
+                    src,
+                    dst,
+                    "V2GTP",
+                    "malformed",
+                    {"offset": exc.offset, "raw": bytes(stream.buffer[:RAW_EXCERPT_BYTES]).hex()},
+                    exc.reason,
+                    sport,
+                    dport,
+                )
+            )
+            break
+        end = V2GTP_HEADER_LENGTH + length
+        if len(stream.buffer) < end:
+            break
+        body = bytes(stream.buffer[V2GTP_HEADER_LENGTH:end])
+        del stream.buffer[:end]
+        events.append(_exi_event(payload_type, body, t, number, src, dst, sport, dport))
+    return events
+
+
+def _exi_event(
+    payload_type: int, body: bytes, t: float, number: int, src: str, dst: str, sport: int, dport: int
+) -> TimelineEvent:
+    fields: dict[str, Any] = {
+        "payload_type": f"0x{payload_type:04X}",
+        "length": len(body),
+        "exi": body[:RAW_EXCERPT_BYTES].hex(),
+    }
+    return TimelineEvent(t, number, src, dst, "V2GTP", "EXI", fields, None, sport, dport)

@@ -1,0 +1,42 @@
+"""The in-process tap: the harness's transports report each datagram they send or receive, and
+the tap writes it to pcapng as an IPv6/UDP frame with the harness's own timestamp.
+
+Used only when no sniffer is permitted (no root, no dumpcap capabilities).  It sees only the
+tester's side of the exchange, which the report states.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+
+class TapWriter:
+    def __init__(self, path: Path) -> None:
+        from scapy.utils import PcapNgWriter
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = PcapNgWriter(str(path))
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def datagram(self, direction: str, src: tuple[str, int], dst: tuple[str, int], payload: bytes) -> None:
+        """A UdpEndpoint observer (see harness.transport.udp.DatagramObserver)."""
+        from scapy.layers.inet import UDP
+        from scapy.layers.inet6 import IPv6
+        from scapy.layers.l2 import Ether
+        from scapy.packet import Raw
+
+        packet = Ether() / IPv6(src=src[0], dst=dst[0]) / UDP(sport=src[1], dport=dst[1]) / Raw(payload)
+        packet.time = time.time()
+        with self._lock:
+            if not self._closed:
+                self._writer.write(packet)
+                self._writer.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._writer.close()

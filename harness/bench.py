@@ -1,0 +1,103 @@
+"""The test bench of one run: the link between tester and DUT, the DUT adapter, the capture
+backend and the event loop the tester roles run on."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from harness.dut.adapters import DutAdapter, ExternalDut, ProcessDut, SimDut
+from harness.lab.loader import LoadedLab
+from harness.transport.link import LOOPBACK_ADDRESS, Link, link_on_interface
+from harness.transport.netns import VethLink, can_use_netns, create_veth_link, destroy_veth_link
+
+T = TypeVar("T")
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+@dataclass
+class Bench:
+    lab: LoadedLab
+    link: Link  # the tester's side
+    dut: DutAdapter
+    veth: VethLink | None
+    capture_interface: str
+
+    @classmethod
+    def open(cls, lab: LoadedLab) -> Bench:
+        access = lab.config.access
+        mode = lab.config.network.mode
+        if access.kind in ("sim", "process"):
+            use_netns = mode == "netns" or (mode == "auto" and can_use_netns())
+            if use_netns and not can_use_netns():
+                raise BenchError(
+                    "network.mode is netns but this process may not create namespaces (run as root)"
+                )
+            veth = None
+            if use_netns:
+                if access.kind == "process":
+                    veth = create_veth_link(dut_interface=access.interface, netns=access.netns)
+                else:
+                    veth = create_veth_link()
+                link = Link(
+                    "netns",
+                    veth.tester_interface,
+                    veth.tester_address,
+                    veth.dut_address,
+                    veth.netns,
+                    "tester and DUT on a veth pair between network namespaces, IPv6 link-local",
+                )
+                dut_if, netns = veth.dut_interface, veth.netns
+            else:
+                reason = "not root" if not can_use_netns() else "network.mode is loopback"
+                link = Link(
+                    "loopback",
+                    "lo",
+                    LOOPBACK_ADDRESS,
+                    LOOPBACK_ADDRESS,
+                    None,
+                    f"loopback ::1 ({reason}): SDP goes unicast to ::1 instead of multicast to ff02::1",
+                )
+                dut_if, netns = "lo", None
+            dut: DutAdapter = (
+                SimDut(lab, dut_if, netns) if access.kind == "sim" else ProcessDut(lab, access, netns)
+            )
+            return cls(lab, link, dut, veth, link.interface)
+        link = link_on_interface(access.interface)
+        return cls(lab, link, ExternalDut(access.kind), None, access.interface)
+
+    def __post_init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="vgi-tester-loop", daemon=True)
+        self._thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run a tester coroutine on the bench's loop and wait for it."""
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            return future.result(timeout)
+        except FutureTimeout:
+            future.cancel()
+            raise BenchError(f"tester operation did not finish within {timeout} s") from None
+        except BaseException:
+            future.cancel()
+            raise
+
+    @property
+    def tester_addresses(self) -> list[str]:
+        return [self.link.address]
+
+    def close(self) -> None:
+        self.dut.stop()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(2.0)
+        if self.veth is not None:
+            destroy_veth_link(self.veth)
+            self.veth = None

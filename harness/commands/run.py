@@ -1,0 +1,135 @@
+"""`vgi run`: run the conformance campaign against the lab's DUT."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from harness.cli import UsageError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "run",
+        help="run the conformance campaign",
+        description="Run the feature files against the DUT of a lab config (default: the embedded lab of "
+        "reference devices). Prints one line per scenario with its verdict; writes results.json, report.html,"
+        " "
+        "junit.xml, allure-results/, the captures and manifest.sha256 into the run directory. Exit status 0 "
+        "only when every selected scenario is PASS or NOT_APPLICABLE.",
+    )
+    parser.add_argument("--lab", help="lab config file (default: the embedded sim lab)")
+    parser.add_argument(
+        "--interface",
+        type=int,
+        action="append",
+        default=[],
+        metavar="N",
+        help="run the scenarios of VGI interface N (1-9); repeatable; default: the lab's interfaces",
+    )
+    parser.add_argument(
+        "-k", dest="keyword", metavar="EXPR", help="pytest keyword expression over scenario names"
+    )
+    parser.add_argument(
+        "--tags",
+        metavar="EXPR",
+        help="tag expression, e.g. 'dut:secc and not req:SDP-SECC-05' or 'slac or pilot'",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="run directory (default: reports/runs/<UTC timestamp>-<lab name>/ under the current directory)",
+    )
+    parser.set_defaults(handler=_handle)
+
+
+class _Terminated(KeyboardInterrupt):
+    pass
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    import harness.plugin
+
+    harness.plugin.INTERRUPT_SIGNAL = "SIGTERM"
+    raise _Terminated()
+
+
+def _handle(args: argparse.Namespace) -> int:
+    import pytest
+
+    import steps
+    from harness.commands.lab import load_lab_or_usage_error
+    from harness.plugin import default_run_dir
+    from harness.selection import TagExpressionError, parse_tag_expression
+    from reports.model import Results
+
+    loaded = load_lab_or_usage_error(args.lab)
+    bad = [i for i in args.interface if not 1 <= i <= 9]
+    if bad:
+        raise UsageError(f"--interface {bad[0]}: VGI interfaces are numbered 1 to 9")
+    if args.tags:
+        try:
+            parse_tag_expression(args.tags)
+        except TagExpressionError as exc:
+            raise UsageError(f"--tags: {exc}") from None
+    run_dir = (args.out or default_run_dir(loaded.config.name)).resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    steps_dir = Path(steps.__file__).resolve().parent
+    pytest_args = [
+        str(steps_dir / "test_features.py"),
+        "-c",
+        str(Path(__file__).resolve().parent.parent / "run.ini"),
+        "--rootdir",
+        str(steps_dir.parent),
+        "-p",
+        "harness.plugin",
+        "--lab",
+        str(loaded.path),
+        "--vgi-out",
+        str(run_dir),
+        "--vgi-command",
+        "\x1f".join(["vgi", *sys.argv[1:]]),
+        "--alluredir",
+        str(run_dir / "allure-results"),
+    ]
+    for module in steps.STEP_MODULES:
+        pytest_args += ["-p", module]
+    for interface in args.interface:
+        pytest_args += ["--vgi-interface", str(interface)]
+    if args.tags:
+        pytest_args += ["--vgi-tags", args.tags]
+    if args.keyword:
+        pytest_args += ["-k", args.keyword]
+    pytest_args += ["-q", "--tb=short"] if args.debug else ["-p", "no:terminal", "-W", "ignore", "-s"]
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        code = pytest.main(pytest_args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    try:
+        results = Results.load(run_dir)
+    except (OSError, ValueError) as exc:
+        raise UsageError(
+            f"the run produced no results ({exc}); pytest exit status {int(code)}; "
+            "run with --debug to see pytest's output"
+        ) from None
+    return _summarise(results, run_dir, int(code))
+
+
+def _summarise(results, run_dir: Path, pytest_code: int) -> int:  # noqa: ANN001
+    counts = results.summary()
+    shown = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+    print(f"\n{len(results.scenarios)} scenario(s): {shown or 'none'}")
+    print(f"report:  {run_dir / 'report.html'}")
+    print(f"results: {run_dir / 'results.json'}")
+    if results.run.interrupted:
+        print(f"run interrupted by {results.run.interrupted}")
+        return 130
+    if not results.scenarios:
+        print("no scenario matched the selection", file=sys.stderr)
+        return 2
+    ok = all(s.verdict.acceptable for s in results.scenarios)
+    return 0 if ok else 1

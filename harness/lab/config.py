@@ -1,0 +1,275 @@
+"""Lab configuration: who the DUT is, how to reach it, what it supports (PICS) and the lab's
+parameters (PIXIT).  Validated with pydantic; unknown keys are errors.
+
+Every field carries a description: `vgi lab schema` and the README's lab config reference are
+generated from these models, so this file is the one place that documents the format.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ROLES = {
+    "evcc": "EV communication controller (ISO 15118 / DIN SPEC 70121 client)",
+    "secc": "supply equipment communication controller (ISO 15118 / DIN SPEC 70121 server)",
+    "ev": "electric vehicle as a whole (pilot, SLAC, IEEE 2030.5 client)",
+    "evse": "EV supply equipment as a whole (pilot, SLAC, IEEE 2030.5 client or bridge)",
+    "dc-charger": "DC power converter (DCPC) as an IEEE 2030.5 client (interface 3)",
+    "pfe-server": "utility (power flow entity) IEEE 2030.5 server",
+    "bms": "site controller / building management system (IEEE 2030.5 server and client)",
+    "meter": "energy meter (IEEE 2030.5 MirrorUsagePoint client, interface 9)",
+    "telematics": "OEM telematics (IEEE 2030.5 client over the internet path, interface 6)",
+}
+INTERFACES = range(1, 10)
+PROTOCOLS = {
+    "sdp": "SECC Discovery Protocol (ISO 15118-2 7.10.1)",
+    "din70121": "DIN SPEC 70121 / SAE J2847/2 DC charging messages",
+    "iso15118-2": "ISO 15118-2 messages",
+    "iso15118-20": "ISO 15118-20 messages",
+    "slac": "SLAC link matching (ISO 15118-3)",
+    "pilot": "J1772 / IEC 61851-1 control pilot",
+    "ieee2030.5": "IEEE 2030.5 (SEP2) over HTTPS",
+}
+# Optional features a DUT may or may not support; scenarios tag `@pics:<key>` to depend on one.
+PICS_OPTIONS = {
+    "sdp.tls": "the SECC offers TLS in SDP (security byte 0x00)",
+    "sdp.no_tls": "the SECC offers plain TCP in SDP (security byte 0x10)",
+}
+_SIM_FAULTS = {
+    "sdp-silent": "the reference SECC never answers SDP requests",
+    "sdp-slow": "the reference SECC answers SDP requests 400 ms late",
+    "sdp-wrong-security": "the reference SECC answers with the security byte the EVCC did not ask for",
+    "sdp-bad-port": "the reference SECC announces a TCP port outside 49152-65535",
+    "sdp-answer-malformed": "the reference SECC also answers malformed SDP requests",
+}
+SIM_FAULTS = _SIM_FAULTS
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DutConfig(_Strict):
+    vendor: str = Field(description="manufacturer of the device under test")
+    model: str = Field(description="model name or number")
+    firmware: str = Field(description="firmware or software version under test")
+    serial: str = Field(description="serial number of the unit under test")
+    roles: list[str] = Field(
+        min_length=1,
+        description="roles the DUT plays: "
+        + ", ".join(ROLES)
+        + ". Scenarios for other roles are NOT_APPLICABLE.",
+    )
+    interfaces: list[int] = Field(
+        min_length=1,
+        description="VGI interfaces (1-9) under test; scenarios for other interfaces are not run",
+    )
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, value: list[str]) -> list[str]:
+        unknown = [r for r in value if r not in ROLES]
+        if unknown:
+            raise ValueError(f"unknown role(s) {unknown}; known: {sorted(ROLES)}")
+        return value
+
+    @field_validator("interfaces")
+    @classmethod
+    def _known_interfaces(cls, value: list[int]) -> list[int]:
+        bad = [i for i in value if i not in INTERFACES]
+        if bad:
+            raise ValueError(f"interface(s) {bad} outside 1-9")
+        return value
+
+
+class SimAccess(_Strict):
+    kind: Literal["sim"] = Field(description="built-in reference devices play the DUT roles")
+    faults: list[str] = Field(
+        default_factory=list,
+        description="fault switches of the reference devices, for demonstrating a broken DUT: "
+        + "; ".join(f"`{k}`: {v}" for k, v in SIM_FAULTS.items()),
+    )
+
+    @field_validator("faults")
+    @classmethod
+    def _known_faults(cls, value: list[str]) -> list[str]:
+        unknown = [f for f in value if f not in SIM_FAULTS]
+        if unknown:
+            raise ValueError(f"unknown fault(s) {unknown}; known: {sorted(SIM_FAULTS)}")
+        return value
+
+
+class TcpAccess(_Strict):
+    kind: Literal["tcp"] = Field(description="the DUT is already running and reachable over IP")
+    interface: str = Field(
+        description="local network interface that faces the DUT (SDP multicast and capture)"
+    )
+    host: str | None = Field(
+        default=None, description="DUT address (IPv6 link-local without scope, or any IP)"
+    )
+    port: int | None = Field(
+        default=None, ge=1, le=65535, description="DUT TCP port, when not discovered by SDP"
+    )
+
+
+class PlcAccess(_Strict):
+    kind: Literal["plc"] = Field(description="the DUT is reached through a HomePlug Green PHY modem")
+    interface: str = Field(description="the Ethernet interface the modem is plugged into")
+
+
+class ProcessAccess(_Strict):
+    kind: Literal["process"] = Field(
+        description="the harness starts an external implementation inside a network namespace it creates"
+    )
+    command: list[str] = Field(
+        min_length=1,
+        description="argv of the DUT; `{interface}` is replaced by the DUT-side interface name and "
+        "`{lab_dir}` by the lab file's folder",
+    )
+    netns: str = Field(
+        default="vgi-dut", pattern=r"^[A-Za-z0-9_.-]{1,32}$", description="network namespace name"
+    )
+    interface: str = Field(
+        default="vgi-dut0", pattern=r"^[A-Za-z0-9_.-]{1,15}$", description="DUT-side veth interface name"
+    )
+    env: dict[str, str] = Field(default_factory=dict, description="extra environment variables for the DUT")
+    ready_pattern: str | None = Field(
+        default=None,
+        description="regular expression the DUT prints (stdout or stderr) once it is ready; without it the "
+        "harness waits `startup_s`",
+    )
+    startup_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="seconds to wait for `ready_pattern`, or to wait blindly without one",
+    )
+
+
+class ManualAccess(_Strict):
+    kind: Literal["manual"] = Field(description="an operator connects and triggers the DUT when prompted")
+    interface: str = Field(description="local network interface that faces the DUT")
+
+
+Access = Annotated[
+    SimAccess | TcpAccess | PlcAccess | ProcessAccess | ManualAccess,
+    Field(discriminator="kind"),
+]
+
+
+class NetworkConfig(_Strict):
+    mode: Literal["auto", "netns", "loopback"] = Field(
+        default="auto",
+        description="for `sim` and `process` DUTs: `netns` puts tester and DUT on a veth pair between two "
+        "network namespaces (needs root), `loopback` uses ::1, `auto` picks netns when permitted",
+    )
+
+
+class CaptureConfig(_Strict):
+    backend: Literal["auto", "dumpcap", "scapy", "tap"] = Field(
+        default="auto",
+        description="`dumpcap` (needs tshark and capture rights), `scapy` (root), `tap` (the harness "
+        "records what its own transports send and receive; no privileges); `auto` takes the first that works",
+    )
+
+
+class Pics(_Strict):
+    protocols: list[str] = Field(description="protocols the DUT implements: " + ", ".join(PROTOCOLS))
+    options: dict[str, bool] = Field(
+        default_factory=dict,
+        description="optional features: " + "; ".join(f"`{k}`: {v}" for k, v in PICS_OPTIONS.items()),
+    )
+
+    @field_validator("protocols")
+    @classmethod
+    def _known_protocols(cls, value: list[str]) -> list[str]:
+        unknown = [p for p in value if p not in PROTOCOLS]
+        if unknown:
+            raise ValueError(f"unknown protocol(s) {unknown}; known: {sorted(PROTOCOLS)}")
+        return value
+
+    @field_validator("options")
+    @classmethod
+    def _known_options(cls, value: dict[str, bool]) -> dict[str, bool]:
+        unknown = [k for k in value if k not in PICS_OPTIONS]
+        if unknown:
+            raise ValueError(f"unknown PICS option(s) {unknown}; known: {sorted(PICS_OPTIONS)}")
+        return value
+
+    def supports(self, key: str) -> bool:
+        """A protocol name or an option key; an option the lab does not state counts as absent."""
+        return key in self.protocols or self.options.get(key, False)
+
+
+class TimerOverride(_Strict):
+    value_s: float = Field(gt=0, description="the value the DUT's documentation or the lab uses, in seconds")
+    clause: str = Field(min_length=3, description="the clause this overrides, e.g. 'ISO 15118-2 Table 109'")
+    reason: str = Field(default="", description="why the lab deviates from the standard's value")
+
+
+class Pixit(_Strict):
+    timers: dict[str, TimerOverride] = Field(
+        default_factory=dict, description="overrides of protocol timers by name (`vgi lab timers` lists them)"
+    )
+    capture_jitter_s: float = Field(
+        default=0.002,
+        ge=0,
+        le=0.1,
+        description="tolerance for timestamps taken by the capture, applied to lower timing bounds only",
+    )
+    addresses: dict[str, str] = Field(
+        default_factory=dict, description="named addresses the lab uses (e.g. `secc: fe80::1`)"
+    )
+    certificates: dict[str, str] = Field(
+        default_factory=dict, description="named certificate or key file paths, relative to the lab file"
+    )
+    sdp_silent_requests: int = Field(
+        default=3,
+        ge=0,
+        le=49,
+        description="how many SDP requests the tester ignores in the EVCC retry scenarios",
+    )
+
+    @field_validator("timers")
+    @classmethod
+    def _known_timers(cls, value: dict[str, TimerOverride]) -> dict[str, TimerOverride]:
+        from harness.protocol.timers import known_timers
+
+        known = known_timers()
+        unknown = [k for k in value if k not in known]
+        if unknown:
+            raise ValueError(f"unknown timer(s) {unknown}; known: {sorted(known)}")
+        return value
+
+    def timer(self, name: str) -> float:
+        from harness.protocol.timers import known_timers
+
+        override = self.timers.get(name)
+        return override.value_s if override else known_timers()[name].default_s
+
+
+class LabConfig(_Strict):
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="short lab name, used in run directory names"
+    )
+    description: str = Field(default="", description="free text for the report")
+    dut: DutConfig
+    access: Access
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    capture: CaptureConfig = Field(default_factory=CaptureConfig)
+    pics: Pics
+    pixit: Pixit = Field(default_factory=Pixit)
+
+    @model_validator(mode="after")
+    def _roles_fit_access(self) -> LabConfig:
+        if self.access.kind == "sim":
+            from harness.devices.catalog import SIM_ROLES
+
+            missing = [r for r in self.dut.roles if r not in SIM_ROLES]
+            if missing:
+                raise ValueError(
+                    f"no reference device for role(s) {missing} yet; available: {sorted(SIM_ROLES)}"
+                )
+        return self

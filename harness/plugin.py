@@ -1,0 +1,404 @@
+"""The pytest plugin that turns pytest-bdd scenarios into conformance test cases.
+
+It loads the lab, opens the bench, selects scenarios (interfaces, tags, DUT roles, PICS), starts a
+capture per scenario, derives each verdict from the captured timeline, prints one progress line per
+scenario, and writes results.json (after every scenario, so an interrupted run keeps what it did)
+and the reports.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from capture.live import CaptureError, start_capture
+from harness import __version__
+from harness.bench import Bench
+from harness.lab.loader import LoadedLab, load_lab
+from harness.scenario import ScenarioMeta, ScenarioRun, utc_now
+from harness.selection import parse_tag_expression, tag_values
+from harness.verdict.catalogue import load_catalogue
+from harness.verdict.verdicts import Inconclusive, NotApplicable, Verdict, combine
+from reports.model import DutIdentity, LabRef, RequirementResult, Results, RunInfo, ScenarioResult, StepResult
+
+_SESSION = pytest.StashKey["VgiSession"]()
+_RUN = pytest.StashKey[ScenarioRun]()
+_META = pytest.StashKey[ScenarioMeta]()
+_VERDICT_WIDTH = max(len(v.value) for v in Verdict)
+# Set by `vgi run`'s SIGTERM handler before it interrupts the run; a plain Ctrl-C is SIGINT.
+INTERRUPT_SIGNAL = "SIGINT"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("vgi", "VGI conformance harness")
+    group.addoption("--lab", default=None, help="lab config file (default: the embedded sim lab)")
+    group.addoption("--vgi-out", default=None, help="run directory for results, captures and reports")
+    group.addoption("--vgi-interface", action="append", type=int, default=[], help="select a VGI interface")
+    group.addoption("--vgi-tags", default=None, help="tag expression selecting scenarios")
+    group.addoption("--vgi-command", default=None, help="the command line recorded in results.json")
+
+
+class VgiSession:
+    def __init__(self, config: pytest.Config) -> None:
+        from lab_configs import DEFAULT_LAB
+
+        self.config = config
+        self.lab: LoadedLab = load_lab(Path(config.getoption("--lab") or DEFAULT_LAB))
+        out = config.getoption("--vgi-out")
+        self.run_dir = Path(out) if out else default_run_dir(self.lab.config.name)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.bench: Bench | None = None
+        self.bench_error: str | None = None
+        self.capture_backend = self.lab.config.capture.backend
+        self.capture_note: str | None = None
+        self.capture_used: set[str] = set()
+        self.selected: list[ScenarioMeta] = []
+        self.done: dict[str, ScenarioResult] = {}
+        self.interrupted: str | None = None
+        dut = self.lab.config.dut
+        command = config.getoption("--vgi-command")
+        self.run_info = RunInfo(
+            harness_version=__version__,
+            git_commit=git_commit(),
+            started=utc_now(),
+            lab=LabRef(name=self.lab.config.name, file=str(self.lab.path), sha256=self.lab.sha256),
+            dut=DutIdentity(
+                vendor=dut.vendor,
+                model=dut.model,
+                firmware=dut.firmware,
+                serial=dut.serial,
+                roles=list(dut.roles),
+            ),
+            command=command.split("\x1f") if command else sys.argv,
+            network="pending",
+            capture_backend="pending",
+        )
+
+    def get_bench(self) -> Bench:
+        if self.bench is None and self.bench_error is None:
+            try:
+                self.bench = Bench.open(self.lab)
+                self.run_info.network = self.bench.link.mode
+                self.run_info.network_note = self.bench.link.note
+            except Exception as exc:  # noqa: BLE001 - every scenario then ends ERROR with this reason
+                self.bench_error = f"cannot set up the bench: {exc}"
+        if self.bench is None:
+            raise BenchUnavailable(self.bench_error or "no bench")
+        return self.bench
+
+    def results(self) -> Results:
+        scenarios = []
+        for meta in self.selected:
+            result = self.done.get(meta.id)
+            if result is None:
+                reason = (
+                    f"not run: the run was interrupted by {self.interrupted}"
+                    if self.interrupted
+                    else "not run"
+                )
+                result = ScenarioResult(
+                    id=meta.id,
+                    feature=meta.feature,
+                    name=meta.name,
+                    interfaces=meta.interfaces,
+                    tags=meta.tags,
+                    requirements=meta.requirements,
+                    verdict=Verdict.INCONCLUSIVE,
+                    reason=reason,
+                    interrupted=self.interrupted is not None,
+                )
+            scenarios.append(result)
+        self.run_info.capture_backend = ", ".join(sorted(self.capture_used)) or "none"
+        self.run_info.capture_note = self.capture_note
+        self.run_info.interrupted = self.interrupted
+        return Results(run=self.run_info, scenarios=scenarios, requirements=requirement_results(scenarios))
+
+    def save(self) -> None:
+        self.results().save(self.run_dir)
+
+
+class BenchUnavailable(RuntimeError):
+    pass
+
+
+def default_run_dir(lab_name: str) -> Path:
+    stamp = utc_now().replace(":", "").replace("-", "").split(".")[0]
+    return Path("reports") / "runs" / f"{stamp}-{lab_name}"
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def requirement_results(scenarios: list[ScenarioResult]) -> list[RequirementResult]:
+    catalogue = load_catalogue()
+    out = []
+    for req in catalogue.values():
+        covering = [s for s in scenarios if req.id in s.requirements]
+        out.append(
+            RequirementResult(
+                id=req.id,
+                clause=req.clause,
+                text=req.text,
+                interfaces=list(req.interfaces),
+                roles=list(req.roles),
+                scenarios=[s.id for s in covering],
+                verdict=combine([s.verdict for s in covering]) if covering else None,
+            )
+        )
+    return out
+
+
+def scenario_meta(item: pytest.Item) -> ScenarioMeta | None:
+    from pytest_bdd.scenario import scenario_wrapper_template_registry
+
+    template = scenario_wrapper_template_registry.get(getattr(item, "obj", None))
+    if template is None:
+        return None
+    tags = sorted(template.tags | template.feature.tags)
+    ids = tag_values(tags, "id")
+    base_id = ids[0] if ids else f"{Path(template.feature.rel_filename).stem}::{template.name}"
+    example = getattr(item, "callspec", None) and item.callspec.params.get("_pytest_bdd_example")
+    scenario_id = base_id + (f"[{'-'.join(str(v) for v in example.values())}]" if example else "")
+    name = template.name
+    if example:
+        name += " (" + ", ".join(f"{k}={v}" for k, v in example.items()) + ")"
+    return ScenarioMeta(
+        id=scenario_id,
+        feature=template.feature.rel_filename,
+        name=name,
+        interfaces=sorted(int(v) for v in tag_values(tags, "interface")),
+        tags=tags,
+        requirements=tag_values(tags, "req"),
+        roles=tag_values(tags, "dut"),
+        pics=tag_values(tags, "pics"),
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_bdd_apply_tag(tag: str, function):  # noqa: ANN001
+    # Namespaced tags (interface:4, req:SDP-SECC-01, ...) are the harness's metadata, not pytest marks.
+    return function if ":" in tag else None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_SESSION] = VgiSession(config)
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    if report.failed:
+        print(
+            f"vgi: cannot collect {report.nodeid or 'the features'}:\n{report.longreprtext}", file=sys.stderr
+        )
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    vgi = config.stash[_SESSION]
+    interfaces = set(config.getoption("--vgi-interface")) or set(vgi.lab.config.dut.interfaces)
+    expression = config.getoption("--vgi-tags")
+    predicate = parse_tag_expression(expression) if expression else None
+    keep, drop = [], []
+    for item in items:
+        meta = scenario_meta(item)
+        if meta is None:
+            drop.append(item)
+            continue
+        if not interfaces & set(meta.interfaces) or (predicate and not predicate(frozenset(meta.tags))):
+            drop.append(item)
+            continue
+        item.stash[_META] = meta
+        keep.append(item)
+        vgi.selected.append(meta)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+    items[:] = keep
+    total = len(keep)
+    print(
+        f"vgi: lab '{vgi.lab.config.name}' ({vgi.lab.path}), {total} scenario(s) selected, run directory "
+        f"{vgi.run_dir}",
+        flush=True,
+    )
+    vgi.save()
+
+
+def _applicability(vgi: VgiSession, meta: ScenarioMeta) -> str | None:
+    lab = vgi.lab.config
+    missing_roles = [r for r in meta.roles if r not in lab.dut.roles]
+    if meta.roles and len(missing_roles) == len(meta.roles):
+        return (
+            f"the DUT does not play the {'/'.join(meta.roles)} role (lab roles: {', '.join(lab.dut.roles)})"
+        )
+    absent = [p for p in meta.pics if not lab.pics.supports(p)]
+    if absent:
+        return f"PICS: the DUT does not support {', '.join(absent)}"
+    return None
+
+
+@pytest.fixture
+def vgi_scenario(request: pytest.FixtureRequest) -> ScenarioRun:
+    """The current scenario's run: steps use it to reach the bench, the DUT and the expectations."""
+    return request.node.stash[_RUN]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    vgi = item.config.stash[_SESSION]
+    meta = item.stash.get(_META, None)
+    if meta is None:
+        return (yield)
+    error: BaseException | None = None
+    run: ScenarioRun | None = None
+    try:
+        reason = _applicability(vgi, meta)
+        if reason:
+            raise NotApplicable(reason)
+        bench = vgi.get_bench()
+        run = ScenarioRun(meta, bench, vgi.run_dir)
+        item.stash[_RUN] = run
+        try:
+            run.capture, note = start_capture(vgi.capture_backend, bench.capture_interface, run.capture_path)
+            vgi.capture_used.add(run.capture.backend)
+            vgi.capture_note = vgi.capture_note or note
+        except CaptureError as exc:
+            raise Inconclusive(f"no capture, so no evidence: {exc}") from None
+        yield
+    except (KeyboardInterrupt, SystemExit):
+        vgi.interrupted = vgi.interrupted or INTERRUPT_SIGNAL
+        _record(vgi, meta, run, None, interrupted=vgi.interrupted)
+        raise
+    except BenchUnavailable as exc:
+        error = exc
+    except BaseException as exc:  # noqa: BLE001 - every failure becomes a verdict
+        error = exc
+    result = _record(vgi, meta, run, error)
+    if result.verdict == Verdict.FAIL:
+        raise AssertionError(result.reason)
+    if result.verdict == Verdict.ERROR:
+        raise RuntimeError(result.reason)
+    if result.verdict in (Verdict.INCONCLUSIVE, Verdict.NOT_APPLICABLE):
+        pytest.skip(f"{result.verdict.value}: {result.reason}")
+    return None
+
+
+def _record(
+    vgi: VgiSession,
+    meta: ScenarioMeta,
+    run: ScenarioRun | None,
+    error: BaseException | None,
+    interrupted: str | None = None,
+) -> ScenarioResult:
+    if run is not None:
+        result = run.finish(error, interrupted)
+    else:
+        if isinstance(error, NotApplicable):
+            verdict, reason = Verdict.NOT_APPLICABLE, str(error)
+        elif interrupted:
+            verdict, reason = Verdict.INCONCLUSIVE, f"run interrupted by {interrupted} during this scenario"
+        else:
+            verdict, reason = Verdict.ERROR, str(error)
+        result = ScenarioResult(
+            id=meta.id,
+            feature=meta.feature,
+            name=meta.name,
+            interfaces=meta.interfaces,
+            tags=meta.tags,
+            requirements=meta.requirements,
+            verdict=verdict,
+            reason=reason,
+            started=utc_now(),
+            interrupted=interrupted is not None,
+        )
+    vgi.done[meta.id] = result
+    vgi.save()
+    n = len(vgi.done)
+    print(
+        f"[{n:>3}/{len(vgi.selected)}] {result.verdict.value:<{_VERDICT_WIDTH}} {meta.id}  {meta.name}  "
+        f"({result.duration_s:.2f} s)"
+        + ("" if result.verdict == Verdict.PASS else f"\n        {result.reason}"),
+        flush=True,
+    )
+    return result
+
+
+def _step_record(request: pytest.FixtureRequest) -> list[StepResult] | None:
+    run = request.node.stash.get(_RUN, None)
+    return run.steps if run is not None else None
+
+
+def pytest_bdd_before_step(request, feature, scenario, step, step_func) -> None:  # noqa: ANN001
+    steps = _step_record(request)
+    if steps is not None:
+        steps.append(StepResult(keyword=step.keyword.strip(), text=step.name, status="running"))
+        request.node.stash[_STEP_T0] = _now()
+
+
+def pytest_bdd_after_step(request, feature, scenario, step, step_func, step_func_args) -> None:  # noqa: ANN001
+    _close_step(request, "passed", None)
+
+
+def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func_args, exception) -> None:  # noqa: ANN001
+    _close_step(request, "failed", f"{type(exception).__name__}: {exception}")
+
+
+def pytest_bdd_step_func_lookup_error(request, feature, scenario, step, exception) -> None:  # noqa: ANN001
+    steps = _step_record(request)
+    if steps is not None:
+        steps.append(
+            StepResult(
+                keyword=step.keyword.strip(),
+                text=step.name,
+                status="failed",
+                error=f"no step definition matches: {step.name}",
+            )
+        )
+
+
+_STEP_T0 = pytest.StashKey[float]()
+
+
+def _now() -> float:
+    import time
+
+    return time.monotonic()
+
+
+def _close_step(request: pytest.FixtureRequest, status: str, error: str | None) -> None:
+    steps = _step_record(request)
+    if not steps:
+        return
+    last = steps[-1]
+    t0 = request.node.stash.get(_STEP_T0, _now())
+    steps[-1] = last.model_copy(
+        update={"status": status, "error": error, "duration_s": round(_now() - t0, 3)}
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    vgi = session.config.stash.get(_SESSION, None)
+    if vgi is None:
+        return
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        vgi.interrupted = vgi.interrupted or INTERRUPT_SIGNAL
+    if vgi.bench is not None:
+        vgi.bench.close()
+    vgi.run_info.finished = utc_now()
+    vgi.save()
+    from reports.render import render_all
+
+    render_all(vgi.run_dir)

@@ -1,0 +1,42 @@
+"""The registry of every protocol timer a lab may override through PIXIT.
+
+Each protocol module registers its timers here with the default and the clause it comes from, so a
+lab config can name them, `vgi lab validate` can reject unknown names, and the README documents them
+from one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class TimerDef:
+    name: str
+    default_s: float
+    clause: str
+    description: str
+    unverified: bool = False  # REFERENCE.md marks the value [unverified]: configurable, flagged in reports
+
+
+TIMERS: dict[str, TimerDef] = {}
+
+
+def register_timer(
+    name: str, default_s: float, clause: str, description: str, *, unverified: bool = False
+) -> float:
+    """Register a timer and return its default, so a module can write
+    ``SDP_RETRY_INTERVAL_S = register_timer("SDP_RETRY_INTERVAL", 0.25, ...)``."""
+    existing = TIMERS.get(name)
+    definition = TimerDef(name, default_s, clause, description, unverified)
+    if existing is not None and existing != definition:
+        raise ValueError(f"timer {name} registered twice with different definitions")
+    TIMERS[name] = definition
+    return default_s
+
+
+def known_timers() -> dict[str, TimerDef]:
+    """All timers, after importing every protocol module that registers some."""
+    import harness.protocol.sdp  # noqa: F401  (registers on import)
+
+    return dict(TIMERS)

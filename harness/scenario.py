@@ -1,0 +1,175 @@
+"""One scenario's run: its capture, the DUT, the tester objects, the expectations its Then steps
+register, and the verdict derived from the captured timeline."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from capture.live import LiveCapture
+from capture.reader import CaptureReadError, read_timeline
+from capture.timeline import TimelineEvent
+from harness.bench import Bench
+from harness.dut.adapters import DutStartError
+from harness.verdict.expectations import Parties, evaluate
+from harness.verdict.verdicts import Inconclusive, NotApplicable, Verdict, combine
+from reports.model import CAPTURES_DIR, TIMELINES_DIR, CheckResult, Evidence, ScenarioResult, StepResult
+
+
+@dataclass
+class ScenarioMeta:
+    id: str
+    feature: str
+    name: str
+    interfaces: list[int]
+    tags: list[str]
+    requirements: list[str]
+    roles: list[str]
+    pics: list[str]
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def safe_name(scenario_id: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in scenario_id)
+
+
+@dataclass
+class ScenarioRun:
+    meta: ScenarioMeta
+    bench: Bench
+    run_dir: Path
+    capture: LiveCapture | None = None
+    checks: list[tuple[dict[str, Any], str, str | None]] = field(default_factory=list)
+    steps: list[StepResult] = field(default_factory=list)
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
+    started: str = field(default_factory=utc_now)
+    t0: float = field(default_factory=time.monotonic)
+    dut_started: bool = False
+    result: ScenarioResult | None = None
+    values: dict[str, Any] = field(default_factory=dict)  # what earlier steps learned, for later ones
+
+    @property
+    def capture_path(self) -> Path:
+        return self.run_dir / CAPTURES_DIR / f"{safe_name(self.meta.id)}.pcapng"
+
+    @property
+    def observer(self):
+        """The datagram observer for tester transports: the tap when it is the capture backend."""
+        writer = getattr(self.capture, "writer", None)
+        return writer.datagram if writer is not None else None
+
+    def expect(self, spec: dict[str, Any], description: str, requirement: str | None = None) -> None:
+        self.checks.append((spec, description, requirement))
+
+    def start_dut(self, role: str) -> None:
+        log = self.run_dir / "logs" / f"{safe_name(self.meta.id)}-dut.log"
+        self.dut_started = True
+        try:
+            self.bench.dut.start(role, log)
+        except DutStartError as exc:
+            raise Inconclusive(str(exc)) from None
+
+    def finish(self, error: BaseException | None, interrupted: str | None = None) -> ScenarioResult:
+        """Stop everything, judge from the capture, and record the result (once)."""
+        if self.result is not None:
+            return self.result
+        notes: list[str] = []
+        for cleanup in reversed(self.cleanups):
+            try:
+                cleanup()
+            except Exception as exc:  # noqa: BLE001 - a failing cleanup must not lose the verdict
+                notes.append(f"cleanup failed: {exc}")
+        if self.dut_started:
+            self.bench.dut.stop()
+        if self.capture is not None:
+            self.capture.stop()
+        timeline: list[TimelineEvent] = []
+        timeline_rel: str | None = None
+        if self.capture is not None and self.capture_path.exists():
+            try:
+                timeline = read_timeline(self.capture_path)
+            except CaptureReadError as exc:
+                notes.append(str(exc))
+            timeline_path = self.run_dir / TIMELINES_DIR / f"{safe_name(self.meta.id)}.json"
+            timeline_path.parent.mkdir(parents=True, exist_ok=True)
+            timeline_path.write_text(json.dumps([e.to_json() for e in timeline], indent=1), encoding="utf-8")
+            timeline_rel = timeline_path.relative_to(self.run_dir).as_posix()
+        parties = Parties(frozenset(self.bench.tester_addresses))
+        check_results = judge(self.checks, timeline, parties)
+        verdict, reason = self._verdict(error, check_results, interrupted)
+        frames = sorted({f for c in check_results for f in c.frames})
+        evidence = []
+        if self.capture is not None and self.capture_path.exists():
+            evidence.append(
+                Evidence(capture=self.capture_path.relative_to(self.run_dir).as_posix(), frames=frames)
+            )
+        if notes:
+            reason += " (" + "; ".join(notes) + ")"
+        self.result = ScenarioResult(
+            id=self.meta.id,
+            feature=self.meta.feature,
+            name=self.meta.name,
+            interfaces=self.meta.interfaces,
+            tags=self.meta.tags,
+            requirements=self.meta.requirements,
+            verdict=verdict,
+            reason=reason,
+            duration_s=round(time.monotonic() - self.t0, 3),
+            started=self.started,
+            evidence=evidence,
+            steps=self.steps,
+            checks=check_results,
+            timeline=timeline_rel,
+            endpoints={"tester": sorted(parties.tester)},
+            interrupted=interrupted is not None,
+        )
+        return self.result
+
+    def _verdict(
+        self, error: BaseException | None, checks: list[CheckResult], interrupted: str | None
+    ) -> tuple[Verdict, str]:
+        if interrupted:
+            return Verdict.INCONCLUSIVE, f"run interrupted by {interrupted} during this scenario"
+        if isinstance(error, NotApplicable):
+            return Verdict.NOT_APPLICABLE, str(error)
+        if isinstance(error, Inconclusive):
+            return Verdict.INCONCLUSIVE, str(error)
+        if isinstance(error, AssertionError):
+            return Verdict.FAIL, str(error) or "a step's assertion failed"
+        if error is not None:
+            return Verdict.ERROR, f"harness error: {type(error).__name__}: {error}"
+        if not checks:
+            return Verdict.ERROR, "the scenario registered no checks (a feature or step bug)"
+        verdict = combine([c.verdict for c in checks])
+        if verdict == Verdict.PASS:
+            return verdict, f"all {len(checks)} checks passed"
+        worst = next(c for c in checks if c.verdict == verdict)
+        return verdict, f"{worst.description}: {worst.reason}"
+
+
+def judge(
+    checks: list[tuple[dict[str, Any], str, str | None]], timeline: list[TimelineEvent], parties: Parties
+) -> list[CheckResult]:
+    """Evaluate registered expectations; shared by the live run and `vgi analyze RUN_DIR`."""
+    out = []
+    for spec, description, requirement in checks:
+        outcome = evaluate(spec, timeline, parties)
+        out.append(
+            CheckResult(
+                requirement=requirement,
+                spec=spec,
+                description=description,
+                verdict=outcome.verdict,
+                reason=outcome.reason,
+                frames=list(outcome.frames),
+            )
+        )
+    return out

@@ -1,0 +1,53 @@
+"""asyncio TCP over IPv6 on one link: the V2G server an SECC announces in SDP, and the EVCC's client."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import random
+import socket
+from collections.abc import Awaitable, Callable
+
+from harness.codec.v2g.sdp import SECC_PORT_MAX, SECC_PORT_MIN
+from harness.transport.link import Link
+
+ConnectionHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+_PORT_ATTEMPTS = 32
+
+
+async def start_tcp_server(
+    link: Link, handler: ConnectionHandler, port: int | None = None
+) -> tuple[asyncio.Server, int]:
+    """Listen on ``link``'s address; without ``port``, a free one in the SECC's dynamic range."""
+    candidates = [port] if port else random.sample(range(SECC_PORT_MIN, SECC_PORT_MAX + 1), _PORT_ATTEMPTS)
+    last_error: OSError | None = None
+    for candidate in candidates:
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(link.sockaddr(link.address, candidate))
+            sock.listen(8)
+            sock.setblocking(False)
+        except OSError as exc:
+            sock.close()
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            last_error = exc
+            continue
+        server = await asyncio.start_server(handler, sock=sock)
+        return server, candidate
+    raise OSError(f"no free TCP port in {SECC_PORT_MIN}-{SECC_PORT_MAX}: {last_error}")
+
+
+async def connect_tcp(
+    link: Link, address: str, port: int, timeout: float
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    sockaddr = link.sockaddr(address, port)
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    try:
+        await asyncio.wait_for(asyncio.get_running_loop().sock_connect(sock, sockaddr), timeout)
+    except BaseException:
+        sock.close()
+        raise
+    return await asyncio.open_connection(sock=sock)

@@ -1,0 +1,348 @@
+"""Expectations over a timeline, and their evaluation into verdicts with evidence.
+
+An expectation is plain data (a JSON-compatible ``spec``), so a live run stores it in results.json
+and `vgi analyze RUN_DIR` evaluates it again over the capture alone.  Kinds:
+
+``present``        events matching ``select`` occur between ``min`` and ``max`` times
+``fields``         every event matching ``select`` satisfies ``where``
+``response_time``  every ``request`` is answered by a ``response`` (reverse direction) within ``max_s``
+``no_response``    no ``request`` is answered by a ``response`` within ``window_s``
+``interval``       consecutive ``select`` events are at least ``min_s`` (and at most ``max_s``) apart
+``sequence``       the events matching the pattern's selectors follow ``pattern`` (with repetition)
+
+Selectors: ``{"protocol": ..., "message": ..., "from": "tester"|"dut"|ADDRESS, "to": ..., "error":
+bool, "where": {...}}``.  ``where`` maps a field name (dots for nesting; ``sport``/``dport`` for
+ports) to a value (equality) or an operator dict: ``eq``, ``ne``, ``in``, ``range`` [lo, hi],
+``prefix``.  ``on_missing`` (default FAIL) is the verdict when nothing the check needs was seen.
+``tolerance_s`` loosens lower time bounds by the capture's timestamp jitter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from capture.timeline import TimelineEvent
+from harness.verdict.verdicts import Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    verdict: Verdict
+    reason: str
+    frames: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Parties:
+    """Which addresses are the tester's; everything else on the link is the DUT's."""
+
+    tester: frozenset[str]
+
+    def matches(self, who: str, address: str) -> bool:
+        if who == "tester":
+            return address in self.tester
+        if who == "dut":
+            return address not in self.tester
+        return address == who
+
+
+class SpecError(ValueError):
+    """An expectation that cannot be evaluated as written: a harness bug, judged ERROR."""
+
+
+_MISSING = object()
+
+
+def field_value(event: TimelineEvent, name: str) -> Any:
+    if name in ("sport", "dport", "src", "dst"):
+        return getattr(event, name)
+    value: Any = event.fields
+    for part in name.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
+
+
+def _predicate_holds(value: Any, expected: Any) -> bool:
+    if not isinstance(expected, dict):
+        return value == expected
+    if value is _MISSING:
+        return False
+    for op, arg in expected.items():
+        if op == "eq" and value != arg:
+            return False
+        if op == "ne" and value == arg:
+            return False
+        if op == "in" and value not in arg:
+            return False
+        if op == "range" and not (arg[0] <= value <= arg[1]):
+            return False
+        if op == "prefix" and not str(value).lower().startswith(str(arg).lower()):
+            return False
+        if op not in ("eq", "ne", "in", "range", "prefix"):
+            raise SpecError(f"unknown field operator {op!r}")
+    return True
+
+
+def failed_predicates(event: TimelineEvent, where: dict[str, Any]) -> list[str]:
+    out = []
+    for name, expected in where.items():
+        value = field_value(event, name)
+        if not _predicate_holds(value, expected):
+            shown = "absent" if value is _MISSING else repr(value)
+            out.append(f"{name} is {shown}, expected {expected!r}")
+    return out
+
+
+def selects(selector: dict[str, Any], event: TimelineEvent, parties: Parties) -> bool:
+    for key in ("protocol", "message"):
+        if key in selector and selector[key] != getattr(event, key):
+            return False
+    if "from" in selector and not parties.matches(selector["from"], event.src):
+        return False
+    if "to" in selector and not parties.matches(selector["to"], event.dst):
+        return False
+    if "error" in selector and bool(event.error) != selector["error"]:
+        return False
+    return not failed_predicates(event, selector.get("where", {}))
+
+
+def describe(selector: dict[str, Any]) -> str:
+    text = selector.get("message") or selector.get("protocol") or "event"
+    if selector.get("error"):
+        text = f"malformed {selector.get('protocol', '')} frame".replace("  ", " ")
+    if "from" in selector:
+        text += (
+            f" from the {selector['from']}"
+            if selector["from"] in ("tester", "dut")
+            else f" from {selector['from']}"
+        )
+    return text
+
+
+def _missing(spec: dict[str, Any], reason: str) -> Outcome:
+    return Outcome(Verdict(spec.get("on_missing", Verdict.FAIL)), reason)
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def _check_present(spec: dict, events: Sequence[TimelineEvent], parties: Parties) -> Outcome:
+    hits = [e for e in events if selects(spec["select"], e, parties)]
+    low, high = spec.get("min", 1), spec.get("max")
+    frames = tuple(e.frame for e in hits)
+    what = describe(spec["select"])
+    if len(hits) < low:
+        if not hits:
+            return _missing(spec, f"no {what} in the capture (expected at least {low})")
+        return Outcome(Verdict.FAIL, f"{len(hits)} x {what}, expected at least {low}", frames)
+    if high is not None and len(hits) > high:
+        return Outcome(Verdict.FAIL, f"{len(hits)} x {what}, at most {high} allowed", frames)
+    return Outcome(
+        Verdict.PASS,
+        f"{len(hits)} x {what}" + (f" (limit {low}..{high})" if high is not None else ""),
+        frames,
+    )
+
+
+def _check_fields(spec: dict, events: Sequence[TimelineEvent], parties: Parties) -> Outcome:
+    hits = [e for e in events if selects(spec["select"], e, parties)]
+    if not hits:
+        return _missing(spec, f"no {describe(spec['select'])} to check")
+    for event in hits:
+        problems = failed_predicates(event, spec["where"])
+        if problems:
+            return Outcome(
+                Verdict.FAIL, f"frame {event.frame} {event.message}: " + "; ".join(problems), (event.frame,)
+            )
+    return Outcome(
+        Verdict.PASS,
+        f"{len(hits)} x {describe(spec['select'])}: all fields as required",
+        tuple(e.frame for e in hits),
+    )
+
+
+def _answers(request: TimelineEvent, candidate: TimelineEvent) -> bool:
+    """Whether ``candidate`` travels back to the sender of ``request`` (from the one it was sent
+    to, unless the request was multicast), on the port it came from."""
+    if candidate.dst != request.src:
+        return False
+    if request.sport is not None and candidate.dport is not None and candidate.dport != request.sport:
+        return False
+    return request.dst.lower().startswith("ff") or candidate.src == request.dst
+
+
+def _responses(spec: dict, events: Sequence[TimelineEvent], parties: Parties):
+    """(request, first answer or None, delay) per request; an answer must precede the next request."""
+    requests = [i for i, e in enumerate(events) if selects(spec["request"], e, parties)]
+    for n, index in enumerate(requests):
+        request = events[index]
+        stop = (
+            requests[n + 1] if n + 1 < len(requests) and spec.get("until_next_request", True) else len(events)
+        )
+        answer = None
+        for candidate in events[index + 1 : stop]:
+            if _answers(request, candidate) and selects(spec["response"], candidate, parties):
+                answer = candidate
+                break
+        yield request, answer, (answer.t - request.t) if answer else None
+
+
+def _check_response_time(spec: dict, events: Sequence[TimelineEvent], parties: Parties) -> Outcome:
+    limit = spec["max_s"]
+    pairs = list(_responses(spec, events, parties))
+    if not pairs:
+        return _missing(spec, f"no {describe(spec['request'])} was seen, so no answer could be timed")
+    worst = 0.0
+    frames: list[int] = []
+    for request, answer, delay in pairs:
+        if answer is None or delay is None:
+            return Outcome(
+                Verdict.FAIL,
+                f"{describe(spec['request'])} in frame {request.frame} got no {describe(spec['response'])}",
+                (request.frame,),
+            )
+        frames += [request.frame, answer.frame]
+        if delay > limit:
+            return Outcome(
+                Verdict.FAIL,
+                f"answer to frame {request.frame} took {_ms(delay)} "
+                f"(frame {answer.frame}), limit {_ms(limit)}",
+                (request.frame, answer.frame),
+            )
+        worst = max(worst, delay)
+    return Outcome(
+        Verdict.PASS, f"{len(pairs)} answer(s), slowest {_ms(worst)}, limit {_ms(limit)}", tuple(frames)
+    )
+
+
+def _check_no_response(spec: dict, events: Sequence[TimelineEvent], parties: Parties) -> Outcome:
+    window = spec["window_s"]
+    pairs = list(_responses(spec, events, parties))
+    if not pairs:
+        return _missing(spec, f"no {describe(spec['request'])} was sent")
+    for request, answer, delay in pairs:
+        if answer is not None and delay is not None and delay <= window:
+            return Outcome(
+                Verdict.FAIL,
+                f"{describe(spec['request'])} in frame {request.frame} was answered by "
+                f"{answer.message} in frame {answer.frame} after {_ms(delay)}",
+                (request.frame, answer.frame),
+            )
+    return Outcome(
+        Verdict.PASS,
+        f"{len(pairs)} x {describe(spec['request'])}, none answered within {_ms(window)}",
+        tuple(r.frame for r, _, _ in pairs),
+    )
+
+
+def _check_interval(spec: dict, events: Sequence[TimelineEvent], parties: Parties) -> Outcome:
+    hits = [e for e in events if selects(spec["select"], e, parties)]
+    if len(hits) < 2:
+        return _missing(spec, f"{len(hits)} x {describe(spec['select'])}: an interval needs two")
+    low = spec.get("min_s", 0.0) - spec.get("tolerance_s", 0.0)
+    high = spec.get("max_s")
+    gaps = [(b.t - a.t, a, b) for a, b in zip(hits, hits[1:], strict=False)]
+    for gap, a, b in gaps:
+        if gap < low or (high is not None and gap > high):
+            bound = f"at least {_ms(spec.get('min_s', 0.0))}" + (
+                f" and at most {_ms(high)}" if high is not None else ""
+            )
+            return Outcome(
+                Verdict.FAIL,
+                f"frames {a.frame} -> {b.frame}: {_ms(gap)} apart, expected {bound}",
+                (a.frame, b.frame),
+            )
+    shortest = min(g for g, _, _ in gaps)
+    return Outcome(
+        Verdict.PASS, f"{len(gaps)} interval(s), shortest {_ms(shortest)}", tuple(e.frame for e in hits)
+    )
+
+
+def _check_sequence(spec: dict, events: Sequence[TimelineEvent], parties: Parties) -> Outcome:
+    pattern = spec["pattern"]
+    relevant = [e for e in events if any(selects(item["select"], e, parties) for item in pattern)]
+    if not relevant:
+        return _missing(spec, "none of the sequence's messages was seen")
+    memo: dict[tuple[int, int], bool] = {}
+
+    def match(pi: int, ei: int) -> bool:
+        # pattern item pi may consume ``min..max`` events from ei on, greedily with backtracking
+        key = (pi, ei)
+        if key in memo:
+            return memo[key]
+        if pi == len(pattern):
+            result = ei == len(relevant) or not spec.get("complete", True)
+        else:
+            item = pattern[pi]
+            low, high = item.get("min", 1), item.get("max", 1)
+            count, result = 0, False
+            while True:
+                if count >= low and match(pi + 1, ei + count):
+                    result = True
+                    break
+                if (high is not None and count >= high) or ei + count >= len(relevant):
+                    break
+                if not selects(item["select"], relevant[ei + count], parties):
+                    break
+                count += 1
+        memo[key] = result
+        return result
+
+    frames = tuple(e.frame for e in relevant)
+    if match(0, 0):
+        return Outcome(Verdict.PASS, "order: " + " -> ".join(_compress(relevant)), frames)
+    return Outcome(
+        Verdict.FAIL,
+        "unexpected order: "
+        + " -> ".join(_compress(relevant))
+        + "; expected "
+        + " -> ".join(_pattern_text(pattern)),
+        frames,
+    )
+
+
+def _compress(events: Sequence[TimelineEvent]) -> list[str]:
+    out: list[str] = []
+    for event in events:
+        name = event.message if not event.error else f"{event.protocol} malformed"
+        if out and out[-1].split(" x")[0] == name:
+            head, _, n = out[-1].partition(" x")
+            out[-1] = f"{head} x{int(n or 1) + 1}"
+        else:
+            out.append(name)
+    return out
+
+
+def _pattern_text(pattern: Sequence[dict]) -> list[str]:
+    out = []
+    for item in pattern:
+        low, high = item.get("min", 1), item.get("max", 1)
+        suffix = "" if (low, high) == (1, 1) else f"{{{low},{'' if high is None else high}}}"
+        out.append(describe(item["select"]) + suffix)
+    return out
+
+
+CHECKS: dict[str, Callable[[dict, Sequence[TimelineEvent], Parties], Outcome]] = {
+    "present": _check_present,
+    "fields": _check_fields,
+    "response_time": _check_response_time,
+    "no_response": _check_no_response,
+    "interval": _check_interval,
+    "sequence": _check_sequence,
+}
+
+
+def evaluate(spec: dict[str, Any], events: Sequence[TimelineEvent], parties: Parties) -> Outcome:
+    """Judge one expectation; a malformed spec is the harness's fault (ERROR), never the DUT's."""
+    check = CHECKS.get(spec.get("kind", ""))
+    if check is None:
+        return Outcome(Verdict.ERROR, f"unknown expectation kind {spec.get('kind')!r}")
+    try:
+        return check(spec, events, parties)
+    except (KeyError, TypeError, SpecError) as exc:
+        return Outcome(Verdict.ERROR, f"expectation {spec.get('kind')} is malformed: {exc!r}")

@@ -1,0 +1,19 @@
+"""Steps shared by every interface: the DUT's presence and generic timeline checks."""
+
+from __future__ import annotations
+
+from pytest_bdd import given, parsers, when
+
+from harness.scenario import ScenarioRun
+
+
+@given(parsers.parse("the {role} under test is running"))
+def dut_running(vgi_scenario: ScenarioRun, role: str) -> None:
+    """A DUT that serves (an SECC, a server) is started before the tester acts."""
+    vgi_scenario.start_dut(role.lower())
+
+
+@when(parsers.parse("the {role} under test is plugged in"))
+def dut_plugged_in(vgi_scenario: ScenarioRun, role: str) -> None:
+    """A DUT that initiates (an EVCC, a client) starts its exchange when plugged in."""
+    vgi_scenario.start_dut(role.lower())
