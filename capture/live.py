@@ -9,10 +9,13 @@ harness rather than the kernel.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import threading
+import time
 from pathlib import Path
 from typing import Protocol
 
@@ -21,6 +24,44 @@ from capture.tap import TapWriter
 # How long dumpcap may take to open the interface before we give up on it.
 DUMPCAP_START_TIMEOUT_S = 10.0
 DUMPCAP_STOP_TIMEOUT_S = 10.0
+# libpcap hands dumpcap packets in blocks and dumpcap writes them out periodically (we measured about
+# 0.5-0.75 s here); stopping it at once loses the last packets.  So before stopping, the harness sends a
+# marker datagram on the captured link and waits until dumpcap has written it: everything sent before
+# the marker is then in the file.  The marker goes to UDP port 9 (discard), which no V2G peer serves.
+SYNC_MARKER_PORT = 9
+SYNC_MARKER_PREFIX = b"VGI-CAPTURE-SYNC "
+SYNC_TIMEOUT_S = 5.0
+SYNC_POLL_S = 0.005
+
+
+def send_sync_marker(target: tuple[str, int, int, int]) -> bytes:
+    """Send a marker datagram to ``target`` (an IPv6 sockaddr on the captured link); returns it."""
+    marker = SYNC_MARKER_PREFIX + secrets.token_hex(8).encode()
+    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 0)
+        if target[3]:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, target[3])
+        sock.sendto(marker, target)
+    return marker
+
+
+def wait_for_bytes(path: Path, needle: bytes, timeout: float) -> bool:
+    """Poll a growing file until ``needle`` appears in it (reading only what is new)."""
+    deadline = time.monotonic() + timeout
+    read_to = 0
+    while time.monotonic() < deadline:
+        start = max(0, read_to - len(needle) + 1)  # overlap, in case the needle straddles two reads
+        try:
+            with path.open("rb") as f:
+                f.seek(start)
+                chunk = f.read()
+        except FileNotFoundError:
+            chunk = b""
+        if needle in chunk:
+            return True
+        read_to = start + len(chunk)
+        time.sleep(SYNC_POLL_S)
+    return False
 BACKENDS = ("dumpcap", "scapy", "tap")
 
 
@@ -38,8 +79,10 @@ class LiveCapture(Protocol):
 class DumpcapCapture:
     backend = "dumpcap"
 
-    def __init__(self, interface: str, path: Path) -> None:
+    def __init__(self, interface: str, path: Path, sync_target: tuple[str, int, int, int] | None = None) -> None:
         self.path = path
+        self.sync_target = sync_target
+        self.note: str | None = None
         path.parent.mkdir(parents=True, exist_ok=True)
         self._proc = subprocess.Popen(
             ["dumpcap", "-i", interface, "-w", str(path), "-q"],
@@ -73,6 +116,10 @@ class DumpcapCapture:
         self._proc.wait()
 
     def stop(self) -> None:
+        if self._proc.poll() is None and self.sync_target is not None:
+            marker = send_sync_marker(self.sync_target)
+            if not wait_for_bytes(self.path, marker, SYNC_TIMEOUT_S):
+                self.note = f"dumpcap did not write the sync marker within {SYNC_TIMEOUT_S:g} s: the capture may lack its last frames"
         if self._proc.poll() is None:
             self._proc.send_signal(signal.SIGINT)  # dumpcap finishes the pcapng on SIGINT
             try:
@@ -122,7 +169,9 @@ def dumpcap_usable() -> bool:
     return shutil.which("dumpcap") is not None
 
 
-def start_capture(backend: str, interface: str, path: Path) -> tuple[LiveCapture, str | None]:
+def start_capture(
+    backend: str, interface: str, path: Path, sync_target: tuple[str, int, int, int] | None = None
+) -> tuple[LiveCapture, str | None]:
     """Start the requested backend (or the best one for ``auto``); returns the capture and a note
     saying why a weaker backend was used, if one was."""
     notes: list[str] = []
@@ -132,7 +181,7 @@ def start_capture(backend: str, interface: str, path: Path) -> tuple[LiveCapture
             if name == "dumpcap":
                 if not dumpcap_usable():
                     raise CaptureError("dumpcap is not installed (apt-get install tshark)")
-                return DumpcapCapture(interface, path), _note(notes)
+                return DumpcapCapture(interface, path, sync_target), _note(notes)
             if name == "scapy":
                 if os.geteuid() != 0:
                     raise CaptureError("scapy sniffing needs root")

@@ -91,6 +91,13 @@ class Bench:
             raise
 
     @property
+    def sync_target(self) -> tuple[str, int, int, int]:
+        """Where capture sync markers go: the link's all-nodes group (::1 on loopback), discard port."""
+        from capture.live import SYNC_MARKER_PORT
+
+        return self.link.sockaddr(self.link.sdp_destination, SYNC_MARKER_PORT)
+
+    @property
     def tester_addresses(self) -> list[str]:
         return [self.link.address]
 

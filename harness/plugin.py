@@ -271,7 +271,9 @@ def pytest_runtest_call(item: pytest.Item):
         run = ScenarioRun(meta, bench, vgi.run_dir)
         item.stash[_RUN] = run
         try:
-            run.capture, note = start_capture(vgi.capture_backend, bench.capture_interface, run.capture_path)
+            run.capture, note = start_capture(
+                vgi.capture_backend, bench.capture_interface, run.capture_path, bench.sync_target
+            )
             vgi.capture_used.add(run.capture.backend)
             vgi.capture_note = vgi.capture_note or note
         except CaptureError as exc:

@@ -91,6 +91,8 @@ class ScenarioRun:
             self.bench.dut.stop()
         if self.capture is not None:
             self.capture.stop()
+            if getattr(self.capture, "note", None):
+                notes.append(self.capture.note)
         timeline: list[TimelineEvent] = []
         timeline_rel: str | None = None
         if self.capture is not None and self.capture_path.exists():

@@ -26,15 +26,7 @@ from enum import Enum
 from importlib.metadata import EntryPoint, entry_points
 from typing import ClassVar
 
-try:
-    from harness.protocol.timers import register_timer
-except ImportError:  # pragma: no cover - the PIXIT timer registry is not in this checkout yet
-
-    def register_timer(
-        name: str, default_s: float, clause: str, description: str, *, unverified: bool = False
-    ) -> float:
-        """Stand-in until harness.protocol.timers lands: the default, unregistered."""
-        return default_s
+from harness.protocol.timers import register_timer
 
 # --------------------------------------------------------------------------------------------------
 # States and voltages

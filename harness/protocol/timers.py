@@ -37,6 +37,9 @@ def register_timer(
 
 def known_timers() -> dict[str, TimerDef]:
     """All timers, after importing every protocol module that registers some."""
-    import harness.protocol.sdp  # noqa: F401  (registers on import)
+    # Each of these registers its timers on import.
+    import harness.protocol.pilot  # noqa: F401
+    import harness.protocol.sdp  # noqa: F401
+    import harness.protocol.slac.constants  # noqa: F401
 
     return dict(TIMERS)

@@ -7,16 +7,7 @@ standard's.  Durations are float seconds.
 
 from __future__ import annotations
 
-try:
-    from harness.protocol.timers import register_timer
-except ImportError:  # pragma: no cover - the PIXIT timer registry is not in this checkout yet
-
-    def register_timer(
-        name: str, default_s: float, clause: str, description: str, *, unverified: bool = False
-    ) -> float:
-        """Stand-in until harness.protocol.timers lands: the default, unregistered."""
-        return default_s
-
+from harness.protocol.timers import register_timer
 
 _T = "ISO 15118-3 Table A.1"
 
