@@ -281,14 +281,22 @@ class Generator:
 
     # ---- particles --------------------------------------------------------------------------
 
+    def mark_multi(self, particle, multi: set[str]) -> None:
+        """Elements that may repeat (their own maxOccurs or an enclosing group's) are lists in JSON."""
+        if isinstance(particle, xmlschema.validators.XsdGroup):
+            for item in particle:
+                self.mark_multi(item, multi)
+        elif isinstance(particle, xmlschema.validators.XsdElement):
+            for d in self.substitutes(particle):
+                multi.add(split_qname(d.name)[0])
+
     def build_particle(self, nfa: NFA, particle, nxt: int, multi: set[str]) -> int:
         lo = particle.min_occurs
         hi = particle.max_occurs  # None = unbounded
         if hi is not None and hi == 0:
             return nxt
-        if (hi is None or hi > 1) and isinstance(particle, xmlschema.validators.XsdElement):
-            for d in self.substitutes(particle):
-                multi.add(split_qname(d.name)[0])
+        if hi is None or hi > 1:
+            self.mark_multi(particle, multi)
         if hi is None:
             loop = nfa.new()
             nfa.states[loop].eps.append(nxt)
@@ -397,13 +405,18 @@ class Generator:
             if attr.use != "required":
                 nfa.states[s].eps.append(cur)
             cur = s
-        return self.determinise(nfa, cur, frozenset(multi), simple)
+        return self.determinise(nfa, cur, frozenset(multi), simple, marker_content)
 
-    def determinise(self, nfa: NFA, start: int, multi: frozenset[str], simple: int) -> tuple:
+    def determinise(self, nfa: NFA, start: int, multi: frozenset[str], simple: int, content: int) -> tuple:
         start_set = nfa.closure([start])
         ids: dict[frozenset[int], int] = {start_set: 0}
         order = [start_set]
         table: list[tuple] = []
+        # Element_i,content (the state where the attributes end) must exist: content2 copies it.
+        content_set = nfa.closure([content])
+        if content_set not in ids:
+            ids[content_set] = len(order)
+            order.append(content_set)
         i = 0
         while i < len(order):
             cur = order[i]
@@ -450,19 +463,33 @@ class Generator:
             prods.sort(key=sort_key)
             first = tuple((ev[0], ev[1], tgt, ev[2]) for ev, tgt in prods)
             has_ee = accept
-            has_at = any(ev[0] == K_AT for ev, _ in prods)
             second: list[int] = []
             if not has_ee:
                 second.append(U_EE)
             if marker:
                 if len(table) == 0:
                     second.extend([U_XSI_TYPE, U_XSI_NIL])
-                second.append(U_AT_ANY)
-                if has_at:
-                    second.append(U_AT_INVALID)
+                # AT(*) and the slot for declared attributes with invalid values (8.5.4.4.1); EXIficient
+                # reserves the second even where no attribute is declared (CH [untyped] of an element
+                # without attributes is its 7th second-level event), and so do we, to match its codes.
+                second.extend([U_AT_ANY, U_AT_INVALID])
             second.extend([U_SE_ANY, U_CH_ANY])
             # Non-strict: the escape to the second level is always the last first-level code.
-            table.append((code_width(len(first) + 1), first, code_width(len(second)), tuple(second)))
+            # The last field: where an undeclared SE(*) or CH leads (content2 from a start tag, 8.5.4.4.1).
+            undeclared_target = -2 if marker else len(table)
+            table.append(
+                (code_width(len(first) + 1), first, code_width(len(second)), tuple(second), undeclared_target)
+            )
+        # Element_i,content2: Element_i,content without its attribute productions, in content mode.
+        base = table[ids[content_set]]
+        first2 = tuple(p for p in base[1] if p[0] != K_AT)
+        has_ee2 = any(p[0] == K_EE for p in first2)
+        second2 = ([] if has_ee2 else [U_EE]) + [U_SE_ANY, U_CH_ANY]
+        content2 = len(table)
+        table.append(
+            (code_width(len(first2) + 1), first2, code_width(len(second2)), tuple(second2), content2)
+        )
+        table = [st if st[4] != -2 else (*st[:4], content2) for st in table]
         return (tuple(table), tuple(sorted(multi)), simple)
 
 
@@ -511,6 +538,16 @@ def generate_one(schemas_dir: Path, cli_name: str, module: str, rel: str) -> str
                         attrs.setdefault(split_qname(aname)[0], attr_index[split_qname(aname)])
         gid = gids.pop() if len(gids) == 1 else -1
         frag.append((local, ns, gid, tuple(sorted(attrs.items())) if gid < 0 else ()))
+    # Elements kept in substitution groups although they (or their types) are abstract: valid EXI
+    # events, but no instance may use them without xsi:type, so message generators skip them.
+    abstract = sorted(
+        {
+            split_qname(d.name)[0]
+            for decls in gen.all_decls.values()
+            for d in decls
+            if d.abstract or (d.type.is_complex() and d.type.abstract)
+        }
+    )
     target_ns = schema.target_namespace
     lines = [
         f'"""EXI grammar tables for {cli_name} ({target_ns}).',
@@ -531,6 +568,8 @@ def generate_one(schemas_dir: Path, cli_name: str, module: str, rel: str) -> str
     lines += ["FRAGMENT_ATTRIBUTES = ("]
     lines += [f"    {a!r}," for a in frag_attrs]
     lines += [")", f"UNTYPED = {untyped!r}"]
+    lines += ["# elements that are abstract or of an abstract type (present as events, never in instances)"]
+    lines += [f"ABSTRACT = {tuple(abstract)!r}"]
     lines += ["# (end of fragment tables)"]
     lines += ["DATATYPES = ("]
     lines += [f"    {d!r}," for d in gen.dts.table]

@@ -24,6 +24,7 @@ from harness.codec.exi.grammar import (
     K_CH,
     K_EE,
     K_SE,
+    U_CH_ANY,
     U_EE,
     UNDECLARED_NAMES,
     VALUE_KEY,
@@ -124,7 +125,7 @@ class Decoder:
         text = None
         st = 0
         while True:
-            width, prods, width2, second = states[st]
+            width, prods, width2, second, undeclared_target = states[st]
             pos = r.pos
             code = r.bits(width) if width else 0
             if code < len(prods):
@@ -159,6 +160,13 @@ class Decoder:
                     if simple >= 0 and text is None:
                         text = ""
                     break
+                if undeclared == U_CH_ANY:
+                    # A value that does not fit the type (EXIficient writes e.g. an out-of-range integer
+                    # this way): kept as the string it was sent as; the element's content ends there.
+                    v = self.string()
+                    text = v if text is None else f"{text}{v}"
+                    st = undeclared_target
+                    continue
                 raise DecodeError(f"undeclared event {UNDECLARED_NAMES[undeclared]} is not supported", pos)
             else:
                 raise DecodeError(f"event code {code} out of range", pos)

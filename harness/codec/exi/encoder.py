@@ -159,7 +159,7 @@ class Encoder:
         used: dict[str, int] = {}
         st = 0
         while True:
-            width, prods, _width2, _second = states[st]
+            width, prods = states[st][0], states[st][1]
             chosen = ee = -1
             for code, prod in enumerate(prods):
                 kind = prod[0]

@@ -75,6 +75,8 @@ class SchemaGrammar:
     # relaxed element fragment grammar (8.5.3): attribute qnames with datatype ids, untyped string id
     frag_attrs: tuple[tuple[str, str, int], ...]
     untyped: int
+    # elements that are abstract or of an abstract type: valid events, never in valid instances
+    abstract: frozenset[str]
     datatypes: tuple[tuple, ...]
     # per grammar: (states, names that are lists, simple-content datatype id or -1, has attributes)
     grammars: tuple[tuple[tuple, frozenset[str], int, bool], ...]
@@ -113,6 +115,7 @@ class SchemaGrammar:
             fragment=fragment,
             frag_attrs=module.FRAGMENT_ATTRIBUTES,
             untyped=module.UNTYPED,
+            abstract=frozenset(module.ABSTRACT),
             datatypes=module.DATATYPES,
             grammars=grammars,
             doc_index=doc_index,

@@ -48,6 +48,10 @@ class Chooser:
     ascii_only: bool = True
     max_text: int = DEFAULT_MAX_TEXT
     max_bytes: int = DEFAULT_MAX_BYTES
+    # 1 keeps every string and binary value non-empty (empty ones have two encodings, see exi_codec)
+    min_length: int = 0
+    # element names to avoid where the grammar allows (e.g. what a peer's JSON layer cannot take)
+    skip: frozenset[str] = frozenset()
 
     @classmethod
     def from_random(cls, rng: random.Random, **kw) -> Chooser:
@@ -59,8 +63,8 @@ def message_types(schema: str) -> list[str]:
     g = grammar(schema)
     if schema in WRAPPED_SCHEMAS:
         body = _body_grammar(g)
-        return [p[1] for p in g.grammars[body][0][0][1] if p[0] == K_SE and p[1] != "BodyElement"]
-    return [local for local, _ns, _gid in g.document if local.endswith(("Req", "Res"))]
+        return [p[1] for p in g.grammars[body][0][0][1] if p[0] == K_SE and p[1] not in g.abstract]
+    return [e[0] for e in g.document if e[0].endswith(("Req", "Res")) and e[0] not in g.abstract]
 
 
 def _body_grammar(g: SchemaGrammar) -> int:
@@ -99,7 +103,14 @@ def _element(g: SchemaGrammar, gid: int, ch: Chooser, depth: int):
     st = 0
     while True:
         # Mixed-content text (xmldsig) is left out: the dict form cannot place it between children.
-        prods = [p for p in states[st][1] if p[0] in (K_SE, K_AT, K_EE) or (p[0] == K_CH and simple >= 0)]
+        usable = [
+            p
+            for p in states[st][1]
+            if (p[0] == K_SE and p[1] not in g.abstract)
+            or p[0] in (K_AT, K_EE)
+            or (p[0] == K_CH and simple >= 0)
+        ]
+        prods = [p for p in usable if p[1] not in ch.skip] or usable
         # Below the depth limit and with EE on offer, end; an optional item is taken half the time.
         has_ee = any(p[0] == K_EE for p in prods)
         if has_ee and (depth >= MAX_SAMPLE_DEPTH or ch.integer(0, 1) == 0):
@@ -151,14 +162,14 @@ def _value(dt: tuple, ch: Chooser):
     if kind == DT_ENUM:
         return dt[1][ch.integer(0, len(dt[1]) - 1)]
     if kind == DT_STR:
-        lo, hi = dt[1], dt[2] if dt[2] >= 0 else ch.max_text
+        lo, hi = max(dt[1], ch.min_length), dt[2] if dt[2] >= 0 else ch.max_text
         n = ch.integer(lo, max(lo, min(hi, ch.max_text)))
         if ch.ascii_only:
-            alphabet = string.ascii_letters + string.digits + " -_.:/#"
+            alphabet = string.ascii_letters + string.digits + "-_.:/#"
             return "".join(alphabet[ch.integer(0, len(alphabet) - 1)] for _ in range(n))
         return "".join(chr(_code_point(ch)) for _ in range(n))
     if kind in (DT_HEX, DT_B64):
-        lo, hi = dt[1], dt[2] if dt[2] >= 0 else ch.max_bytes
+        lo, hi = max(dt[1], ch.min_length), dt[2] if dt[2] >= 0 else ch.max_bytes
         n = ch.integer(lo, max(lo, min(hi, ch.max_bytes)))
         data = bytes(ch.integer(0, 255) for _ in range(n))
         return data.hex().upper() if kind == DT_HEX else base64.b64encode(data).decode("ascii")
