@@ -121,13 +121,21 @@ class Decoder:
         if self.depth > MAX_DEPTH:
             raise DecodeError("element nesting too deep", r.pos)
         datatypes = g.datatypes
+        data = r.data
+        end = r.end
         out: dict = {}
         text = None
         st = 0
         while True:
             width, prods, width2, second, undeclared_target = states[st]
+            # the event code, read inline (the hot path: one per event)
             pos = r.pos
-            code = r.bits(width) if width else 0
+            stop = pos + width
+            if stop > end:
+                raise DecodeError(f"stream ends inside a {width}-bit event code", pos)
+            last = (stop + 7) >> 3
+            code = (int.from_bytes(data[pos >> 3 : last], "big") >> ((last << 3) - stop)) & ((1 << width) - 1)
+            r.pos = stop
             if code < len(prods):
                 kind, name, target, arg = prods[code]
                 if kind == K_SE:

@@ -46,7 +46,7 @@ class Encoder:
 
     # ---- values -------------------------------------------------------------------------------
 
-    def value(self, dt: tuple, v, path: str) -> None:
+    def value(self, dt: tuple, v, path: str | tuple) -> None:
         w = self.w
         kind = dt[0]
         if kind == DT_NBIT or kind == DT_UINT or kind == DT_INT:
@@ -135,7 +135,7 @@ class Encoder:
             return
         raise EncodeError(path, f"unsupported datatype {dt!r}")
 
-    def _check_length(self, dt: tuple, n: int, path: str, unit: str) -> None:
+    def _check_length(self, dt: tuple, n: int, path: str | tuple, unit: str) -> None:
         if not self.strict or n == 0:
             # An empty value is always allowed through: the zero-length form is what real EVs send.
             return
@@ -145,7 +145,7 @@ class Encoder:
 
     # ---- structure ----------------------------------------------------------------------------
 
-    def element(self, gid: int, value, path: str) -> None:
+    def element(self, gid: int, value, path: str | tuple) -> None:
         states, multi, simple, _wrap = self.g.grammars[gid]
         self.depth += 1
         if self.depth > MAX_DEPTH:
@@ -157,17 +157,27 @@ class Encoder:
         w = self.w
         datatypes = self.g.datatypes
         used: dict[str, int] = {}
+        done = 0  # keys of ``value`` written in full
         st = 0
         while True:
-            width, prods = states[st][0], states[st][1]
+            state = states[st]
+            width = state[0]
+            prods = state[1]
             chosen = ee = -1
-            for code, prod in enumerate(prods):
+            code = 0
+            for prod in prods:
                 kind = prod[0]
-                if kind == K_SE or kind == K_AT:
+                if kind <= K_AT:  # K_SE or K_AT
                     name = prod[1]
-                    if name in value and used.get(name, 0) < _count(value[name], name in multi):
-                        chosen = code
-                        break
+                    if name in value:
+                        if name in multi:
+                            v = value[name]
+                            if used.get(name, 0) < (len(v) if isinstance(v, list) else 1):
+                                chosen = code
+                                break
+                        elif name not in used:
+                            chosen = code
+                            break
                 elif kind == K_CH:
                     if VALUE_KEY in value and VALUE_KEY not in used:
                         chosen = code
@@ -175,6 +185,7 @@ class Encoder:
                 elif kind == K_EE:
                     # EE sorts before CH; mixed content may still have its text to write.
                     ee = code
+                code += 1
             if chosen < 0:
                 chosen = ee
             if chosen < 0:
@@ -182,7 +193,9 @@ class Encoder:
                 raise EncodeError(path, f"missing required {' or '.join(expected)}")
             kind, name, target, arg = prods[chosen]
             if kind == K_EE:
-                left = [k for k in value if used.get(k, 0) != _count(value[k], k in multi)]
+                left = []
+                if done != len(value):  # something unwritten, or only an empty list: look closer
+                    left = [k for k in value if used.get(k, 0) != _count(value[k], k in multi)]
                 if left:
                     if VALUE_KEY in left:
                         raise EncodeError(path, "this element has no simple content")
@@ -196,23 +209,28 @@ class Encoder:
                 v = value[name]
                 if name in multi:
                     if not isinstance(v, list):
-                        raise EncodeError(f"{path}.{name}", "an element with maxOccurs > 1 must be a list")
+                        raise EncodeError((path, name), "an element with maxOccurs > 1 must be a list")
                     i = used.get(name, 0)
                     used[name] = i + 1
-                    self.element(arg, v[i], f"{path}.{name}[{i}]")
+                    if i + 1 == len(v):
+                        done += 1
+                    self.element(arg, v[i], (path, name, i))
                 else:
                     used[name] = 1
-                    self.element(arg, v, f"{path}.{name}")
+                    done += 1
+                    self.element(arg, v, (path, name))
             elif kind == K_AT:
                 used[name] = 1
-                self.value(datatypes[arg], value[name], f"{path}.{name}")
+                done += 1
+                self.value(datatypes[arg], value[name], (path, name))
             else:  # K_CH
                 used[VALUE_KEY] = 1
+                done += 1
                 self.value(datatypes[arg], value[VALUE_KEY], path)
             st = target
         self.depth -= 1
 
-    def relaxed(self, frag_code: int, value, path: str) -> None:
+    def relaxed(self, frag_code: int, value, path: str | tuple) -> None:
         """Relaxed element fragment grammar (EXI 1.0 8.5.3): attributes in qname order, the text as an
         untyped string, then the children, then EE."""
         g = self.g
@@ -237,10 +255,10 @@ class Encoder:
                 for item in v if isinstance(v, list) else [v]:
                     children.append((key, item))
             else:
-                raise EncodeError(f"{path}.{key}", "not an attribute or element of this schema")
+                raise EncodeError((path, key), "not an attribute or element of this schema")
         for index, key, v in sorted(attrs):
             w.bits(index, w0)
-            self.value(g.datatypes[g.frag_attrs[index][2]], v, f"{path}.{key}")
+            self.value(g.datatypes[g.frag_attrs[index][2]], v, (path, key))
         first = True
         if VALUE_KEY in value:
             w.bits(n + m + 3, w0)
@@ -255,9 +273,9 @@ class Encoder:
                 w.bits(code, w1)
             gid = g.fragment[code][2]
             if gid >= 0:
-                self.element(gid, item, f"{path}.{key}")
+                self.element(gid, item, (path, key))
             else:
-                self.relaxed(code, item, f"{path}.{key}")
+                self.relaxed(code, item, (path, key))
         if first:
             w.bits(n + m + 2, w0)
         else:

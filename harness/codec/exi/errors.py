@@ -15,7 +15,19 @@ class DecodeError(ValueError):
 class EncodeError(ValueError):
     """The message does not fit the schema; ``path`` names the element, ``rule`` what was broken."""
 
-    def __init__(self, path: str, rule: str) -> None:
+    def __init__(self, path: str | tuple, rule: str) -> None:
+        path = format_path(path)
         super().__init__(f"{path}: {rule}" if path else rule)
         self.path = path
         self.rule = rule
+
+
+def format_path(path: str | tuple) -> str:
+    """The encoder passes paths as cheap chains ``(parent, name[, index])``; errors spell them out."""
+    parts: list[str] = []
+    while isinstance(path, tuple):
+        parts.append(f"{path[1]}[{path[2]}]" if len(path) == 3 else path[1])
+        path = path[0]
+    if path:
+        parts.append(path)
+    return ".".join(reversed(parts))
