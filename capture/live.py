@@ -62,6 +62,8 @@ def wait_for_bytes(path: Path, needle: bytes, timeout: float) -> bool:
         read_to = start + len(chunk)
         time.sleep(SYNC_POLL_S)
     return False
+
+
 BACKENDS = ("dumpcap", "scapy", "tap")
 
 
@@ -79,7 +81,9 @@ class LiveCapture(Protocol):
 class DumpcapCapture:
     backend = "dumpcap"
 
-    def __init__(self, interface: str, path: Path, sync_target: tuple[str, int, int, int] | None = None) -> None:
+    def __init__(
+        self, interface: str, path: Path, sync_target: tuple[str, int, int, int] | None = None
+    ) -> None:
         self.path = path
         self.sync_target = sync_target
         self.note: str | None = None
@@ -119,7 +123,10 @@ class DumpcapCapture:
         if self._proc.poll() is None and self.sync_target is not None:
             marker = send_sync_marker(self.sync_target)
             if not wait_for_bytes(self.path, marker, SYNC_TIMEOUT_S):
-                self.note = f"dumpcap did not write the sync marker within {SYNC_TIMEOUT_S:g} s: the capture may lack its last frames"
+                self.note = (
+                    f"dumpcap did not write the sync marker within {SYNC_TIMEOUT_S:g} s: "
+                    "the capture may lack its last frames"
+                )
         if self._proc.poll() is None:
             self._proc.send_signal(signal.SIGINT)  # dumpcap finishes the pcapng on SIGINT
             try:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from capture.timeline import Timeline, TimelineEvent
+from harness.codec.homeplug import SLAC_MMTYPES, HomePlugDecodeError, decode_slac, mme_type
 from harness.codec.v2g.sdp import SDP_SERVER_PORT, SdpDecodeError, decode_sdp
 from harness.codec.v2g.v2gtp import V2GTP_HEADER_LENGTH, V2gtpDecodeError, decode_v2gtp_header
 
@@ -35,8 +36,13 @@ class _TcpStream:
 
 def read_timeline(path: Path) -> Timeline:
     """Decode every frame of interest in a pcap or pcapng file."""
+    # The layers must be bound before the first packet is dissected, or everything reads as Raw.
+    import scapy.layers.inet6  # noqa: F401
+    import scapy.layers.l2  # noqa: F401
     from scapy.error import Scapy_Exception
     from scapy.utils import PcapReader
+
+    import harness.codec.homeplug  # noqa: F401  (binds the SLAC layers scapy lacks)
 
     try:
         reader = PcapReader(str(path))
@@ -55,6 +61,10 @@ def _decode_packet(packet: Any, number: int, streams: dict[tuple, _TcpStream]) -
     from scapy.layers.inet6 import IPv6
 
     t = float(packet.time)
+    frame = bytes(packet)
+    mmtype = mme_type(frame)
+    if mmtype is not None:
+        return [_homeplug_event(frame, mmtype, t, number)]
     if IPv6 not in packet:
         return []
     ip = packet[IPv6]
@@ -67,6 +77,33 @@ def _decode_packet(packet: Any, number: int, streams: dict[tuple, _TcpStream]) -
     if TCP in packet:
         return _tcp_events(packet[TCP], t, number, src, dst, streams)
     return []
+
+
+def _homeplug_event(frame: bytes, mmtype: int, t: float, number: int) -> TimelineEvent:
+    if mmtype not in SLAC_MMTYPES:
+        # Vendor-specific and other HomePlug management frames: on the timeline, not judged.
+        return TimelineEvent(
+            t, number, _mac(frame[6:12]), _mac(frame[0:6]), "HomePlug", f"MMTYPE 0x{mmtype:04X}"
+        )
+    try:
+        message = decode_slac(frame)
+    except HomePlugDecodeError as exc:
+        src, dst = _mac(frame[6:12]), _mac(frame[0:6])
+        return TimelineEvent(
+            t,
+            number,
+            src,
+            dst,
+            "SLAC",
+            "malformed",
+            {"offset": exc.offset, "raw": frame[:RAW_EXCERPT_BYTES].hex()},
+            exc.reason,
+        )
+    return TimelineEvent(t, number, message.src, message.dst, "SLAC", message.name, message.fields)
+
+
+def _mac(raw: bytes) -> str:
+    return ":".join(f"{b:02x}" for b in raw)
 
 
 def _sdp_event(

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from harness import __version__
-from harness.commands import COMMAND_MODULES
-
-
-class UsageError(Exception):
-    """A problem with what the user asked for; printed as one line, exit status 2."""
+from harness.commands import COMMAND_MODULES, UsageError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,13 +42,19 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"vgi: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: not an error of ours.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silences the interpreter's flush at exit
+        return 0
     except KeyboardInterrupt:
         print("vgi: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - the one place that turns any failure into one line
         if args.debug:
             raise
-        print(f"vgi: error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        print(
+            f"vgi: error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr
+        )
         return 1
 
 

@@ -150,11 +150,16 @@ class ScenarioRun:
             return Verdict.ERROR, f"harness error: {type(error).__name__}: {error}"
         if not checks:
             return Verdict.ERROR, "the scenario registered no checks (a feature or step bug)"
-        verdict = combine([c.verdict for c in checks])
-        if verdict == Verdict.PASS:
-            return verdict, f"all {len(checks)} checks passed"
-        worst = next(c for c in checks if c.verdict == verdict)
-        return verdict, f"{worst.description}: {worst.reason}"
+        return summarise_checks(checks)
+
+
+def summarise_checks(checks: list[CheckResult]) -> tuple[Verdict, str]:
+    """A scenario's verdict and reason from its checks: the worst check decides and explains."""
+    verdict = combine([c.verdict for c in checks])
+    if verdict == Verdict.PASS:
+        return verdict, f"all {len(checks)} checks passed"
+    worst = next(c for c in checks if c.verdict == verdict)
+    return verdict, f"{worst.description}: {worst.reason}"
 
 
 def judge(

@@ -201,11 +201,8 @@ def answer_next(vgi_scenario: ScenarioRun) -> None:
     # the ignored requests, the answered one, and the DUT's TCP connect
     budget = (silent + 2) * OBSERVATION_FACTOR * _wait(vgi_scenario) + EVCC_FIRST_REQUEST_TIMEOUT_S
     vgi_scenario.values["announced_port"] = tester.port
-    if not vgi_scenario.bench.run(tester.wait_connected(budget)):
-        raise AssertionError(
-            f"the EVCC did not open a TCP connection to port {tester.port} within {budget:g} s "
-            f"after {tester.requests_seen} request(s)"
-        )
+    # Whether and when the EVCC connected is judged from the capture by the Then steps.
+    vgi_scenario.bench.run(tester.wait_connected(budget))
 
 
 @when("the EVCC has stopped sending SDP requests")

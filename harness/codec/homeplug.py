@@ -361,6 +361,17 @@ LAYOUTS: dict[int, tuple[_Field, ...]] = {
 SLAC_MMTYPES = frozenset(LAYOUTS)
 
 
+def mme_type(frame: bytes) -> int | None:
+    """The MMTYPE of a HomePlug AV management frame, or None if the frame is not one."""
+    try:
+        _, _, _, offset = _parse_ethernet(frame)
+    except HomePlugDecodeError:
+        return None
+    if len(frame) < offset + 3:
+        return None
+    return int.from_bytes(frame[offset + 1 : offset + 3], "little")
+
+
 def _mac_text(raw: bytes) -> str:
     return ":".join(f"{b:02x}" for b in raw)
 

@@ -16,3 +16,7 @@ COMMAND_MODULES = (
     "exi",
     "pki",
 )
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for; `vgi` prints it as one line and exits 2."""

@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _inputs(args: argparse.Namespace, positional: list[str]) -> Iterator[str]:
-    from harness.cli import UsageError
+    from harness.commands import UsageError
 
     if args.batch and positional:
         raise UsageError("give inputs as arguments or with --batch, not both")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.cli import UsageError
+from harness.commands import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:

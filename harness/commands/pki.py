@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _init(args: argparse.Namespace) -> int:
-    from harness.cli import UsageError
+    from harness.commands import UsageError
     from harness.pki.hierarchy import PkiExists, init_pki
     from harness.pki.profile import ROLES
 

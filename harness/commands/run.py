@@ -7,7 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
-from harness.cli import UsageError
+from harness.commands import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:

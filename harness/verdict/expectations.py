@@ -242,16 +242,20 @@ def _check_no_response(spec: dict, events: Sequence[TimelineEvent], parties: Par
 
 def _check_interval(spec: dict, events: Sequence[TimelineEvent], parties: Parties) -> Outcome:
     hits = [e for e in events if selects(spec["select"], e, parties)]
-    if len(hits) < 2:
+    # With per_source, intervals are measured per sender (a capture may hold several EVCCs).
+    groups: dict[str, list[TimelineEvent]] = {}
+    for event in hits:
+        groups.setdefault(event.src if spec.get("per_source") else "", []).append(event)
+    gaps = [(b.t - a.t, a, b) for group in groups.values() for a, b in zip(group, group[1:], strict=False)]
+    if not gaps:
         return _missing(spec, f"{len(hits)} x {describe(spec['select'])}: an interval needs two")
     low = spec.get("min_s", 0.0) - spec.get("tolerance_s", 0.0)
     high = spec.get("max_s")
-    gaps = [(b.t - a.t, a, b) for a, b in zip(hits, hits[1:], strict=False)]
     for gap, a, b in gaps:
         if gap < low or (high is not None and gap > high):
-            bound = f"at least {_ms(spec.get('min_s', 0.0))}" + (
-                f" and at most {_ms(high)}" if high is not None else ""
-            )
+            bound = f"at least {_ms(spec.get('min_s', 0.0))}"
+            if high is not None:
+                bound += f" and at most {_ms(high)}"
             return Outcome(
                 Verdict.FAIL,
                 f"frames {a.frame} -> {b.frame}: {_ms(gap)} apart, expected {bound}",

@@ -1,0 +1,98 @@
+"""`vgi analyze CAPTURE|RUN_DIR`: decode a capture offline, or re-judge a finished run from its captures."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from harness.commands import UsageError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "analyze",
+        help="decoded timeline and checks of a capture, or re-judge a run directory",
+        description="With a pcap/pcapng file: print its decoded timeline (SLAC, SDP, V2GTP, TCP link events, "
+        "decode errors with byte offsets) and the protocol-level checks that need no scenario. With a run "
+        "directory: "
+        "re-evaluate every scenario from its capture alone and compare with the live verdicts (exit 1 on any "
+        "difference).",
+    )
+    parser.add_argument("target", type=Path, metavar="CAPTURE|RUN_DIR")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    target: Path = args.target
+    if target.is_dir():
+        return _run_dir(target, args.json)
+    if target.is_file():
+        return _capture(target, args.json)
+    raise UsageError(f"{target}: no such capture file or run directory")
+
+
+def _capture(path: Path, as_json: bool) -> int:
+    from capture.reader import CaptureReadError
+    from harness.analysis import analyze_capture
+
+    try:
+        timeline, checks = analyze_capture(path)
+    except CaptureReadError as exc:
+        raise UsageError(str(exc)) from None
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "timeline": [e.to_json() for e in timeline],
+                    "checks": [
+                        {
+                            "requirement": c.requirement,
+                            "description": c.description,
+                            "verdict": c.verdict.value,
+                            "reason": c.reason,
+                            "frames": c.frames,
+                        }
+                        for c in checks
+                    ],
+                },
+                indent=1,
+            )
+        )
+        return 0
+    t0 = timeline[0].t if timeline else 0.0
+    for e in timeline:
+        stamp = datetime.fromtimestamp(e.t, UTC).strftime("%H:%M:%S.%f")[:-3]
+        ports = f" {e.sport}->{e.dport}" if e.sport is not None else ""
+        line = f"{e.frame:>6} {stamp} +{(e.t - t0) * 1000:9.1f} ms  {e.src} -> {e.dst}{ports}  "
+        line += f"{e.protocol} {e.message}"
+        if e.error:
+            line += f"  !! {e.error}"
+        elif e.fields:
+            line += "  " + json.dumps(e.fields, separators=(",", ":"))[:160]
+        print(line)
+    print(f"\n{len(timeline)} events")
+    for c in checks:
+        print(f"{c.verdict.value:<14} {c.requirement or '-':<12} {c.description}: {c.reason}")
+    return 0
+
+
+def _run_dir(run_dir: Path, as_json: bool) -> int:
+    from harness.analysis import analyze_run
+
+    try:
+        judged = analyze_run(run_dir)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{run_dir}: not a readable run directory ({exc})") from None
+    if as_json:
+        print(json.dumps({"scenarios": [j.to_json() for j in judged]}, indent=1))
+    else:
+        for j in judged:
+            mark = "" if j.agrees else f"   <-- live run said {j.live_verdict.value}"
+            source = "capture" if j.from_capture else "carried"
+            print(f"{j.verdict.value:<14} {j.id} [{source}] {j.reason}{mark}")
+        differ = sum(not j.agrees for j in judged)
+        print(f"\n{len(judged)} scenario(s) re-judged, {differ} differ from the live run")
+    return 0 if all(j.agrees for j in judged) else 1

@@ -1,0 +1,179 @@
+"""`vgi run` on the embedded lab and on broken DUTs: verdicts, artifacts, offline re-judging."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from capture.reader import read_timeline
+from reports.manifest import verify_manifest
+from reports.model import Results
+
+pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ("results.json", "report.html", "junit.xml", "manifest.sha256")
+
+
+def _assert_complete_artifacts(run_dir: Path) -> Results:
+    for name in ARTIFACTS:
+        assert (run_dir / name).is_file(), f"{name} missing from {run_dir}"
+    assert verify_manifest(run_dir) == []
+    results = Results.load(run_dir)
+    for scenario in results.scenarios:
+        assert scenario.reason, f"{scenario.id} has no reason"
+        for evidence in scenario.evidence:
+            read_timeline(run_dir / evidence.capture)  # every capture is readable
+    return results
+
+
+@pytest.fixture(scope="module")
+def sim_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sim") / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    return out, proc
+
+
+def test_default_campaign_passes_with_evidence(sim_run):
+    out, proc = sim_run
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = _assert_complete_artifacts(out)
+    sdp = [s for s in results.scenarios if "protocol:sdp" in s.tags]
+    assert len(sdp) >= 5
+    for scenario in sdp:
+        assert scenario.verdict == "PASS", (scenario.id, scenario.reason)
+        assert scenario.evidence and scenario.evidence[0].frames, scenario.id
+    assert {"dut:secc", "dut:evcc"} <= {t for s in sdp for t in s.tags}
+    # one progress line per scenario, with its verdict
+    assert sum(line.startswith("[") and " PASS " in line for line in proc.stdout.splitlines()) == len(sdp)
+    assert (out / "allure-results").is_dir() and any((out / "allure-results").iterdir())
+    assert results.run.capture_backend in ("dumpcap", "scapy", "tap")
+    assert results.run.lab.sha256 and results.run.finished
+
+
+def test_analyze_run_dir_reproduces_live_verdicts(sim_run):
+    out, _ = sim_run
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "analyze", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    judged = {s["id"]: s for s in json.loads(proc.stdout)["scenarios"]}
+    live = {s.id: s.verdict.value for s in Results.load(out).scenarios}
+    assert {k: v["verdict"] for k, v in judged.items()} == live
+    assert all(s["from_capture"] for s in judged.values())
+
+
+def test_report_re_renders(sim_run):
+    out, _ = sim_run
+    (out / "report.html").unlink()
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "report", str(out)], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "report.html").is_file() and verify_manifest(out) == []
+
+
+def test_broken_secc_fails_with_reasons(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "run",
+            "--lab",
+            str(REPO_ROOT / "lab_configs/examples/sim-broken-secc.yaml"),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    results = _assert_complete_artifacts(out)
+    by_role = {}
+    for s in results.scenarios:
+        by_role.setdefault("secc" if "dut:secc" in s.tags else "evcc", []).append(s)
+    for s in by_role["secc"]:
+        assert s.verdict in ("FAIL", "INCONCLUSIVE"), (s.id, s.verdict)
+    assert any("got no SECCDiscoveryRes" in s.reason for s in by_role["secc"])
+    for s in by_role["evcc"]:
+        assert s.verdict == "NOT_APPLICABLE" and "evcc" in s.reason
+
+
+def test_silent_tcp_dut_fails(tmp_path):
+    lab = tmp_path / "silent.yaml"
+    lab.write_text(
+        "name: silent\ndut: {vendor: v, model: m, firmware: f, serial: s, roles: [secc], interfaces: [4]}\n"
+        "access: {kind: tcp, interface: lo}\npics: {protocols: [sdp], options: {sdp.no_tls: true}}\n"
+    )
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "run",
+            "--lab",
+            str(lab),
+            "--out",
+            str(out),
+            "--tags",
+            "id:TC_SDP_SECC_001",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    (scenario,) = _assert_complete_artifacts(out).scenarios
+    assert scenario.verdict == "FAIL" and "got no SECCDiscoveryRes" in scenario.reason
+
+
+def test_sigterm_leaves_readable_artifacts(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "run", "--out", str(out), "--tags", "dut:evcc"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=os.environ.copy(),
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("[  1/"):
+            break  # the first scenario is done; the 50-request scenario is running now
+    proc.send_signal(signal.SIGTERM)
+    rest = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 130, rest
+    results = _assert_complete_artifacts(out)
+    assert results.run.interrupted == "SIGTERM"
+    assert results.scenarios[0].verdict == "PASS"
+    unfinished = results.scenarios[1:]
+    assert unfinished and all(s.interrupted and s.verdict == "INCONCLUSIVE" for s in unfinished)
+
+
+def test_bad_lab_is_one_clear_line(tmp_path):
+    lab = tmp_path / "bad.yaml"
+    lab.write_text("name: x\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", "--lab", str(lab)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "dut: Field required" in proc.stderr

@@ -1,0 +1,121 @@
+"""The verdict engine over hand-made timelines: each kind of expectation passes and fails."""
+
+from capture.timeline import TimelineEvent
+from harness.verdict.expectations import Parties, evaluate
+from harness.verdict.verdicts import Verdict, combine
+
+TESTER, DUT = "fe80::1", "fe80::2"
+PARTIES = Parties(frozenset({TESTER}))
+
+
+def ev(t, frame, src, dst, message, protocol="SDP", error=None, sport=None, dport=None, **fields):
+    return TimelineEvent(t, frame, src, dst, protocol, message, fields, error, sport, dport)
+
+
+REQ = {"protocol": "SDP", "message": "SECCDiscoveryReq"}
+RES = {"protocol": "SDP", "message": "SECCDiscoveryRes"}
+
+
+def sdp_exchange(delay):
+    return [
+        ev(0.0, 1, TESTER, "ff02::1", "SECCDiscoveryReq", sport=5000, dport=15118),
+        ev(delay, 2, DUT, TESTER, "SECCDiscoveryRes", sport=15118, dport=5000, SECCPort=50000),
+    ]
+
+
+def test_response_time_pass_and_fail_with_measured_delay():
+    spec = {
+        "kind": "response_time",
+        "request": {**REQ, "from": "tester"},
+        "response": {**RES, "from": "dut"},
+        "max_s": 0.25,
+    }
+    ok = evaluate(spec, sdp_exchange(0.010), PARTIES)
+    assert ok.verdict == Verdict.PASS and ok.frames == (1, 2)
+    late = evaluate(spec, sdp_exchange(0.300), PARTIES)
+    assert late.verdict == Verdict.FAIL and "300.0 ms" in late.reason and "250.0 ms" in late.reason
+
+
+def test_response_to_another_port_is_not_an_answer():
+    events = sdp_exchange(0.01)
+    events[1] = ev(0.01, 2, DUT, TESTER, "SECCDiscoveryRes", sport=15118, dport=5001)
+    spec = {"kind": "response_time", "request": REQ, "response": RES, "max_s": 0.25}
+    assert evaluate(spec, events, PARTIES).verdict == Verdict.FAIL
+
+
+def test_missing_request_uses_on_missing():
+    spec = {
+        "kind": "response_time",
+        "request": REQ,
+        "response": RES,
+        "max_s": 0.25,
+        "on_missing": "INCONCLUSIVE",
+    }
+    assert evaluate(spec, [], PARTIES).verdict == Verdict.INCONCLUSIVE
+
+
+def test_fields_predicates():
+    spec = {"kind": "fields", "select": RES, "where": {"SECCPort": {"range": [49152, 65535]}}}
+    assert evaluate(spec, sdp_exchange(0.01), PARTIES).verdict == Verdict.PASS
+    spec["where"] = {"SECCPort": {"range": [60000, 65535]}}
+    out = evaluate(spec, sdp_exchange(0.01), PARTIES)
+    assert out.verdict == Verdict.FAIL and "SECCPort is 50000" in out.reason
+
+
+def test_interval_with_tolerance():
+    events = [ev(i * 0.249, i + 1, DUT, "ff02::1", "SECCDiscoveryReq") for i in range(3)]
+    spec = {"kind": "interval", "select": REQ, "min_s": 0.25}
+    assert evaluate(spec, events, PARTIES).verdict == Verdict.FAIL
+    assert evaluate({**spec, "tolerance_s": 0.002}, events, PARTIES).verdict == Verdict.PASS
+
+
+def test_no_response_window():
+    malformed = ev(0.0, 1, TESTER, "ff02::1", "malformed", error="bad", sport=5000, dport=15118)
+    answer = ev(0.1, 2, DUT, TESTER, "SECCDiscoveryRes", sport=15118, dport=5000)
+    spec = {
+        "kind": "no_response",
+        "request": {"protocol": "SDP", "error": True},
+        "response": RES,
+        "window_s": 0.5,
+    }
+    assert evaluate(spec, [malformed], PARTIES).verdict == Verdict.PASS
+    assert evaluate(spec, [malformed, answer], PARTIES).verdict == Verdict.FAIL
+
+
+def test_sequence_with_repetition():
+    pattern = [
+        {"select": {**REQ, "from": "dut"}, "min": 1, "max": None},
+        {"select": {**RES, "from": "tester"}},
+        {"select": {"protocol": "TCP", "message": "SYN", "from": "dut"}},
+    ]
+    good = [
+        ev(0, 1, DUT, "ff02::1", "SECCDiscoveryReq"),
+        ev(0.25, 2, DUT, "ff02::1", "SECCDiscoveryReq"),
+        ev(0.26, 3, TESTER, DUT, "SECCDiscoveryRes"),
+        ev(0.3, 4, DUT, TESTER, "SYN", protocol="TCP"),
+    ]
+    spec = {"kind": "sequence", "pattern": pattern}
+    assert evaluate(spec, good, PARTIES).verdict == Verdict.PASS
+    late_request = [*good, ev(0.5, 5, DUT, "ff02::1", "SECCDiscoveryReq")]
+    out = evaluate(spec, late_request, PARTIES)
+    assert out.verdict == Verdict.FAIL and "SECCDiscoveryReq x2" in out.reason
+
+
+def test_present_count_bounds():
+    events = [ev(i, i + 1, DUT, "ff02::1", "SECCDiscoveryReq") for i in range(51)]
+    spec = {"kind": "present", "select": {**REQ, "from": "dut"}, "min": 1, "max": 50}
+    out = evaluate(spec, events, PARTIES)
+    assert out.verdict == Verdict.FAIL and "51" in out.reason
+    assert evaluate(spec, events[:50], PARTIES).verdict == Verdict.PASS
+
+
+def test_malformed_spec_is_a_harness_error():
+    assert evaluate({"kind": "nonsense"}, [], PARTIES).verdict == Verdict.ERROR
+    assert evaluate({"kind": "fields", "select": RES}, sdp_exchange(0.01), PARTIES).verdict == Verdict.ERROR
+
+
+def test_combine_worst_wins():
+    assert combine([Verdict.PASS, Verdict.NOT_APPLICABLE]) == Verdict.PASS
+    assert combine([Verdict.PASS, Verdict.INCONCLUSIVE, Verdict.FAIL]) == Verdict.FAIL
+    assert combine([Verdict.FAIL, Verdict.ERROR]) == Verdict.ERROR
+    assert combine([]) == Verdict.INCONCLUSIVE
