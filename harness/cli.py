@@ -22,13 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"harness.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"harness.commands.{name}":
-                continue  # a command not built yet in this tree
-            raise
-        module.register(sub)
+        importlib.import_module(f"harness.commands.{name}").register(sub)
     return parser
 
 
