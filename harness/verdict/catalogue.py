@@ -1,4 +1,5 @@
-"""The requirement catalogue (catalogue.yaml beside this file): the one place each requirement lives."""
+"""The requirement catalogue (the YAML files of requirements/ beside this module, one per protocol):
+the one place each requirement lives."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-CATALOGUE_PATH = Path(__file__).with_name("catalogue.yaml")
+CATALOGUE_DIR = Path(__file__).with_name("requirements")
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,9 +24,15 @@ class Requirement:
 
 
 @cache
-def load_catalogue(path: Path = CATALOGUE_PATH) -> dict[str, Requirement]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+def load_catalogue(directory: Path = CATALOGUE_DIR) -> dict[str, Requirement]:
     out: dict[str, Requirement] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        _load_file(path, out)
+    return out
+
+
+def _load_file(path: Path, out: dict[str, Requirement]) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
     for entry in data["requirements"]:
         req = Requirement(
             id=entry["id"],
@@ -37,6 +44,5 @@ def load_catalogue(path: Path = CATALOGUE_PATH) -> dict[str, Requirement]:
             unverified=bool(entry.get("unverified", False)),
         )
         if req.id in out:
-            raise ValueError(f"requirement {req.id} appears twice in {path}")
+            raise ValueError(f"requirement {req.id} appears twice (again in {path.name})")
         out[req.id] = req
-    return out
