@@ -43,6 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_false",
         help="skip schema facet checks (ranges, lengths) to craft out-of-range values on purpose",
     )
+    encode.add_argument(
+        "--empty-as-ee",
+        action="store_true",
+        help="write empty values as EXIficient does (second-level EE), not as a zero-length value",
+    )
     for p, handler in ((decode, _decode), (encode, _encode)):
         p.add_argument("--schema", "-s", required=True, choices=SCHEMA_CHOICES, help="message set")
         p.add_argument("--batch", metavar="FILE", help="read one input per line from FILE ('-' = stdin)")
@@ -107,7 +112,7 @@ def _encode(args: argparse.Namespace) -> int:
             _emit(json.dumps({"error": f"input is not JSON: {exc.msg} at column {exc.colno}", "path": ""}))
             continue
         try:
-            _emit(encode(args.schema, msg, strict=args.strict).hex())
+            _emit(encode(args.schema, msg, strict=args.strict, empty_as_ee=args.empty_as_ee).hex())
         except EncodeError as exc:
             _emit(json.dumps({"error": exc.rule, "path": exc.path}))
     sys.stdout.flush()

@@ -25,6 +25,7 @@ from harness.codec.exi.grammar import (
     K_CH,
     K_EE,
     K_SE,
+    U_EE,
     VALUE_KEY,
     SchemaGrammar,
 )
@@ -35,13 +36,16 @@ MAX_DEPTH = 64
 
 
 class Encoder:
-    __slots__ = ("g", "w", "strict", "depth")
+    __slots__ = ("g", "w", "strict", "empty_as_ee", "depth")
 
-    def __init__(self, grammar: SchemaGrammar, strict: bool = True) -> None:
+    def __init__(self, grammar: SchemaGrammar, strict: bool = True, empty_as_ee: bool = False) -> None:
         self.g = grammar
         self.w = BitWriter()
         # strict: enforce the schema's facets (ranges, lengths) that EXI itself would not need
         self.strict = strict
+        # empty_as_ee: write an empty simple value as EXIficient does (second-level EE) instead of
+        # the zero-length value real EVs and the C stacks send
+        self.empty_as_ee = empty_as_ee
         self.depth = 0
 
     # ---- values -------------------------------------------------------------------------------
@@ -153,6 +157,12 @@ class Encoder:
         if not isinstance(value, dict):
             if simple < 0:
                 raise EncodeError(path, f"expected an object for a complex element, got {value!r}")
+            if value == "" and self.empty_as_ee and U_EE in states[0][3]:
+                width, prods, width2, second = states[0][:4]
+                self.w.bits(len(prods), width)  # escape to the second level
+                self.w.bits(second.index(U_EE), width2)
+                self.depth -= 1
+                return
             value = {VALUE_KEY: value}
         w = self.w
         datatypes = self.g.datatypes
@@ -326,9 +336,9 @@ def _is_int_text(s: str) -> bool:
     return t.isdigit()
 
 
-def encode_document(grammar: SchemaGrammar, msg, strict: bool = True) -> bytes:
+def encode_document(grammar: SchemaGrammar, msg, strict: bool = True, empty_as_ee: bool = False) -> bytes:
     try:
-        return Encoder(grammar, strict).document(msg)
+        return Encoder(grammar, strict, empty_as_ee).document(msg)
     except RecursionError as exc:
         raise EncodeError("", "nesting too deep") from exc
 

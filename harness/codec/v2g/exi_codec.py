@@ -99,13 +99,15 @@ def decode(schema: str, data: bytes) -> dict:
     return decode_document(grammar(schema), bytes(data))
 
 
-def encode(schema: str, msg: dict, strict: bool = True) -> bytes:
+def encode(schema: str, msg: dict, strict: bool = True, empty_as_ee: bool = False) -> bytes:
     """Encode one message; raises EncodeError naming the path and the rule.
 
     ``strict=False`` skips the facet checks (ranges, lengths) that the EXI representation itself does
-    not need, so a conformance tester can craft out-of-range values on purpose.
+    not need, so a conformance tester can craft out-of-range values on purpose.  Empty simple values
+    are written as real EVs and the C stacks write them (a zero-length value); ``empty_as_ee=True``
+    writes EXIficient's form instead (a second-level EE), to test a peer's decoder with both.
     """
-    return encode_document(grammar(schema), msg, strict)
+    return encode_document(grammar(schema), msg, strict, empty_as_ee)
 
 
 def encode_fragment_bytes(schema: str, elements: list[tuple[str, object]]) -> bytes:

@@ -114,6 +114,7 @@ def test_empty_simple_value_decodes_in_both_forms_and_encodes_zero_length() -> N
     assert decode("din", DIN_EMPTY_SESSION_ID_EXIFICIENT) == EMPTY_SESSION_MSG
     assert decode("din", DIN_EMPTY_SESSION_ID_ZERO_LENGTH) == EMPTY_SESSION_MSG
     assert encode("din", EMPTY_SESSION_MSG) == DIN_EMPTY_SESSION_ID_ZERO_LENGTH
+    assert encode("din", EMPTY_SESSION_MSG, empty_as_ee=True) == DIN_EMPTY_SESSION_ID_EXIFICIENT
 
 
 def test_empty_string_encodes_as_zero_length() -> None:
