@@ -69,11 +69,13 @@ class ScenarioRun:
     def expect(self, spec: dict[str, Any], description: str, requirement: str | None = None) -> None:
         self.checks.append((spec, description, requirement))
 
-    def start_dut(self, role: str) -> None:
+    def start_dut(self, role: str, service: str | None = None) -> None:
+        """Start (or, for an external DUT, prompt for) the DUT in ``role``; a sim role's ``service``
+        picks which of its reference devices runs."""
         log = self.run_dir / "logs" / f"{safe_name(self.meta.id)}-dut.log"
         self.dut_started = True
         try:
-            self.bench.dut.start(role, log)
+            self.bench.dut.start(role, log, service)
         except DutStartError as exc:
             raise Inconclusive(str(exc)) from None
 

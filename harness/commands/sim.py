@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from harness.commands import UsageError
 from harness.devices.catalog import SIM_ROLES
 from harness.lab.config import SIM_FAULTS
 
@@ -25,6 +26,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="interface to serve on: a real port or veth with IPv6 link-local, or 'lo' (default) for ::1",
     )
     parser.add_argument(
+        "--service",
+        default=None,
+        help="which of the role's reference devices to run: "
+        + "; ".join(f"{role}: {', '.join(services)}" for role, services in SIM_ROLES.items())
+        + " (default: the first)",
+    )
+    parser.add_argument(
         "--fault",
         action="append",
         default=[],
@@ -41,5 +49,9 @@ def _handle(args: argparse.Namespace) -> int:
 
     loaded = load_lab_or_usage_error(args.lab)
     faults = frozenset(args.fault) | frozenset(getattr(loaded.config.access, "faults", ()))
-    run_device(args.role, link_on_interface(args.interface), loaded.config, faults)
+    if args.service is not None and args.service not in SIM_ROLES[args.role]:
+        raise UsageError(
+            f"role {args.role} has no service {args.service!r}; known: {sorted(SIM_ROLES[args.role])}"
+        )
+    run_device(args.role, link_on_interface(args.interface), loaded.config, faults, args.service)
     return 0

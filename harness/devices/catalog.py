@@ -1,9 +1,23 @@
-"""Which roles the built-in reference devices can play (the `sim` DUT access kind and `vgi sim`)."""
+"""Which roles the built-in reference devices can play (the `sim` DUT access kind and `vgi sim`).
+
+A role may have several services, one reference device program each (e.g. an EVSE's SLAC side and its
+IEEE 2030.5 client); the first listed is the default.  Values are ``module:function`` of an async
+function ``(link, lab, faults) -> None`` that runs the device until cancelled.
+"""
 
 from __future__ import annotations
 
-# role -> module:function that runs the device until cancelled (see harness.devices.runner)
-SIM_ROLES: dict[str, str] = {
-    "secc": "harness.devices.secc:run_secc",
-    "evcc": "harness.devices.evcc:run_evcc",
+SIM_ROLES: dict[str, dict[str, str]] = {
+    "secc": {"v2g": "harness.devices.secc:run_secc"},
+    "evcc": {"v2g": "harness.devices.evcc:run_evcc"},
 }
+
+
+def resolve(role: str, service: str | None = None) -> str:
+    """The ``module:function`` of a role's service (its default service when None)."""
+    services = SIM_ROLES[role]
+    if service is None:
+        return next(iter(services.values()))
+    if service not in services:
+        raise KeyError(f"role {role} has no reference service {service!r}; known: {sorted(services)}")
+    return services[service]

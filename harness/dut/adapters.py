@@ -30,8 +30,8 @@ class DutStartError(RuntimeError):
 class DutAdapter:
     kind = "none"
 
-    def start(self, role: str, log_path: Path) -> None:  # noqa: B027 - default: nothing to start
-        pass
+    def start(self, role: str, log_path: Path, service: str | None = None) -> None:  # noqa: B027
+        """Default: nothing to start.  ``service`` picks one of a sim role's devices."""
 
     def stop(self) -> str | None:
         return None
@@ -134,7 +134,7 @@ class SimDut(_ProcessRunner):
         self.interface = interface
         self.netns = netns
 
-    def start(self, role: str, log_path: Path) -> None:
+    def start(self, role: str, log_path: Path, service: str | None = None) -> None:
         argv = [
             sys.executable,
             "-m",
@@ -148,6 +148,8 @@ class SimDut(_ProcessRunner):
         ]
         if self.netns:
             argv = ["ip", "netns", "exec", self.netns, *argv]
+        if service is not None:
+            argv += ["--service", service]
         self._spawn(argv, log_path, re.compile(r"^READY "), SIM_READY_TIMEOUT_S)
 
 
@@ -162,7 +164,7 @@ class ProcessDut(_ProcessRunner):
         self.access = access
         self.netns = netns
 
-    def start(self, role: str, log_path: Path) -> None:
+    def start(self, role: str, log_path: Path, service: str | None = None) -> None:
         values = {"interface": self.access.interface, "lab_dir": str(self.lab.path.parent), "role": role}
         argv = [part.format(**values) for part in self.access.command]
         if self.netns:
@@ -181,7 +183,7 @@ class ExternalDut(DutAdapter):
     def operator_prompt_needed(self) -> bool:
         return True
 
-    def start(self, role: str, log_path: Path) -> None:
+    def start(self, role: str, log_path: Path, service: str | None = None) -> None:
         if role in ("evcc", "ev"):
             print(
                 f"\n>>> Operator: plug in the {role.upper()} under test now; the tester is listening.",
