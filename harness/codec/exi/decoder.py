@@ -121,6 +121,7 @@ class Decoder:
         if self.depth > MAX_DEPTH:
             raise DecodeError("element nesting too deep", r.pos)
         datatypes = g.datatypes
+        trivial = g.trivial
         data = r.data
         end = r.end
         out: dict = {}
@@ -139,7 +140,16 @@ class Decoder:
             if code < len(prods):
                 kind, name, target, arg = prods[code]
                 if kind == K_SE:
-                    child = self.element(arg)
+                    tdt = trivial[arg]
+                    if tdt >= 0 and not r.bit():  # CH at code 0: read the value inline
+                        child = self.value(datatypes[tdt])
+                        if r.bit():  # not EE: something unusual, take the general path again
+                            r.pos = stop
+                            child = self.element(arg)
+                    else:
+                        if tdt >= 0:
+                            r.pos = stop
+                        child = self.element(arg)
                     if name in multi:
                         lst = out.get(name)
                         if lst is None:

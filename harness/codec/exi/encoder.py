@@ -166,6 +166,7 @@ class Encoder:
             value = {VALUE_KEY: value}
         w = self.w
         datatypes = self.g.datatypes
+        trivial = self.g.trivial
         used: dict[str, int] = {}
         done = 0  # keys of ``value`` written in full
         st = 0
@@ -224,11 +225,19 @@ class Encoder:
                     used[name] = i + 1
                     if i + 1 == len(v):
                         done += 1
-                    self.element(arg, v[i], (path, name, i))
+                    v = v[i]
+                    sub_path = (path, name, i)
                 else:
                     used[name] = 1
                     done += 1
-                    self.element(arg, v, (path, name))
+                    sub_path = (path, name)
+                tdt = trivial[arg]
+                if tdt >= 0 and v.__class__ is not dict and not (v == "" and self.empty_as_ee):
+                    w.bits(0, 1)  # CH
+                    self.value(datatypes[tdt], v, sub_path)
+                    w.bits(0, 1)  # EE
+                else:
+                    self.element(arg, v, sub_path)
             elif kind == K_AT:
                 used[name] = 1
                 done += 1

@@ -80,6 +80,9 @@ class SchemaGrammar:
     datatypes: tuple[tuple, ...]
     # per grammar: (states, names that are lists, simple-content datatype id or -1, has attributes)
     grammars: tuple[tuple[tuple, frozenset[str], int, bool], ...]
+    # per grammar: datatype id when the element is simple content only (state 0: CH, state 1: EE, both
+    # 1-bit codes), else -1; the encoder and decoder inline those, the commonest elements in V2G
+    trivial: tuple[int, ...] = field(repr=False)
     doc_index: dict[str, int] = field(repr=False)
     frag_index: dict[str, int] = field(repr=False)
 
@@ -118,6 +121,7 @@ class SchemaGrammar:
             abstract=frozenset(module.ABSTRACT),
             datatypes=module.DATATYPES,
             grammars=grammars,
+            trivial=tuple(_trivial(g[0]) for g in grammars),
             doc_index=doc_index,
             frag_index=frag_index,
         )
@@ -126,3 +130,13 @@ class SchemaGrammar:
 def _has_attributes(states: tuple) -> bool:
     """Simple content of a type with attributes is always an object ({"value": ...}), as in EXIficient."""
     return any(p[0] == K_AT for state in states for p in state[1])
+
+
+def _trivial(states: tuple) -> int:
+    first = states[0]
+    if first[0] != 1 or len(first[1]) != 1 or first[1][0][0] != K_CH:
+        return -1
+    after = states[first[1][0][2]]
+    if after[0] != 1 or len(after[1]) != 1 or after[1][0][0] != K_EE:
+        return -1
+    return first[1][0][3]
