@@ -27,6 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "config may override under pixit.timers, with its default and the clause it comes from.",
     )
     timers.set_defaults(handler=_timers)
+    reference = lab_sub.add_parser(
+        "reference",
+        help="print the lab config reference (Markdown)",
+        description="Print the reference of every lab config field, generated from the validating models.",
+    )
+    reference.set_defaults(handler=_reference)
 
 
 def load_lab_or_usage_error(path: str | Path | None):
@@ -63,4 +69,11 @@ def _timers(args: argparse.Namespace) -> int:
     for timer in sorted(known_timers().values(), key=lambda t: t.name):
         flag = " [unverified]" if timer.unverified else ""
         print(f"{timer.name:32} {timer.default_s:>8g} s  {timer.clause}{flag}\n{'':32} {timer.description}")
+    return 0
+
+
+def _reference(args: argparse.Namespace) -> int:
+    from harness.lab.reference import lab_reference_markdown
+
+    print(lab_reference_markdown(), end="")
     return 0

@@ -125,8 +125,8 @@ class ProcessAccess(_Strict):
     )
     command: list[str] = Field(
         min_length=1,
-        description="argv of the DUT; `{interface}` is replaced by the DUT-side interface name and "
-        "`{lab_dir}` by the lab file's folder",
+        description="argv of the DUT; `{interface}` is replaced by the DUT-side interface name, "
+        "`{lab_dir}` by the lab file's folder and `{role}` by the role the scenario needs",
     )
     netns: str = Field(
         default="vgi-dut", pattern=r"^[A-Za-z0-9_.-]{1,32}$", description="network namespace name"
@@ -255,12 +255,17 @@ class LabConfig(_Strict):
         pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="short lab name, used in run directory names"
     )
     description: str = Field(default="", description="free text for the report")
-    dut: DutConfig
+    dut: DutConfig = Field(description="identity of the device under test and what it plays")
     access: Access
-    network: NetworkConfig = Field(default_factory=NetworkConfig)
-    capture: CaptureConfig = Field(default_factory=CaptureConfig)
-    pics: Pics
-    pixit: Pixit = Field(default_factory=Pixit)
+    network: NetworkConfig = Field(
+        default_factory=NetworkConfig, description="how tester and DUT are connected"
+    )
+    capture: CaptureConfig = Field(default_factory=CaptureConfig, description="how the evidence is captured")
+    pics: Pics = Field(description="protocol implementation conformance statement: what the DUT supports")
+    pixit: Pixit = Field(
+        default_factory=Pixit,
+        description="protocol implementation extra information for testing: lab parameters",
+    )
 
     @model_validator(mode="after")
     def _roles_fit_access(self) -> LabConfig:
