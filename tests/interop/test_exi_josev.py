@@ -1,4 +1,7 @@
-"""Interop: our EXI codec against josev's (EXIficient through py4j) on generated DIN and ISO 15118-2 messages.
+"""Interop: our EXI codec against josev's (EXIficient through py4j) on generated messages.
+
+Every DIN SPEC 70121 and ISO 15118-2 message type, and the ISO 15118-20 CommonMessages, AC and DC
+ones (josev's JSON binding has no ACDP or WPT, so those two have no independent check here).
 
 For every message type we generate messages (seeded, so every run sees the same ones) and check:
 
@@ -25,7 +28,13 @@ from harness.codec.v2g.exi_samples import Chooser, message_types, sample_message
 
 pytestmark = pytest.mark.interop
 
-NAMESPACES = {"din": "urn:din:70121:2012:MsgDef", "iso2": "urn:iso:15118:2:2013:MsgDef"}
+NAMESPACES = {
+    "din": "urn:din:70121:2012:MsgDef",
+    "iso2": "urn:iso:15118:2:2013:MsgDef",
+    "iso20-common": "urn:iso:std:iso:15118:-20:CommonMessages",
+    "iso20-ac": "urn:iso:std:iso:15118:-20:AC",
+    "iso20-dc": "urn:iso:std:iso:15118:-20:DC",
+}
 MAX_SAMPLES_PER_TYPE = 16
 ENOUGH_AGREEMENTS = 3  # stop a type early once josev and we agreed bit-exactly this often
 # Signatures over random content are xmldsig edge cases josev's JSON binding does not take; the shared
