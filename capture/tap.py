@@ -8,7 +8,6 @@ tester's side of the exchange, which the report states.
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 
@@ -21,7 +20,9 @@ class TapWriter:
         self._lock = threading.Lock()
         self._closed = False
 
-    def datagram(self, direction: str, src: tuple[str, int], dst: tuple[str, int], payload: bytes) -> None:
+    def datagram(
+        self, direction: str, src: tuple[str, int], dst: tuple[str, int], payload: bytes, t: float
+    ) -> None:
         """A UdpEndpoint observer (see harness.transport.udp.DatagramObserver)."""
         from scapy.layers.inet import UDP
         from scapy.layers.inet6 import IPv6
@@ -29,7 +30,7 @@ class TapWriter:
         from scapy.packet import Raw
 
         packet = Ether() / IPv6(src=src[0], dst=dst[0]) / UDP(sport=src[1], dport=dst[1]) / Raw(payload)
-        packet.time = time.time()
+        packet.time = t
         with self._lock:
             if not self._closed:
                 self._writer.write(packet)

@@ -6,14 +6,21 @@ import asyncio
 import os
 import socket
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from harness.codec.v2g.sdp import SDP_MULTICAST_ADDRESS
 from harness.transport.link import Link
 
-# Called for every datagram sent or received: (direction "tx"/"rx", src, dst, payload, monotonic t).
-DatagramObserver = Callable[[str, tuple[str, int], tuple[str, int], bytes], None]
+# Called for every datagram sent or received: (direction "tx"/"rx", src, dst, payload, wall-clock t).
+# Received datagrams carry the kernel's receive timestamp (SO_TIMESTAMPNS), sent ones the time just
+# before the send call, so the in-process tap records times close to the wire's.
+DatagramObserver = Callable[[str, tuple[str, int], tuple[str, int], bytes, float], None]
+_TIMESPEC = struct.Struct("@qq")
+# Linux asm-generic/socket.h: SO_TIMESTAMPNS (= SCM_TIMESTAMPNS) is 35; Python 3.11 does not export it.
+_SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+_MAX_DATAGRAM = 65535
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,32 +28,54 @@ class Datagram:
     data: bytes
     address: str
     port: int
-    t: float  # loop time when received
+    t: float  # kernel receive time (epoch seconds)
 
 
-class UdpEndpoint(asyncio.DatagramProtocol):
-    def __init__(self, link: Link, observer: DatagramObserver | None = None) -> None:
+class UdpEndpoint:
+    """A non-blocking IPv6 UDP socket on the event loop; received datagrams queue up with their
+    kernel timestamps."""
+
+    def __init__(self, sock: socket.socket, link: Link, observer: DatagramObserver | None = None) -> None:
+        self.sock = sock
         self.link = link
         self.observer = observer
         self.queue: asyncio.Queue[Datagram] = asyncio.Queue()
-        self.transport: asyncio.DatagramTransport | None = None
-        self.local_port = 0
+        self.local_port = sock.getsockname()[1]
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(sock.fileno(), self._on_readable)
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        self.local_port = transport.get_extra_info("sockname")[1]
-
-    def datagram_received(self, data: bytes, addr: tuple) -> None:  # type: ignore[override]
-        address = addr[0].split("%")[0]
-        if self.observer:
-            self.observer("rx", (address, addr[1]), (self.link.address, self.local_port), data)
-        self.queue.put_nowait(Datagram(data, address, addr[1], asyncio.get_running_loop().time()))
+    def _on_readable(self) -> None:
+        while True:
+            try:
+                data, ancillary, _flags, addr = self.sock.recvmsg(
+                    _MAX_DATAGRAM, socket.CMSG_SPACE(_TIMESPEC.size)
+                )
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return  # e.g. ICMP port unreachable reported on the socket: nothing to read
+            t = time.time()
+            for level, kind, value in ancillary:
+                if (
+                    level == socket.SOL_SOCKET
+                    and kind == _SO_TIMESTAMPNS
+                    and len(value) >= _TIMESPEC.size
+                ):
+                    seconds, nanoseconds = _TIMESPEC.unpack_from(value)
+                    t = seconds + nanoseconds / 1e9
+            address = addr[0].split("%")[0]
+            if self.observer:
+                self.observer("rx", (address, addr[1]), (self.link.address, self.local_port), data, t)
+            self.queue.put_nowait(Datagram(data, address, addr[1], t))
 
     def send(self, data: bytes, address: str, port: int) -> None:
-        assert self.transport is not None
-        self.transport.sendto(data, self.link.sockaddr(address, port))
+        t = time.time()
+        try:
+            self.sock.sendto(data, self.link.sockaddr(address, port))
+        except BlockingIOError:
+            return  # a full send buffer drops the datagram, as the network would
         if self.observer:
-            self.observer("tx", (self.link.address, self.local_port), (address, port), data)
+            self.observer("tx", (self.link.address, self.local_port), (address, port), data, t)
 
     async def receive(self, timeout: float | None) -> Datagram | None:
         try:
@@ -55,8 +84,9 @@ class UdpEndpoint(asyncio.DatagramProtocol):
             return None
 
     def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
+        if self.sock.fileno() >= 0:
+            self._loop.remove_reader(self.sock.fileno())
+            self.sock.close()
 
 
 async def open_udp(
@@ -83,10 +113,9 @@ async def open_udp(
                     sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, group)
                 except OSError:
                     pass  # all-nodes is joined by the kernel on every IPv6 interface anyway
+        sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
         sock.setblocking(False)
     except BaseException:
         sock.close()
         raise
-    endpoint = UdpEndpoint(link, observer)
-    await asyncio.get_running_loop().create_datagram_endpoint(lambda: endpoint, sock=sock)
-    return endpoint
+    return UdpEndpoint(sock, link, observer)
