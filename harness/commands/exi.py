@@ -41,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--no-strict",
         dest="strict",
         action="store_false",
-        help="skip schema facet checks (ranges, lengths) to craft out-of-range values on purpose",
+        help="craft invalid messages: skip facet checks (ranges, lengths) and send values their type "
+        "cannot hold as untyped strings (as EXIficient does)",
     )
     encode.add_argument(
         "--empty-as-ee",

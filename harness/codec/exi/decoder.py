@@ -180,7 +180,7 @@ class Decoder:
                     break
                 if undeclared == U_CH_ANY:
                     # A value that does not fit the type (EXIficient writes e.g. an out-of-range integer
-                    # this way): kept as the string it was sent as; the element's content ends there.
+                    # this way): kept as the string it was sent as; content2 follows (8.5.4.4.1).
                     v = self.string()
                     text = v if text is None else f"{text}{v}"
                     st = undeclared_target

@@ -25,6 +25,7 @@ from harness.codec.exi.grammar import (
     K_CH,
     K_EE,
     K_SE,
+    U_CH_ANY,
     U_EE,
     VALUE_KEY,
     SchemaGrammar,
@@ -139,6 +140,18 @@ class Encoder:
             return
         raise EncodeError(path, f"unsupported datatype {dt!r}")
 
+    def _fits(self, dt: tuple, v) -> bool:
+        """Whether ``value`` can write v with its type (checked on a scratch writer)."""
+        real = self.w
+        self.w = BitWriter()
+        try:
+            self.value(dt, v, "")
+        except EncodeError:
+            return False
+        finally:
+            self.w = real
+        return True
+
     def _check_length(self, dt: tuple, n: int, path: str | tuple, unit: str) -> None:
         if not self.strict or n == 0:
             # An empty value is always allowed through: the zero-length form is what real EVs send.
@@ -199,6 +212,11 @@ class Encoder:
                 code += 1
             if chosen < 0:
                 chosen = ee
+            if chosen < 0 and not self.strict and done == len(value) and U_EE in state[3]:
+                # after an untyped value the declared content is gone: end with a second-level EE
+                w.bits(len(prods), width)
+                w.bits(state[3].index(U_EE), state[2])
+                break
             if chosen < 0:
                 expected = [p[1] for p in prods if p[0] in (K_SE, K_AT)] or ["content"]
                 raise EncodeError(path, f"missing required {' or '.join(expected)}")
@@ -214,6 +232,16 @@ class Encoder:
                 if width:
                     w.bits(chosen, width)
                 break
+            if kind == K_CH and not self.strict and not self._fits(datatypes[arg], value[VALUE_KEY]):
+                # EXI 1.0 8.5.4.4.1: a value its type cannot represent goes out as CH [untyped value],
+                # a second-level event, which is how EXIficient writes such values too.
+                w.bits(len(prods), width)
+                w.bits(state[3].index(U_CH_ANY), state[2])
+                used[VALUE_KEY] = 1
+                done += 1
+                self.value(UNTYPED_STRING, _lexical(value[VALUE_KEY]), path)
+                st = state[4]
+                continue
             if width:
                 w.bits(chosen, width)
             if kind == K_SE:
@@ -232,7 +260,12 @@ class Encoder:
                     done += 1
                     sub_path = (path, name)
                 tdt = trivial[arg]
-                if tdt >= 0 and v.__class__ is not dict and not (v == "" and self.empty_as_ee):
+                if (
+                    tdt >= 0
+                    and self.strict
+                    and v.__class__ is not dict
+                    and not (v == "" and self.empty_as_ee)
+                ):
                     w.bits(0, 1)  # CH
                     self.value(datatypes[tdt], v, sub_path)
                     w.bits(0, 1)  # EE
@@ -332,6 +365,17 @@ class Encoder:
                 self.relaxed(code, content, name)
         w.bits(len(g.fragment) + 1, g.frag_width)  # ED
         return w.getvalue()
+
+
+# The datatype of an untyped value: a plain string (EXI 1.0 7.1.10).
+UNTYPED_STRING = (DT_STR, 0, -1)
+
+
+def _lexical(v) -> str:
+    """XML lexical form of a JSON value, for CH [untyped value]."""
+    if v is True or v is False:
+        return "true" if v else "false"
+    return str(v)
 
 
 def _count(v, is_multi: bool) -> int:

@@ -103,7 +103,9 @@ def encode(schema: str, msg: dict, strict: bool = True, empty_as_ee: bool = Fals
     """Encode one message; raises EncodeError naming the path and the rule.
 
     ``strict=False`` skips the facet checks (ranges, lengths) that the EXI representation itself does
-    not need, so a conformance tester can craft out-of-range values on purpose.  Empty simple values
+    not need, and writes a value its type cannot represent at all (an out-of-range n-bit integer, an
+    unknown enumeration name) as an untyped string, as EXIficient does: a conformance tester can
+    craft such messages on purpose.  Empty simple values
     are written as real EVs and the C stacks write them (a zero-length value); ``empty_as_ee=True``
     writes EXIficient's form instead (a second-level EE), to test a peer's decoder with both.
     """

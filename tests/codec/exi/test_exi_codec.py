@@ -287,3 +287,36 @@ def test_signed_info_canonicalised_with_the_xmldsig_schema() -> None:
     signed_info = decode_fragment_bytes("xmldsig", EXIFICIENT_SIGNED_INFO_XMLDSIG)["SignedInfo"][0]
     assert signed_info["Reference"][0]["URI"] == "#id1"
     assert encode_fragment_bytes("xmldsig", [("SignedInfo", signed_info)]) == EXIFICIENT_SIGNED_INFO_XMLDSIG
+
+
+# EXIficient (through josev) writing an absent optional SAScheduleTupleID as 0, outside SAIDType's
+# 1..255: a second-level CH [untyped value] "0" (captured through harness.dut.josev_env's bridge).
+EXIFICIENT_UNTYPED_SA_ID = bytes.fromhex(
+    "809801950f83cdd90fc100730a4b1221ba6b22cac18363a08f40598fa380cc20086b3346307a7340"
+)
+UNTYPED_SA_ID_MSG = {
+    "V2G_Message": {
+        "Header": {
+            "SessionID": "543E0F37643F",
+            "Notification": {"FaultCode": "UnknownError", "FaultMsg": "aIbD7MdYX0lt"},
+        },
+        "Body": {
+            "MeteringReceiptReq": {
+                "SessionID": "CC7D",
+                "SAScheduleTupleID": 0,
+                "MeterInfo": {"MeterID": "k3F0zs"},
+            }
+        },
+    }
+}
+
+
+def test_values_outside_their_type_go_out_untyped_in_non_strict_mode() -> None:
+    with pytest.raises(EncodeError, match="0 outside 1..255"):
+        encode("iso2", UNTYPED_SA_ID_MSG)
+    assert encode("iso2", UNTYPED_SA_ID_MSG, strict=False) == EXIFICIENT_UNTYPED_SA_ID
+    decoded = decode("iso2", EXIFICIENT_UNTYPED_SA_ID)
+    assert decoded["V2G_Message"]["Body"]["MeteringReceiptReq"]["SAScheduleTupleID"] == "0"
+    bad_enum = json.loads(json.dumps(CURRENT_DEMAND_REQ))
+    bad_enum["V2G_Message"]["Body"]["CurrentDemandReq"]["DC_EVStatus"]["EVErrorCode"] = "NOT_A_CODE"
+    assert decode("din", encode("din", bad_enum, strict=False)) == bad_enum
