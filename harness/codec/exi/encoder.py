@@ -232,6 +232,15 @@ class Encoder:
                 if width:
                     w.bits(chosen, width)
                 break
+            if kind == K_CH and self.empty_as_ee and value[VALUE_KEY] == "" and U_EE in state[3]:
+                w.bits(len(prods), width)  # EXIficient's empty value: a second-level EE
+                w.bits(state[3].index(U_EE), state[2])
+                used[VALUE_KEY] = 1
+                done += 1
+                if done != len(value):
+                    left = [k for k in value if k not in used]
+                    raise EncodeError(path, f"unexpected {', '.join(left)} after the empty value")
+                break
             if kind == K_CH and not self.strict and not self._fits(datatypes[arg], value[VALUE_KEY]):
                 # EXI 1.0 8.5.4.4.1: a value its type cannot represent goes out as CH [untyped value],
                 # a second-level event, which is how EXIficient writes such values too.

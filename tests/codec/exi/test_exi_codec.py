@@ -320,3 +320,28 @@ def test_values_outside_their_type_go_out_untyped_in_non_strict_mode() -> None:
     bad_enum = json.loads(json.dumps(CURRENT_DEMAND_REQ))
     bad_enum["V2G_Message"]["Body"]["CurrentDemandReq"]["DC_EVStatus"]["EVErrorCode"] = "NOT_A_CODE"
     assert decode("din", encode("din", bad_enum, strict=False)) == bad_enum
+
+
+def test_empty_value_after_an_attribute_in_exificient_form() -> None:
+    # eMAID (EMAIDType: Id attribute + string) with an empty value; EXIficient's bytes, captured through
+    # the josev bridge, pin the second-level width of a start-tag state after an attribute: EE, AT(*),
+    # AT(untyped), SE(*), CH -> 3 bits.
+    exificient = bytes.fromhex("809800401060020300010224060002044036201800081003630180008100364800")
+    msg = {
+        "V2G_Message": {
+            "Header": {"SessionID": "00"},
+            "Body": {
+                "CertificateInstallationRes": {
+                    "ResponseCode": "OK",
+                    "SAProvisioningCertificateChain": {"Certificate": "AAEC"},
+                    "ContractSignatureCertChain": {"Certificate": "AAEC"},
+                    "ContractSignatureEncryptedPrivateKey": {"Id": "b", "value": "AAEC"},
+                    "DHpublickey": {"Id": "c", "value": "AAEC"},
+                    "eMAID": {"Id": "d", "value": ""},
+                }
+            },
+        }
+    }
+    assert decode("iso2", exificient) == msg
+    assert encode("iso2", msg, empty_as_ee=True) == exificient
+    assert decode("iso2", encode("iso2", msg)) == msg  # and the zero-length form
