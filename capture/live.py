@@ -139,20 +139,38 @@ class DumpcapCapture:
 class ScapyCapture:
     backend = "scapy"
 
-    def __init__(self, interface: str, path: Path) -> None:
+    def __init__(
+        self, interface: str, path: Path, sync_target: tuple[str, int, int, int] | None = None
+    ) -> None:
         from scapy.sendrecv import AsyncSniffer
 
         self.path = path
+        self.sync_target = sync_target
+        self.note: str | None = None
         path.parent.mkdir(parents=True, exist_ok=True)
         self._started = threading.Event()
-        self._sniffer = AsyncSniffer(iface=interface, store=True, started_callback=self._started.set)
+        self._marker: bytes | None = None
+        self._marker_seen = threading.Event()
+        self._sniffer = AsyncSniffer(
+            iface=interface, store=True, prn=self._on_packet, started_callback=self._started.set
+        )
         self._sniffer.start()
         if not self._started.wait(DUMPCAP_START_TIMEOUT_S):
             raise CaptureError(f"scapy could not sniff on {interface}")
 
+    def _on_packet(self, packet) -> None:  # noqa: ANN001 - a scapy packet
+        if self._marker is not None and self._marker in bytes(packet):
+            self._marker_seen.set()
+
     def stop(self) -> None:
         from scapy.utils import PcapNgWriter
 
+        # The sniffer thread may still be behind the socket: stop only once it has seen the marker.
+        if self.sync_target is not None:
+            self._marker = SYNC_MARKER_PREFIX  # any marker of ours will do; set before sending
+            send_sync_marker(self.sync_target)
+            if not self._marker_seen.wait(SYNC_TIMEOUT_S):
+                self.note = f"scapy did not see the sync marker within {SYNC_TIMEOUT_S:g} s"
         packets = self._sniffer.stop() or []
         with PcapNgWriter(str(self.path)) as writer:
             for packet in packets:
@@ -192,7 +210,11 @@ def start_capture(
             if name == "scapy":
                 if os.geteuid() != 0:
                     raise CaptureError("scapy sniffing needs root")
-                return ScapyCapture(interface, path), _note(notes)
+                if interface == "lo":
+                    # scapy sees each loopback frame twice (outgoing and incoming) and cannot tell
+                    # which is which; libpcap (dumpcap) drops the outgoing copy, scapy does not.
+                    raise CaptureError("scapy cannot capture loopback without duplicating frames")
+                return ScapyCapture(interface, path, sync_target), _note(notes)
             return TapCapture(interface, path), _note(notes)
         except CaptureError as exc:
             if backend != "auto":

@@ -23,13 +23,23 @@ class TapWriter:
     def datagram(
         self, direction: str, src: tuple[str, int], dst: tuple[str, int], payload: bytes, t: float
     ) -> None:
-        """A UdpEndpoint observer (see harness.transport.udp.DatagramObserver)."""
+        """See harness.transport.udp.TrafficObserver."""
         from scapy.layers.inet import UDP
-        from scapy.layers.inet6 import IPv6
-        from scapy.layers.l2 import Ether
         from scapy.packet import Raw
 
-        packet = Ether() / IPv6(src=src[0], dst=dst[0]) / UDP(sport=src[1], dport=dst[1]) / Raw(payload)
+        self._write(UDP(sport=src[1], dport=dst[1]) / Raw(payload), src[0], dst[0], t)
+
+    def connection(self, src: tuple[str, int], dst: tuple[str, int], t: float) -> None:
+        """A connection the harness accepted or opened, written as the SYN that began it."""
+        from scapy.layers.inet import TCP
+
+        self._write(TCP(sport=src[1], dport=dst[1], flags="S"), src[0], dst[0], t)
+
+    def _write(self, transport, src: str, dst: str, t: float) -> None:  # noqa: ANN001 - a scapy layer
+        from scapy.layers.inet6 import IPv6
+        from scapy.layers.l2 import Ether
+
+        packet = Ether() / IPv6(src=src, dst=dst) / transport
         packet.time = t
         with self._lock:
             if not self._closed:

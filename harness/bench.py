@@ -99,7 +99,9 @@ class Bench:
 
     @property
     def tester_addresses(self) -> list[str]:
-        return [self.link.address]
+        """Addresses only the tester uses; none on loopback, where tester and DUT share ::1 (the
+        scenario then names the tester's ports, see ScenarioRun.claim_port)."""
+        return [] if self.link.mode == "loopback" else [self.link.address]
 
     def close(self) -> None:
         self.dut.stop()

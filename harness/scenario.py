@@ -16,6 +16,7 @@ from capture.reader import CaptureReadError, read_timeline
 from capture.timeline import TimelineEvent
 from harness.bench import Bench
 from harness.dut.adapters import DutStartError
+from harness.transport.udp import TrafficObserver
 from harness.verdict.expectations import Parties, evaluate
 from harness.verdict.verdicts import Inconclusive, NotApplicable, Verdict, combine
 from reports.model import CAPTURES_DIR, TIMELINES_DIR, CheckResult, Evidence, ScenarioResult, StepResult
@@ -55,16 +56,26 @@ class ScenarioRun:
     dut_started: bool = False
     result: ScenarioResult | None = None
     values: dict[str, Any] = field(default_factory=dict)  # what earlier steps learned, for later ones
+    tester_ports: set[int] = field(default_factory=set)
 
     @property
     def capture_path(self) -> Path:
         return self.run_dir / CAPTURES_DIR / f"{safe_name(self.meta.id)}.pcapng"
 
     @property
-    def observer(self):
-        """The datagram observer for tester transports: the tap when it is the capture backend."""
-        writer = getattr(self.capture, "writer", None)
-        return writer.datagram if writer is not None else None
+    def observer(self) -> TrafficObserver | None:
+        """The traffic observer for tester transports: the tap when it is the capture backend."""
+        return getattr(self.capture, "writer", None)
+
+    def claim_port(self, port: int) -> None:
+        """A port the tester sends from or listens on, so the verdict can tell tester from DUT where
+        they share an address (loopback)."""
+        self.tester_ports.add(port)
+
+    @property
+    def parties(self) -> Parties:
+        endpoints = {f"[{self.bench.link.address}]:{port}" for port in self.tester_ports}
+        return Parties(frozenset(self.bench.tester_addresses) | endpoints)
 
     def expect(self, spec: dict[str, Any], description: str, requirement: str | None = None) -> None:
         self.checks.append((spec, description, requirement))
@@ -106,7 +117,7 @@ class ScenarioRun:
             timeline_path.parent.mkdir(parents=True, exist_ok=True)
             timeline_path.write_text(json.dumps([e.to_json() for e in timeline], indent=1), encoding="utf-8")
             timeline_rel = timeline_path.relative_to(self.run_dir).as_posix()
-        parties = Parties(frozenset(self.bench.tester_addresses))
+        parties = self.parties
         check_results = judge(self.checks, timeline, parties)
         verdict, reason = self._verdict(error, check_results, interrupted)
         frames = sorted({f for c in check_results for f in c.frames})

@@ -56,6 +56,7 @@ def _link_local(run: ScenarioRun) -> dict:
 def tester_is_evcc(vgi_scenario: ScenarioRun) -> None:
     tester = SdpEvccTester(vgi_scenario.bench.link, vgi_scenario.observer)
     vgi_scenario.bench.run(tester.open())
+    vgi_scenario.claim_port(tester.local_port)
     vgi_scenario.values["evcc_tester"] = tester
     vgi_scenario.cleanups.append(tester.close)
 
@@ -172,6 +173,8 @@ def malformed_ignored(vgi_scenario: ScenarioRun) -> None:
 def tester_is_secc(vgi_scenario: ScenarioRun) -> None:
     tester = SdpSeccTester(vgi_scenario.bench.link, vgi_scenario.observer, (SECURITY_NONE, SECURITY_TLS))
     vgi_scenario.bench.run(tester.open())
+    for port in tester.local_ports:
+        vgi_scenario.claim_port(port)
     vgi_scenario.values["secc_tester"] = tester
     vgi_scenario.cleanups.append(lambda: vgi_scenario.bench.run(tester.close()))
 

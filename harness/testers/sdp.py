@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import time
 
 from harness.codec.v2g.sdp import (
     SDP_SERVER_PORT,
@@ -32,6 +33,11 @@ class SdpEvccTester:
 
     async def open(self) -> None:
         self.udp = await open_udp(self.link, observer=self.observer)
+
+    @property
+    def local_port(self) -> int:
+        assert self.udp is not None
+        return self.udp.local_port
 
     async def send_and_wait(self, data: bytes, wait_s: float) -> SeccDiscoveryRes | None:
         """Send one datagram to the SDP destination; the first valid response within ``wait_s``."""
@@ -89,7 +95,17 @@ class SdpSeccTester:
         self._machine = SeccSdp(ipaddress.IPv6Address(self.link.address), self.port, self.offered_security)
         self._tasks.append(asyncio.ensure_future(self._serve()))
 
+    @property
+    def local_ports(self) -> tuple[int, ...]:
+        """The SDP port and the V2G TCP port this tester SECC serves on."""
+        return (SDP_SERVER_PORT, self.port)
+
     async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.observer:
+            peer, local = writer.get_extra_info("peername"), writer.get_extra_info("sockname")
+            self.observer.connection(
+                (peer[0].split("%")[0], peer[1]), (local[0].split("%")[0], local[1]), time.time()
+            )
         self._writers.append(writer)
         self.connected.set()
 

@@ -7,16 +7,29 @@ import os
 import socket
 import struct
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from harness.codec.v2g.sdp import SDP_MULTICAST_ADDRESS
 from harness.transport.link import Link
 
-# Called for every datagram sent or received: (direction "tx"/"rx", src, dst, payload, wall-clock t).
-# Received datagrams carry the kernel's receive timestamp (SO_TIMESTAMPNS), sent ones the time just
-# before the send call, so the in-process tap records times close to the wire's.
-DatagramObserver = Callable[[str, tuple[str, int], tuple[str, int], bytes, float], None]
+
+class TrafficObserver(Protocol):
+    """Told of the traffic a harness transport sends and receives (the in-process tap capture).
+
+    Received datagrams carry the kernel's receive timestamp (SO_TIMESTAMPNS), sent ones the time just
+    before the send call, so the tap records times close to the wire's."""
+
+    def datagram(
+        self, direction: str, src: tuple[str, int], dst: tuple[str, int], payload: bytes, t: float
+    ) -> None:
+        """A datagram sent ("tx") or received ("rx") at wall-clock time ``t``."""
+
+    def connection(self, src: tuple[str, int], dst: tuple[str, int], t: float) -> None:
+        """A TCP connection from ``src`` accepted or opened at ``t``."""
+
+
+DatagramObserver = TrafficObserver  # the name the SDP testers use
 _TIMESPEC = struct.Struct("@qq")
 # Linux asm-generic/socket.h: SO_TIMESTAMPNS (= SCM_TIMESTAMPNS) is 35; Python 3.11 does not export it.
 _SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
@@ -56,16 +69,14 @@ class UdpEndpoint:
                 return  # e.g. ICMP port unreachable reported on the socket: nothing to read
             t = time.time()
             for level, kind, value in ancillary:
-                if (
-                    level == socket.SOL_SOCKET
-                    and kind == _SO_TIMESTAMPNS
-                    and len(value) >= _TIMESPEC.size
-                ):
+                if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(value) >= _TIMESPEC.size:
                     seconds, nanoseconds = _TIMESPEC.unpack_from(value)
                     t = seconds + nanoseconds / 1e9
             address = addr[0].split("%")[0]
             if self.observer:
-                self.observer("rx", (address, addr[1]), (self.link.address, self.local_port), data, t)
+                self.observer.datagram(
+                    "rx", (address, addr[1]), (self.link.address, self.local_port), data, t
+                )
             self.queue.put_nowait(Datagram(data, address, addr[1], t))
 
     def send(self, data: bytes, address: str, port: int) -> None:
@@ -75,7 +86,7 @@ class UdpEndpoint:
         except BlockingIOError:
             return  # a full send buffer drops the datagram, as the network would
         if self.observer:
-            self.observer("tx", (self.link.address, self.local_port), (address, port), data, t)
+            self.observer.datagram("tx", (self.link.address, self.local_port), (address, port), data, t)
 
     async def receive(self, timeout: float | None) -> Datagram | None:
         try:

@@ -36,15 +36,21 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class Parties:
-    """Which addresses are the tester's; everything else on the link is the DUT's."""
+    """Which endpoints are the tester's; everything else on the link is the DUT's.
+
+    An entry is an address (the tester owns it wholly, as on a veth link) or ``[address]:port`` (on
+    loopback tester and DUT share ::1 and only their ports tell them apart)."""
 
     tester: frozenset[str]
 
-    def matches(self, who: str, address: str) -> bool:
+    def is_tester(self, address: str, port: int | None) -> bool:
+        return address in self.tester or (port is not None and f"[{address}]:{port}" in self.tester)
+
+    def matches(self, who: str, address: str, port: int | None = None) -> bool:
         if who == "tester":
-            return address in self.tester
+            return self.is_tester(address, port)
         if who == "dut":
-            return address not in self.tester
+            return not self.is_tester(address, port)
         return address == who
 
 
@@ -101,9 +107,9 @@ def selects(selector: dict[str, Any], event: TimelineEvent, parties: Parties) ->
     for key in ("protocol", "message"):
         if key in selector and selector[key] != getattr(event, key):
             return False
-    if "from" in selector and not parties.matches(selector["from"], event.src):
+    if "from" in selector and not parties.matches(selector["from"], event.src, event.sport):
         return False
-    if "to" in selector and not parties.matches(selector["to"], event.dst):
+    if "to" in selector and not parties.matches(selector["to"], event.dst, event.dport):
         return False
     if "error" in selector and bool(event.error) != selector["error"]:
         return False

@@ -177,3 +177,36 @@ def test_bad_lab_is_one_clear_line(tmp_path):
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "dut: Field required" in proc.stderr
+
+
+def test_loopback_with_tap_capture(tmp_path):
+    """The fallback path of a machine without root: loopback link, in-process tap capture."""
+    lab = tmp_path / "loopback.yaml"
+    text = (REPO_ROOT / "lab_configs" / "sim.yaml").read_text()
+    lab.write_text(
+        text.replace("name: sim", "name: loopback").replace("mode: auto", "mode: loopback")
+        + "capture:\n  backend: tap\n"
+    )
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "run",
+            "--lab",
+            str(lab),
+            "--out",
+            str(out),
+            "--tags",
+            "id:TC_SDP_SECC_001 or id:TC_SDP_SECC_003 or id:TC_SDP_EVCC_001",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = _assert_complete_artifacts(out)
+    assert results.run.network == "loopback" and "::1" in (results.run.network_note or "")
+    assert results.run.capture_backend == "tap"
+    assert len(results.scenarios) == 6 and all(s.verdict == "PASS" for s in results.scenarios)
