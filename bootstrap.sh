@@ -47,6 +47,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   "$VENV/bin/python" -m pip install -q -e ".$extras"
   touch "$stamp"
 fi
+# Byte-compile once: where PYTHONDONTWRITEBYTECODE is set, every process (each reference device) would
+# otherwise recompile the large generated EXI grammar tables on import.
+"$VENV/bin/python" -m compileall -q -j 0 harness capture reports steps >/dev/null 2>&1 || true
 
 case "$mode" in
   setup) say "ready: $VENV/bin/vgi --help" ;;
