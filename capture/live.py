@@ -16,6 +16,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -78,16 +79,36 @@ class LiveCapture(Protocol):
     def stop(self) -> None: ...
 
 
-class DumpcapCapture:
+class _MarkerSynced:
+    """A sniffer that lags behind the wire: before it stops, a marker datagram is sent and the
+    capture is stopped only once the sniffer has recorded it."""
+
+    backend = "?"
+
+    def __init__(self, path: Path, sync_target: tuple[str, int, int, int] | None) -> None:
+        self.path = path
+        self.sync_target = sync_target
+        self.note: str | None = None
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def _sync(self, recorded: Callable[[bytes, float], bool]) -> None:
+        if self.sync_target is None:
+            return
+        marker = send_sync_marker(self.sync_target)
+        if not recorded(marker, SYNC_TIMEOUT_S):
+            self.note = (
+                f"{self.backend} did not record the sync marker within {SYNC_TIMEOUT_S:g} s: "
+                "the capture may lack its last frames"
+            )
+
+
+class DumpcapCapture(_MarkerSynced):
     backend = "dumpcap"
 
     def __init__(
         self, interface: str, path: Path, sync_target: tuple[str, int, int, int] | None = None
     ) -> None:
-        self.path = path
-        self.sync_target = sync_target
-        self.note: str | None = None
-        path.parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(path, sync_target)
         self._proc = subprocess.Popen(
             ["dumpcap", "-i", interface, "-w", str(path), "-q"],
             stdout=subprocess.DEVNULL,
@@ -120,13 +141,8 @@ class DumpcapCapture:
         self._proc.wait()
 
     def stop(self) -> None:
-        if self._proc.poll() is None and self.sync_target is not None:
-            marker = send_sync_marker(self.sync_target)
-            if not wait_for_bytes(self.path, marker, SYNC_TIMEOUT_S):
-                self.note = (
-                    f"dumpcap did not write the sync marker within {SYNC_TIMEOUT_S:g} s: "
-                    "the capture may lack its last frames"
-                )
+        if self._proc.poll() is None:
+            self._sync(lambda marker, timeout: wait_for_bytes(self.path, marker, timeout))
         if self._proc.poll() is None:
             self._proc.send_signal(signal.SIGINT)  # dumpcap finishes the pcapng on SIGINT
             try:
@@ -136,7 +152,7 @@ class DumpcapCapture:
         self._reader.join(1.0)
 
 
-class ScapyCapture:
+class ScapyCapture(_MarkerSynced):
     backend = "scapy"
 
     def __init__(
@@ -144,12 +160,8 @@ class ScapyCapture:
     ) -> None:
         from scapy.sendrecv import AsyncSniffer
 
-        self.path = path
-        self.sync_target = sync_target
-        self.note: str | None = None
-        path.parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(path, sync_target)
         self._started = threading.Event()
-        self._marker: bytes | None = None
         self._marker_seen = threading.Event()
         self._sniffer = AsyncSniffer(
             iface=interface, store=True, prn=self._on_packet, started_callback=self._started.set
@@ -159,18 +171,14 @@ class ScapyCapture:
             raise CaptureError(f"scapy could not sniff on {interface}")
 
     def _on_packet(self, packet) -> None:  # noqa: ANN001 - a scapy packet
-        if self._marker is not None and self._marker in bytes(packet):
+        if SYNC_MARKER_PREFIX in bytes(packet):
             self._marker_seen.set()
 
     def stop(self) -> None:
         from scapy.utils import PcapNgWriter
 
         # The sniffer thread may still be behind the socket: stop only once it has seen the marker.
-        if self.sync_target is not None:
-            self._marker = SYNC_MARKER_PREFIX  # any marker of ours will do; set before sending
-            send_sync_marker(self.sync_target)
-            if not self._marker_seen.wait(SYNC_TIMEOUT_S):
-                self.note = f"scapy did not see the sync marker within {SYNC_TIMEOUT_S:g} s"
+        self._sync(lambda marker, timeout: self._marker_seen.wait(timeout))
         packets = self._sniffer.stop() or []
         with PcapNgWriter(str(self.path)) as writer:
             for packet in packets:

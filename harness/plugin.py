@@ -99,17 +99,7 @@ class VgiSession:
                     if self.interrupted
                     else "not run"
                 )
-                result = ScenarioResult(
-                    id=meta.id,
-                    feature=meta.feature,
-                    name=meta.name,
-                    interfaces=meta.interfaces,
-                    tags=meta.tags,
-                    requirements=meta.requirements,
-                    verdict=Verdict.INCONCLUSIVE,
-                    reason=reason,
-                    interrupted=self.interrupted is not None,
-                )
+                result = meta.result(Verdict.INCONCLUSIVE, reason, interrupted=self.interrupted is not None)
             scenarios.append(result)
         self.run_info.capture_backend = ", ".join(sorted(self.capture_used)) or "none"
         self.run_info.capture_note = self.capture_note
@@ -313,18 +303,7 @@ def _record(
             verdict, reason = Verdict.INCONCLUSIVE, f"run interrupted by {interrupted} during this scenario"
         else:
             verdict, reason = Verdict.ERROR, str(error)
-        result = ScenarioResult(
-            id=meta.id,
-            feature=meta.feature,
-            name=meta.name,
-            interfaces=meta.interfaces,
-            tags=meta.tags,
-            requirements=meta.requirements,
-            verdict=verdict,
-            reason=reason,
-            started=utc_now(),
-            interrupted=interrupted is not None,
-        )
+        result = meta.result(verdict, reason, started=utc_now(), interrupted=interrupted is not None)
     vgi.done[meta.id] = result
     vgi.save()
     n = len(vgi.done)

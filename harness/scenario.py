@@ -33,6 +33,20 @@ class ScenarioMeta:
     roles: list[str]
     pics: list[str]
 
+    def result(self, verdict: Verdict, reason: str, **details: Any) -> ScenarioResult:
+        """This scenario's result record, identity filled in from the feature file."""
+        return ScenarioResult(
+            id=self.id,
+            feature=self.feature,
+            name=self.name,
+            interfaces=self.interfaces,
+            tags=self.tags,
+            requirements=self.requirements,
+            verdict=verdict,
+            reason=reason,
+            **details,
+        )
+
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -128,15 +142,9 @@ class ScenarioRun:
             )
         if notes:
             reason += " (" + "; ".join(notes) + ")"
-        self.result = ScenarioResult(
-            id=self.meta.id,
-            feature=self.meta.feature,
-            name=self.meta.name,
-            interfaces=self.meta.interfaces,
-            tags=self.meta.tags,
-            requirements=self.meta.requirements,
-            verdict=verdict,
-            reason=reason,
+        self.result = self.meta.result(
+            verdict,
+            reason,
             duration_s=round(time.monotonic() - self.t0, 3),
             started=self.started,
             evidence=evidence,
