@@ -1,9 +1,12 @@
-"""Reference EVCC: discovers the SECC with SDP, as an EV does after the PLC link comes up, and
-opens the V2G TCP connection to the announced address and port."""
+"""Reference EVCC: discovers the SECC with SDP, as an EV does after the PLC link comes up, opens the V2G
+TCP connection to the announced address and port, and charges with DIN SPEC 70121: the EVCC machine driven
+by a battery model, from supportedAppProtocol to SessionStop.  Fault switches (lab `access.faults`,
+`vgi sim --fault`) make it misbehave on purpose."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from harness.codec.v2g.sdp import (
     SDP_SERVER_PORT,
@@ -13,15 +16,44 @@ from harness.codec.v2g.sdp import (
     decode_sdp,
     encode_sdp,
 )
+from harness.devices.models.battery import Battery, BatteryParameters
 from harness.lab.config import LabConfig
+from harness.protocol.din70121 import faults as din_faults
+from harness.protocol.din70121.evcc import EvccConfig, EvccMachine
+from harness.protocol.din70121.faults import FaultyMachine
+from harness.protocol.din70121.timing import DinTimings
+from harness.protocol.faults import Fault
 from harness.protocol.sdp import Discovered, EvccSdp, GaveUp, SendSdp, StartTimer
 from harness.transport.link import Link
 from harness.transport.tcp import connect_tcp
 from harness.transport.udp import open_udp
+from harness.transport.v2g import V2gtpStream, run_session
 
 # DIN SPEC 70121 Table 77 V2G_EVCC_CommunicationSetup_Timeout: 20 s to set up communication; the
 # reference EV uses it as its TCP connect timeout.
 TCP_CONNECT_TIMEOUT_S = 20.0
+# The reference EV of a simulated lab: a small pack 1 % below its target, so a complete session (every
+# stage, CurrentDemand loop included) takes a few seconds; the protocol is the same as for a full charge.
+SIM_BATTERY = BatteryParameters(capacity_kwh=0.2, target_soc=80.0, taper_start_soc=70.0)
+SIM_START_SOC = 79.0
+
+# Fault switch -> the DIN SPEC 70121 faults it applies to the reference EVCC machine.
+DIN_EVCC_FAULTS: dict[str, Callable[[], list[Fault]]] = {
+    "din-ev-wrong-session-id": lambda: [din_faults.wrong_session_id("ServiceDiscoveryReq")],
+    "din-ev-out-of-sequence": lambda: [
+        din_faults.out_of_sequence("ServiceDiscoveryReq", "ChargeParameterDiscoveryReq")
+    ],
+    "din-ev-malformed": lambda: [din_faults.malformed("ServiceDiscoveryReq")],
+}
+
+
+def evcc_machine(lab: LabConfig, faults: frozenset[str]) -> FaultyMachine:
+    """A fresh reference EV session: machine, battery model and the faults switched on."""
+    machine = EvccMachine(Battery(SIM_BATTERY, soc=SIM_START_SOC), EvccConfig(), DinTimings())
+    active = [
+        fault for name in sorted(faults) if name in DIN_EVCC_FAULTS for fault in DIN_EVCC_FAULTS[name]()
+    ]
+    return FaultyMachine(machine, active)
 
 
 async def run_evcc(link: Link, lab: LabConfig, faults: frozenset[str]) -> None:
@@ -51,7 +83,7 @@ async def run_evcc(link: Link, lab: LabConfig, faults: frozenset[str]) -> None:
                     print(f"GAVE-UP {action.reason}", flush=True)
                     return
                 elif isinstance(action, Discovered):
-                    await _open_v2g_connection(link, action)
+                    await _charge(link, lab, faults, action)
                     return
             datagram = await udp.receive(max(0.0, deadline - loop.time()))
             if datagram is None:
@@ -67,14 +99,11 @@ async def run_evcc(link: Link, lab: LabConfig, faults: frozenset[str]) -> None:
         udp.close()
 
 
-async def _open_v2g_connection(link: Link, discovered: Discovered) -> None:
+async def _charge(link: Link, lab: LabConfig, faults: frozenset[str], discovered: Discovered) -> None:
     response = discovered.response
     address = str(response.address)
     reader, writer = await connect_tcp(link, address, response.port, TCP_CONNECT_TIMEOUT_S)
     print(f"CONNECTED {address} {response.port}", flush=True)
-    # Without the V2G application layer yet, the EV closes once the peer does.
-    try:
-        while await reader.read(65536):
-            pass
-    finally:
-        writer.close()
+    outcome = await run_session(evcc_machine(lab, faults), V2gtpStream(reader, writer))
+    result = outcome.result
+    print(f"SESSION {result.result if result else 'ENDED'} {result.reason if result else ''}", flush=True)

@@ -1,8 +1,10 @@
-"""Reference SECC: answers SDP on its link and accepts the EVCC's V2G TCP connection.
+"""Reference SECC: answers SDP on its link and serves DIN SPEC 70121 DC sessions on the announced port.
 
 Behaves like a good charger: answers every valid SECCDiscoveryReq at once, ignores malformed ones,
-offers the security modes its PICS say.  Fault switches (lab `access.faults`, `vgi sim --fault`)
-turn it into a broken one on purpose.
+offers the security modes its PICS say; on each V2G TCP connection it runs the DIN SPEC 70121 SECC machine
+(supportedAppProtocol, then the DC session) with a DC charger model, answering at once (well within the
+25 ms CurrentDemand performance time).  Fault switches (lab `access.faults`, `vgi sim --fault`) turn it
+into a broken one on purpose.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from harness.codec.v2g.sdp import (
@@ -22,11 +25,18 @@ from harness.codec.v2g.sdp import (
     decode_sdp,
     encode_sdp,
 )
+from harness.devices.models.dc_charger import ChargerParameters, DcCharger
 from harness.lab.config import LabConfig
+from harness.protocol.din70121 import faults as din_faults
+from harness.protocol.din70121.faults import FaultyMachine
+from harness.protocol.din70121.secc import SeccConfig, SeccMachine
+from harness.protocol.din70121.timing import DinTimings
+from harness.protocol.faults import Fault
 from harness.protocol.sdp import SeccSdp, SendSdp
 from harness.transport.link import Link
 from harness.transport.tcp import start_tcp_server
 from harness.transport.udp import open_udp
+from harness.transport.v2g import V2gtpStream, run_session
 
 # Fault "sdp-slow": well past the EVCC's 250 ms SDP wait (ISO 15118-2 7.10.1).
 SLOW_ANSWER_DELAY_S = 0.4
@@ -43,20 +53,55 @@ def offered_security(lab: LabConfig) -> tuple[int, ...]:
     return tuple(offered) or (SECURITY_NONE,)
 
 
-async def _hold_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    # The V2G session layer (supportedAppProtocol onwards) is not served yet: keep the connection
-    # until the EVCC closes it, as a charger waiting for the first request would.
-    try:
-        while await reader.read(65536):
-            pass
-    except (asyncio.CancelledError, ConnectionError):
-        pass  # the device is shutting down, or the EVCC reset the connection
-    finally:
-        writer.close()
+# The reference charger of a simulated lab: the default 50 kW unit with a short insulation check, so a
+# simulated session spends its seconds on the protocol, not on waiting (IEC 61851-23 leaves the duration to
+# the charger; real ones take 1-5 s).
+SIM_CHARGER = ChargerParameters(isolation_check_duration_s=0.5)
+# Fault "din-slow-current-demand": CurrentDemandRes this late, past the 25 ms SECC performance time of
+# DIN SPEC 70121 Table 75 but well within the EVCC's 250 ms timeout, so the session goes on.
+SLOW_CURRENT_DEMAND_DELAY_S = 0.06
+
+# Fault switch -> the DIN SPEC 70121 faults it applies to the reference SECC machine.
+DIN_SECC_FAULTS: dict[str, Callable[[], list[Fault]]] = {
+    "din-slow-current-demand": lambda: [
+        din_faults.delay("CurrentDemandRes", SLOW_CURRENT_DEMAND_DELAY_S, occurrence=2)
+    ],
+    "din-wrong-session-id": lambda: [din_faults.wrong_session_id("ServiceDiscoveryRes")],
+    "din-isolation-fault": lambda: [din_faults.isolation_fault()],
+    "din-emergency-shutdown": lambda: [din_faults.emergency_shutdown("CurrentDemandRes", 3)],
+    "din-silent-cable-check": lambda: [din_faults.drop("CableCheckRes")],
+}
+
+
+def secc_machine(lab: LabConfig, faults: frozenset[str]) -> FaultyMachine:
+    """A fresh reference SECC session: machine, charger model and the faults switched on."""
+    machine = SeccMachine(DcCharger(SIM_CHARGER), SeccConfig(), DinTimings())
+    active = [
+        fault for name in sorted(faults) if name in DIN_SECC_FAULTS for fault in DIN_SECC_FAULTS[name]()
+    ]
+    return FaultyMachine(machine, active)
+
+
+def _v2g_handler(
+    lab: LabConfig, faults: frozenset[str]
+) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # One DIN SPEC 70121 session per connection, as a charger serves one EV per plug-in.
+        try:
+            outcome = await run_session(secc_machine(lab, faults), V2gtpStream(reader, writer))
+            result = outcome.result
+            print(
+                f"SESSION {result.result if result else 'ENDED'} {result.reason if result else ''}",
+                flush=True,
+            )
+        except (asyncio.CancelledError, ConnectionError):
+            writer.close()  # the device is shutting down, or the EVCC reset the connection
+
+    return serve
 
 
 async def run_secc(link: Link, lab: LabConfig, faults: frozenset[str]) -> None:
-    server, port = await start_tcp_server(link, _hold_connection)
+    server, port = await start_tcp_server(link, _v2g_handler(lab, faults))
     machine = SeccSdp(ipaddress.IPv6Address(link.address), port, offered_security(lab))
     udp = await open_udp(link, SDP_SERVER_PORT, listen_multicast=True)
     print(f"READY secc address={link.address} sdp_port={SDP_SERVER_PORT} tcp_port={port}", flush=True)
