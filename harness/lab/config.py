@@ -43,6 +43,14 @@ _SIM_FAULTS = {
     "sdp-wrong-security": "the reference SECC answers with the security byte the EVCC did not ask for",
     "sdp-bad-port": "the reference SECC announces a TCP port outside 49152-65535",
     "sdp-answer-malformed": "the reference SECC also answers malformed SDP requests",
+    "din-slow-current-demand": "the reference SECC answers the 2nd CurrentDemandReq 60 ms late (limit 25 ms)",
+    "din-wrong-session-id": "the reference SECC answers ServiceDiscoveryReq with a foreign SessionID",
+    "din-isolation-fault": "the reference SECC reports an isolation fault in CableCheckRes",
+    "din-emergency-shutdown": "the reference SECC reports EVSE_EmergencyShutdown in the 3rd CurrentDemandRes",
+    "din-silent-cable-check": "the reference SECC never answers the first CableCheckReq",
+    "din-ev-wrong-session-id": "the reference EVCC sends ServiceDiscoveryReq with a foreign SessionID",
+    "din-ev-out-of-sequence": "the reference EVCC sends ChargeParameterDiscoveryReq for ServiceDiscoveryReq",
+    "din-ev-malformed": "the reference EVCC sends undecodable EXI instead of ServiceDiscoveryReq",
 }
 SIM_FAULTS = _SIM_FAULTS
 
