@@ -28,10 +28,22 @@ class CaptureReadError(RuntimeError):
 
 
 @dataclass
+class _V2gConnection:
+    """What both directions of one V2G TCP connection share: the supportedAppProtocol negotiation that
+    decides the schema of the later 0x8001 payloads (ISO 15118-2 8.2 / DIN SPEC 70121 8.2)."""
+
+    offered: dict[int, str] = field(default_factory=dict)  # SchemaID -> ProtocolNamespace
+    schema: str | None = None  # negotiated schema; None while the handshake is pending
+    messages: int = 0
+
+
+@dataclass
 class _TcpStream:
     buffer: bytearray = field(default_factory=bytearray)
     next_seq: int | None = None
     broken: bool = False
+    connection: _V2gConnection | None = None
+    started: bool = False  # the first payload byte of this direction was seen
 
 
 def read_timeline(path: Path) -> Timeline:
@@ -200,6 +212,24 @@ def _v2gtp_events(
     stream.next_seq = (stream.next_seq + len(payload)) & _SEQ_MASK
     if stream.broken or not payload:
         return []
+    if not stream.started:
+        stream.started = True
+        if _foreign_stream(payload, streams.get((dst, dport, src, sport))):
+            stream.broken = True
+            return [
+                TimelineEvent(
+                    t,
+                    number,
+                    src,
+                    dst,
+                    "TCP",
+                    "non-V2GTP stream",
+                    {"raw": payload[:RAW_EXCERPT_BYTES].hex()},
+                    None,
+                    sport,
+                    dport,
+                )
+            ]
     stream.buffer.extend(payload)
     events = []
     while len(stream.buffer) >= V2GTP_HEADER_LENGTH:
@@ -229,16 +259,137 @@ def _v2gtp_events(
             break
         body = bytes(stream.buffer[V2GTP_HEADER_LENGTH:end])
         del stream.buffer[:end]
-        events.append(_exi_event(payload_type, body, t, number, src, dst, sport, dport))
+        connection = _connection_of(stream, streams, (dst, dport, src, sport))
+        events.append(_exi_event(payload_type, body, t, number, src, dst, sport, dport, connection))
     return events
 
 
+def _foreign_stream(first: bytes, reverse: _TcpStream | None) -> bool:
+    """A TCP stream that carries another protocol, not V2GTP with a defect: its first bytes match
+    neither the protocol version nor its inverse (ISO 15118-2 Table 9), and the other direction has
+    carried no V2GTP either."""
+    if reverse is not None and reverse.connection is not None:
+        return False
+    return len(first) >= 2 and first[0] != 0x01 and first[1] != 0xFE
+
+
+def _connection_of(stream: _TcpStream, streams: dict[tuple, _TcpStream], reverse: tuple) -> _V2gConnection:
+    """The negotiation state shared with the reverse direction of the same connection."""
+    if stream.connection is None:
+        other = streams.get(reverse)
+        stream.connection = (other.connection if other else None) or _V2gConnection()
+        if other is not None and other.connection is None:
+            other.connection = stream.connection
+    return stream.connection
+
+
+# Timeline protocol names of the EXI schemas (the message set a decoded V2GTP payload belongs to).
+SCHEMA_PROTOCOLS: dict[str, str] = {
+    "app": "AppProtocol",
+    "din": "DIN",
+    "iso2": "ISO-2",
+    "iso20-common": "ISO-20",
+    "iso20-ac": "ISO-20",
+    "iso20-dc": "ISO-20",
+    "iso20-acdp": "ISO-20",
+    "iso20-wpt": "ISO-20",
+}
+# Schemas tried, in order, for a 0x8001 payload of a connection whose handshake the capture missed.
+_UNNEGOTIATED_GUESSES = ("app", "din", "iso2")
+
+
 def _exi_event(
-    payload_type: int, body: bytes, t: float, number: int, src: str, dst: str, sport: int, dport: int
+    payload_type: int,
+    body: bytes,
+    t: float,
+    number: int,
+    src: str,
+    dst: str,
+    sport: int,
+    dport: int,
+    connection: _V2gConnection,
 ) -> TimelineEvent:
-    fields: dict[str, Any] = {
+    from harness.codec.v2g import exi_codec
+
+    connection.messages += 1
+    raw = {
         "payload_type": f"0x{payload_type:04X}",
         "length": len(body),
         "exi": body[:RAW_EXCERPT_BYTES].hex(),
     }
-    return TimelineEvent(t, number, src, dst, "V2GTP", "EXI", fields, None, sport, dport)
+    if payload_type == 0x8001:
+        if connection.schema is not None:
+            candidates: tuple[str, ...] = (connection.schema,)
+        elif connection.messages <= 2:
+            # ISO 15118-2 8.2: the first request and response of a connection are the handshake.
+            candidates = ("app",)
+        else:
+            candidates = _UNNEGOTIATED_GUESSES
+    else:
+        schema = exi_codec.schema_for(payload_type=payload_type)
+        if schema is None:
+            return TimelineEvent(
+                t,
+                number,
+                src,
+                dst,
+                "V2GTP",
+                "unknown payload type",
+                raw,
+                f"V2GTP payload type 0x{payload_type:04X} carries no known message set",
+                sport,
+                dport,
+            )
+        candidates = (schema,)
+    first_error: exi_codec.DecodeError | None = None
+    for schema in candidates:
+        try:
+            decoded = exi_codec.decode(schema, body)
+        except exi_codec.DecodeError as exc:
+            first_error = first_error or exc
+            continue
+        if schema == "app":
+            _follow_negotiation(connection, decoded)
+        return TimelineEvent(
+            t, number, src, dst, SCHEMA_PROTOCOLS[schema], _message_name(decoded), decoded, None, sport, dport
+        )
+    assert first_error is not None
+    return TimelineEvent(
+        t,
+        number,
+        src,
+        dst,
+        SCHEMA_PROTOCOLS[candidates[0]] if len(candidates) == 1 else "V2GTP",
+        "malformed",
+        {**raw, "offset_bits": first_error.offset_bits, "offset": first_error.offset_bits // 8},
+        f"EXI decode error at bit {first_error.offset_bits}: {first_error.reason}",
+        sport,
+        dport,
+    )
+
+
+def _follow_negotiation(connection: _V2gConnection, decoded: dict[str, Any]) -> None:
+    """Learn the offered namespaces from supportedAppProtocolReq and the choice from its response."""
+    from harness.codec.v2g import exi_codec
+
+    if "supportedAppProtocolReq" in decoded:
+        offers = decoded["supportedAppProtocolReq"].get("AppProtocol", [])
+        for offer in offers if isinstance(offers, list) else [offers]:
+            if "SchemaID" in offer and "ProtocolNamespace" in offer:
+                connection.offered[int(offer["SchemaID"])] = str(offer["ProtocolNamespace"])
+    elif "supportedAppProtocolRes" in decoded:
+        response = decoded["supportedAppProtocolRes"]
+        namespace = connection.offered.get(response.get("SchemaID", -1))
+        if namespace is not None and str(response.get("ResponseCode", "")).startswith("OK"):
+            connection.schema = exi_codec.schema_for(namespace=namespace)
+
+
+def _message_name(decoded: dict[str, Any]) -> str:
+    """The body element name: ``SessionSetupReq`` of a V2G_Message, the root of anything else."""
+    root = next(iter(decoded), "")
+    content = decoded.get(root)
+    if root == "V2G_Message" and isinstance(content, dict):
+        message_body = content.get("Body")
+        if isinstance(message_body, dict) and message_body:
+            return next(iter(message_body))
+    return root

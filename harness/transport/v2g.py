@@ -136,7 +136,8 @@ def encode_action(action: SendMessage | SendMalformed) -> bytes:
     if isinstance(action, SendMessage):
         return encode_v2gtp(PayloadType.EXI, payload)
     if action.corruption == "v2gtp-version":
-        return encode_v2gtp(PayloadType.EXI, payload, version=_BAD_VERSION)
+        # The inverse byte stays 0xFE, so the frame still reads as (defective) V2GTP.
+        return encode_v2gtp(PayloadType.EXI, payload, version=_BAD_VERSION, inverse_version=0xFE)
     if action.corruption == "truncated-v2gtp":
         return encode_v2gtp(PayloadType.EXI, payload)[: V2GTP_HEADER_LENGTH + max(1, len(payload) // 2)]
     if action.corruption in CORRUPTIONS:
