@@ -49,7 +49,9 @@ DIN_EVCC_FAULTS: dict[str, Callable[[], list[Fault]]] = {
 
 def evcc_machine(lab: LabConfig, faults: frozenset[str]) -> FaultyMachine:
     """A fresh reference EV session: machine, battery model and the faults switched on."""
-    machine = EvccMachine(Battery(SIM_BATTERY, soc=SIM_START_SOC), EvccConfig(), DinTimings())
+    machine = EvccMachine(
+        Battery(SIM_BATTERY, soc=SIM_START_SOC), EvccConfig(), DinTimings.from_lab(lab.pixit.timer)
+    )
     active = [
         fault for name in sorted(faults) if name in DIN_EVCC_FAULTS for fault in DIN_EVCC_FAULTS[name]()
     ]

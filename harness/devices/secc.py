@@ -75,7 +75,7 @@ DIN_SECC_FAULTS: dict[str, Callable[[], list[Fault]]] = {
 
 def secc_machine(lab: LabConfig, faults: frozenset[str]) -> FaultyMachine:
     """A fresh reference SECC session: machine, charger model and the faults switched on."""
-    machine = SeccMachine(DcCharger(SIM_CHARGER), SeccConfig(), DinTimings())
+    machine = SeccMachine(DcCharger(SIM_CHARGER), SeccConfig(), DinTimings.from_lab(lab.pixit.timer))
     active = [
         fault for name in sorted(faults) if name in DIN_SECC_FAULTS for fault in DIN_SECC_FAULTS[name]()
     ]

@@ -7,7 +7,7 @@ them through PIXIT, by field name, with :meth:`DinTimings.from_pixit`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 
 # DIN SPEC 70121 Table 75: the EVCC waits at most 2 s for the response to every request except
@@ -49,6 +49,70 @@ SEQUENCE_TIMER = "V2G_SECC_Sequence_Timeout"
 NEXT_REQUEST_TIMER = "evcc_next_request"
 
 
+# The PIXIT timer name (harness.protocol.timers registry, the standard's own name) of each DinTimings field,
+# with the clause a lab report cites.
+PIXIT_TIMERS: dict[str, tuple[str, str, str]] = {
+    "evcc_msg_timeout_s": (
+        "V2G_EVCC_Msg_Timeout",
+        "DIN SPEC 70121 Table 75",
+        "EVCC wait for a response (not CurrentDemand)",
+    ),
+    "evcc_msg_timeout_current_demand_s": (
+        "V2G_EVCC_Msg_Timeout_CurrentDemand",
+        "DIN SPEC 70121 Table 75",
+        "EVCC wait for CurrentDemandRes",
+    ),
+    "secc_performance_time_current_demand_s": (
+        "V2G_SECC_Msg_Performance_Time_CurrentDemand",
+        "DIN SPEC 70121 Table 75",
+        "SECC answer time to CurrentDemandReq",
+    ),
+    "secc_sequence_timeout_s": (
+        "V2G_SECC_Sequence_Timeout",
+        "DIN SPEC 70121 Table 75",
+        "SECC wait for the next request",
+    ),
+    "evcc_ready_to_charge_timeout_s": (
+        "V2G_EVCC_ReadyToCharge_Timeout",
+        "DIN SPEC 70121 Table 77",
+        "session setup to PowerDeliveryReq",
+    ),
+    "evcc_communication_setup_timeout_s": (
+        "V2G_EVCC_CommunicationSetup_Timeout",
+        "DIN SPEC 70121 Table 77",
+        "connection to SessionSetupRes",
+    ),
+    "evcc_cable_check_timeout_s": (
+        "V2G_EVCC_CableCheck_Timeout",
+        "DIN SPEC 70121 Table 77",
+        "first CableCheckReq to check finished",
+    ),
+    "evcc_pre_charge_timeout_s": (
+        "V2G_EVCC_PreCharge_Timeout",
+        "DIN SPEC 70121 Table 77",
+        "first PreChargeReq to target voltage",
+    ),
+    "secc_cp_state_detection_timeout_s": (
+        "V2G_SECC_CPState_Detection_Timeout",
+        "DIN SPEC 70121 Table 77",
+        "SECC detection of a CP state change",
+    ),
+    "secc_cp_oscillator_retain_time_s": (
+        "V2G_SECC_CPOscillator_Retain_Time",
+        "DIN SPEC 70121 Table 77",
+        "5 % oscillator kept after the session",
+    ),
+}
+
+
+def _register() -> None:
+    from harness.protocol.timers import register_timer
+
+    defaults = DinTimings()
+    for field_name, (timer, clause, description) in PIXIT_TIMERS.items():
+        register_timer(timer, getattr(defaults, field_name), clause, description)
+
+
 @dataclass(frozen=True, slots=True)
 class DinTimings:
     """The DIN SPEC 70121 timers of one run; every field is a PIXIT a lab may override (seconds)."""
@@ -79,6 +143,11 @@ class DinTimings:
             raise ValueError(f"unknown DIN SPEC 70121 timer(s) {unknown}; known: {sorted(known)}")
         return cls(**{name: float(value) for name, value in pixit.items()})
 
+    @classmethod
+    def from_lab(cls, timer: Callable[[str], float]) -> DinTimings:
+        """The timings of a lab: ``timer`` is its PIXIT lookup by registry name (``Pixit.timer``)."""
+        return cls(**{field_name: timer(name) for field_name, (name, _, _) in PIXIT_TIMERS.items()})
+
     def with_overrides(self, **overrides: float) -> DinTimings:
         return replace(self, **overrides)
 
@@ -94,3 +163,6 @@ class DinTimings:
         if request_name == "CurrentDemandReq":
             return self.secc_performance_time_current_demand_s
         return None
+
+
+_register()
