@@ -38,6 +38,7 @@ def register_timer(
 def known_timers() -> dict[str, TimerDef]:
     """All timers, after importing every protocol module that registers some."""
     # Each of these registers its timers on import.
+    import harness.protocol.din70121.timing  # noqa: F401
     import harness.protocol.pilot  # noqa: F401
     import harness.protocol.sdp  # noqa: F401
     import harness.protocol.slac.constants  # noqa: F401
