@@ -61,6 +61,14 @@ V2GTP_CORRUPTIONS = ("v2gtp-version", "truncated-v2gtp")
 _BAD_VERSION = 0x02
 
 
+@dataclass(frozen=True, slots=True)
+class ResetConnection:
+    """Transport fault action (not a protocol action): abort the connection with a TCP RST in place of
+    what the machine wanted to send, then end the session as CONNECTION_LOST."""
+
+    reason: str = "TCP reset (fault)"
+
+
 class V2gtpClosed(ConnectionError):
     """The peer closed the connection (EOF between frames or inside one)."""
 
@@ -150,7 +158,7 @@ class SessionRecord:
     """What a session driver saw, for the tester's own bookkeeping (verdicts come from the capture)."""
 
     t: float
-    direction: str  # "sent" | "received" | "malformed" | "note" | "timer"
+    direction: str  # "sent" | "received" | "malformed" | "note" | "timer" | "reset"
     name: str
     message: dict[str, Any] | None = None
     detail: str = ""
@@ -220,7 +228,7 @@ async def run_session(
             outcome.records.append(SessionRecord(now(), "received", message_name(message), message))
             await inbox.put(MessageReceived(message))
 
-    def execute(actions: list[Action]) -> bool:
+    def execute(actions: list[Action | ResetConnection]) -> bool:
         """Carry out actions; True once the machine stopped."""
         nonlocal closed
         stopped = False
@@ -232,6 +240,13 @@ async def run_session(
                 kind = "sent" if isinstance(action, SendMessage) else "malformed"
                 detail = "" if isinstance(action, SendMessage) else action.corruption
                 outcome.records.append(SessionRecord(now(), kind, action.name, action.message, detail))
+            elif isinstance(action, ResetConnection):
+                if not closed:
+                    closed = True
+                    stream.reset()
+                    outcome.records.append(SessionRecord(now(), "reset", "TCP RST", None, action.reason))
+                outcome.result = StopSession(StopResult.CONNECTION_LOST, action.reason)
+                stopped = True
             elif isinstance(action, StartTimer):
                 timers[action.name] = action.deadline
             elif isinstance(action, CancelTimer):

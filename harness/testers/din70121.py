@@ -1,0 +1,212 @@
+"""DIN SPEC 70121 tester roles: the tester as EV against an SECC DUT, and as SECC against an EVCC DUT.
+
+Each is the reference device's machine and physical model plus fault hooks (transforms on the machine's
+actions, :mod:`harness.protocol.din70121.faults`), continuing from the SDP testers' discovery. What the
+tester saw is kept for its own control flow only; verdicts come from the capture.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.codec.v2g.sdp import SECURITY_NONE, TRANSPORT_TCP, SeccDiscoveryReq, SeccDiscoveryRes
+from harness.devices.evcc import SIM_BATTERY, SIM_START_SOC
+from harness.devices.models.battery import Battery, BatteryParameters
+from harness.devices.models.dc_charger import ChargerParameters, DcCharger
+from harness.devices.secc import SIM_CHARGER
+from harness.protocol.din70121 import faults as din_faults
+from harness.protocol.din70121.evcc import EvccConfig, EvccMachine
+from harness.protocol.din70121.events import Action, Event, MessageReceived, SendMalformed, StopRequested
+from harness.protocol.din70121.faults import FaultyMachine, Machine, sends
+from harness.protocol.din70121.messages import message_name
+from harness.protocol.din70121.secc import SeccConfig, SeccMachine
+from harness.protocol.din70121.timing import DinTimings
+from harness.protocol.faults import Fault, Rewrite
+from harness.protocol.sdp import SDP_RESPONSE_WAIT_S
+from harness.testers.sdp import SdpEvccTester, SdpSeccTester
+from harness.transport.link import Link
+from harness.transport.tcp import connect_tcp
+from harness.transport.udp import DatagramObserver
+from harness.transport.v2g import ResetConnection, SessionOutcome, V2gtpStream, run_session
+
+# How many SECCDiscoveryReq the tester EV sends before it gives up (an SECC that was just started may
+# miss the first); ISO 15118-2 7.10.1 allows up to 50.
+DISCOVERY_ATTEMPTS = 5
+# DIN SPEC 70121 Table 77 V2G_EVCC_CommunicationSetup_Timeout: the tester EV's TCP connect budget.
+CONNECT_TIMEOUT_S = 20.0
+# After the machine stopped, the tester keeps reading this long so the DUT's last frames (a late
+# answer, its FIN) are in the capture.
+LINGER_S = 0.3
+
+
+def reset_connection(message: str, occurrence: int = 1) -> Fault:
+    """Abort the TCP connection (RST) in place of sending the n-th ``message``."""
+    window = {"after": 0, "times": None} if occurrence == 0 else {"after": occurrence - 1, "times": 1}
+    return Rewrite(
+        sends(message), rewrite=lambda action: ResetConnection(f"TCP reset in place of {message}"), **window
+    )
+
+
+@dataclass
+class StopOnResponse:
+    """Wraps an EVCC machine: the EV's user asks to stop just before the n-th ``response`` is handled
+    (e.g. a stop request during CurrentDemand)."""
+
+    machine: Machine
+    response: str
+    occurrence: int = 1
+    seen: int = 0
+
+    def handle(self, event: Event, now: float) -> list[Action]:
+        actions: list[Action] = []
+        if isinstance(event, MessageReceived) and message_name(event.message) == self.response:
+            self.seen += 1
+            if self.seen == self.occurrence:
+                actions += self.machine.handle(StopRequested("stop requested by the tester"), now)
+        return actions + self.machine.handle(event, now)
+
+
+@dataclass
+class TesterSetup:
+    """What a tester role runs with: PIXIT timings, the physical model's parameters, faults."""
+
+    timings: DinTimings = field(default_factory=DinTimings)
+    faults: list[Fault] = field(default_factory=list)
+    battery: BatteryParameters = SIM_BATTERY
+    start_soc: float = SIM_START_SOC
+    evcc_config: EvccConfig = field(default_factory=EvccConfig)
+    charger: ChargerParameters = SIM_CHARGER
+    secc_config: SeccConfig = field(default_factory=SeccConfig)
+    stop_on: tuple[str, int] | None = None  # (response name, occurrence) for StopOnResponse
+
+    def ev_machine(self) -> Machine:
+        machine: Machine = EvccMachine(
+            Battery(self.battery, soc=self.start_soc), self.evcc_config, self.timings
+        )
+        if self.stop_on is not None:
+            machine = StopOnResponse(machine, *self.stop_on)
+        return FaultyMachine(machine, list(self.faults))
+
+    def secc_machine(self) -> FaultyMachine:
+        return FaultyMachine(
+            SeccMachine(DcCharger(self.charger), self.secc_config, self.timings), list(self.faults)
+        )
+
+
+class DinEvTester:
+    """The tester as EV: SDP discovery, then a DIN SPEC 70121 session against the SECC under test."""
+
+    def __init__(self, link: Link, observer: DatagramObserver | None, setup: TesterSetup) -> None:
+        self.link = link
+        self.setup = setup
+        self.sdp = SdpEvccTester(link, observer)
+        self.discovered: SeccDiscoveryRes | None = None
+        self.local_ports: list[int] = []
+        self.outcomes: list[SessionOutcome] = []
+
+    async def open(self) -> None:
+        await self.sdp.open()
+        self.local_ports.append(self.sdp.local_port)
+
+    async def discover(self, attempts: int = DISCOVERY_ATTEMPTS) -> SeccDiscoveryRes | None:
+        request = SeccDiscoveryReq(SECURITY_NONE, TRANSPORT_TCP)
+        for _ in range(attempts):
+            response = await self.sdp.discover(request, SDP_RESPONSE_WAIT_S)
+            if response is not None:
+                self.discovered = response
+                return response
+        return None
+
+    async def charge(self, time_limit_s: float) -> SessionOutcome:
+        """One session on a new connection to the discovered SECC, until it ends or ``time_limit_s``."""
+        assert self.discovered is not None, "discover() first"
+        reader, writer = await connect_tcp(
+            self.link, str(self.discovered.address), self.discovered.port, CONNECT_TIMEOUT_S
+        )
+        self.local_ports.append(writer.get_extra_info("sockname")[1])
+        outcome = SessionOutcome()
+        self.outcomes.append(outcome)
+        stream = V2gtpStream(reader, writer)
+        try:
+            await asyncio.wait_for(
+                run_session(self.setup.ev_machine(), stream, outcome=outcome, linger_s=LINGER_S), time_limit_s
+            )
+        except TimeoutError:
+            stream.close()
+        return outcome
+
+    def close(self) -> None:
+        self.sdp.close()
+
+
+class DinSeccTester(SdpSeccTester):
+    """The tester as SECC: answers SDP like the SDP tester, then serves the EVCC under test a DIN SPEC 70121
+    session on the announced port (one per connection)."""
+
+    def __init__(self, link: Link, observer: DatagramObserver | None, setup: TesterSetup) -> None:
+        super().__init__(link, observer, (SECURITY_NONE,))
+        self.setup = setup
+        self.outcomes: list[SessionOutcome] = []
+        self.session_done = asyncio.Event()
+        self._sessions: list[asyncio.Task] = []
+
+    async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await super()._on_connection(reader, writer)
+        outcome = SessionOutcome()
+        self.outcomes.append(outcome)
+        self._sessions.append(
+            asyncio.ensure_future(self._serve_session(V2gtpStream(reader, writer), outcome))
+        )
+
+    async def _serve_session(self, stream: V2gtpStream, outcome: SessionOutcome) -> None:
+        try:
+            await run_session(self.setup.secc_machine(), stream, outcome=outcome, linger_s=LINGER_S)
+        finally:
+            self.session_done.set()
+
+    async def wait_session(self, timeout: float) -> SessionOutcome | None:
+        """The first session's outcome once it ended; None if it did not end within ``timeout``."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.session_done.wait(), timeout)
+            return self.outcomes[0]
+        return None
+
+    async def close(self) -> None:
+        for task in self._sessions:
+            task.cancel()
+        for task in self._sessions:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await super().close()
+
+
+# --- faults by name, as the feature files say them ---------------------------------------------------------
+
+
+def named_fault(kind: str, message: str, occurrence: int = 1, **options: Any) -> Fault:
+    """A tester fault from its feature-file wording."""
+    builders: dict[str, Callable[[], Fault]] = {
+        "wrong session id": lambda: din_faults.wrong_session_id(message, occurrence),
+        "response code": lambda: din_faults.response_code(message, options["code"], occurrence),
+        "delay": lambda: din_faults.delay(message, options["seconds"], occurrence),
+        "drop": lambda: din_faults.drop(message, occurrence),
+        "malformed exi": lambda: din_faults.malformed(message, occurrence, "exi-header"),
+        "truncated v2gtp": lambda: Rewrite(
+            sends(message),
+            rewrite=lambda action: SendMalformed(action.message, "truncated-v2gtp"),
+            after=occurrence - 1,
+            times=1,
+        ),
+        "out of sequence": lambda: din_faults.out_of_sequence(message, options["send"], occurrence),
+        "emergency shutdown": lambda: din_faults.emergency_shutdown(message, occurrence),
+        "isolation fault": lambda: din_faults.isolation_fault(occurrence),
+        "stop charging": lambda: din_faults.stop_charging_request(occurrence),
+        "tcp reset": lambda: reset_connection(message, occurrence),
+    }
+    if kind not in builders:
+        raise ValueError(f"unknown DIN tester fault {kind!r}; known: {sorted(builders)}")
+    return builders[kind]()
