@@ -206,6 +206,7 @@ def named_fault(kind: str, message: str, occurrence: int = 1, **options: Any) ->
         "isolation fault": lambda: din_faults.isolation_fault(occurrence),
         "stop charging": lambda: din_faults.stop_charging_request(occurrence),
         "tcp reset": lambda: reset_connection(message, occurrence),
+        "body fields": lambda: din_faults.body_fields(message, options["fields"], occurrence),
     }
     if kind not in builders:
         raise ValueError(f"unknown DIN tester fault {kind!r}; known: {sorted(builders)}")

@@ -231,6 +231,15 @@ def evse_status(
     return Rewrite(sends(message), rewrite=_rewrite_message(edit), **_window(occurrence))
 
 
+def body_fields(message: str, fields: dict[str, Any], occurrence: int = 1) -> Fault:
+    """Send ``message`` with top-level body fields replaced (e.g. an AC EVRequestedEnergyTransferType)."""
+
+    def edit(msg: Message) -> None:
+        body(msg).update(copy.deepcopy(fields))
+
+    return Rewrite(sends(message), rewrite=_rewrite_message(edit), **_window(occurrence))
+
+
 def stop_charging_request(occurrence: int = 1) -> Fault:
     """The EVSE asks the EV to stop (EVSENotification=StopCharging) in the n-th CurrentDemandRes."""
     return evse_status(
