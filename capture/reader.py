@@ -77,6 +77,9 @@ def _decode_packet(packet: Any, number: int, streams: dict[tuple, _TcpStream]) -
     mmtype = mme_type(frame)
     if mmtype is not None:
         return [_homeplug_event(frame, mmtype, t, number)]
+    lab_link = _lab_link_events(packet, frame, t, number)
+    if lab_link is not None:
+        return lab_link
     if IPv6 not in packet:
         return []
     ip = packet[IPv6]
@@ -112,6 +115,50 @@ def _homeplug_event(frame: bytes, mmtype: int, t: float, number: int) -> Timelin
             exc.reason,
         )
     return TimelineEvent(t, number, message.src, message.dst, "SLAC", message.name, message.fields)
+
+
+# UDP echo (RFC 862): the embedded lab's reference link-layer devices answer it, so a tester proves
+# from the capture whether IP crosses the (emulated) PLC link.
+UDP_ECHO_PORT = 7
+
+
+def _lab_link_events(packet: Any, frame: bytes, t: float, number: int) -> list[TimelineEvent] | None:
+    """Simulated pilot records (ethertype 0x88B5, protocol PILOT) and UDP echo link probes (protocol
+    ECHO); None for any other frame.  Pilot record format: harness.protocol.pilot."""
+    from scapy.layers.inet import UDP
+    from scapy.layers.inet6 import IPv6
+
+    from harness.protocol.pilot import ETHERTYPE_PILOT_RECORD, PilotRecordError, decode_pilot_record
+
+    if len(frame) >= 14 and int.from_bytes(frame[12:14], "big") == ETHERTYPE_PILOT_RECORD:
+        src, dst = _mac(frame[6:12]), _mac(frame[0:6])
+        try:
+            record = decode_pilot_record(frame[14:])
+        except PilotRecordError as exc:
+            return [
+                TimelineEvent(t, number, src, dst, "PILOT", "malformed", {"raw": frame[:64].hex()}, str(exc))
+            ]
+        message = "EvseOutput" if record.side == 1 else "VehicleState"
+        return [TimelineEvent(t, number, src, dst, "PILOT", message, record.fields())]
+    if IPv6 in packet and UDP in packet and UDP_ECHO_PORT in (packet[UDP].sport, packet[UDP].dport):
+        udp = packet[UDP]
+        message = "request" if udp.dport == UDP_ECHO_PORT else "reply"
+        fields = {"length": len(bytes(udp.payload)), "payload": bytes(udp.payload)[:32].hex()}
+        return [
+            TimelineEvent(
+                t,
+                number,
+                packet[IPv6].src,
+                packet[IPv6].dst,
+                "ECHO",
+                message,
+                fields,
+                None,
+                udp.sport,
+                udp.dport,
+            )
+        ]
+    return None
 
 
 def _mac(raw: bytes) -> str:
@@ -168,10 +215,36 @@ def _tcp_events(
     payload = bytes(tcp.payload)
     if payload:
         events.extend(_v2gtp_events(payload, tcp.seq, t, number, src, dst, tcp.sport, tcp.dport, streams))
+    if "F" in flags or "R" in flags:
+        events.extend(_unfinished_frame(streams.get(key), t, number, src, dst, tcp.sport, tcp.dport))
     for flag, name in _TCP_FLAG_EVENTS:
         if flag in flags:
             events.append(TimelineEvent(t, number, src, dst, "TCP", name, {}, None, tcp.sport, tcp.dport))
     return events
+
+
+def _unfinished_frame(
+    stream: _TcpStream | None, t: float, number: int, src: str, dst: str, sport: int, dport: int
+) -> list[TimelineEvent]:
+    """A sender that closes with part of a V2GTP frame unsent sent a truncated frame (ISO 15118-2 7.8.3)."""
+    if stream is None or stream.broken or not stream.buffer:
+        return []
+    stream.broken = True
+    pending = bytes(stream.buffer)
+    return [
+        TimelineEvent(
+            t,
+            number,
+            src,
+            dst,
+            "V2GTP",
+            "malformed",
+            {"offset": len(pending), "raw": pending[:RAW_EXCERPT_BYTES].hex(), "length": len(pending)},
+            f"connection closed with an incomplete V2GTP frame ({len(pending)} bytes buffered)",
+            sport,
+            dport,
+        )
+    ]
 
 
 def _v2gtp_events(
