@@ -567,6 +567,15 @@ class LoopbackPilotDriver(PilotDriver):
 def available_pilot_drivers() -> dict[str, EntryPoint]:
     """Pilot drivers installed in this environment, by entry point name (plus the built-in loopback)."""
     found = {ep.name: ep for ep in entry_points(group=PILOT_DRIVER_ENTRY_POINT_GROUP)}
+    # The embedded lab's simulated pilot (harness.devices.pilot_sim), constructed with interface and side.
+    found.setdefault(
+        "sim",
+        EntryPoint(
+            name="sim",
+            value="harness.devices.pilot_sim:SimulatedPilotDriver",
+            group=PILOT_DRIVER_ENTRY_POINT_GROUP,
+        ),
+    )
     found.setdefault(
         LoopbackPilotDriver.name,
         EntryPoint(
@@ -591,3 +600,122 @@ def load_pilot_driver(name: str) -> type[PilotDriver]:
     if not (isinstance(loaded, type) and issubclass(loaded, PilotDriver)):
         raise TypeError(f"pilot driver {name!r} ({drivers[name].value}) is not a PilotDriver subclass")
     return loaded
+
+
+# --------------------------------------------------------------------------------------------------
+# Pilot records on the captured link (simulated pilot)
+# --------------------------------------------------------------------------------------------------
+
+# The simulated pilot of the embedded lab puts every change of the pilot line on the captured link as a
+# small Ethernet frame, so pilot verdicts come from the capture like every other verdict.  Format
+# (ethertype 0x88B5, IEEE 802 local experimental 1; padded to 60 bytes; integers big endian):
+#
+#   dst ff:ff:ff:ff:ff:ff, src = the sender's MAC
+#   "VGIP" | version 1 (u8) | side (u8: 1 EVSE, 2 EV) | flags (u8: bit 0 hello) | seq (u16)
+#   | EVSE output (u8: 0 X1, 1 X2 PWM, 2 state E, 3 state F) | duty in 0.1 % (u16, 0xFFFF none)
+#   | vehicle state the EV presents (ASCII A-D) | line state (ASCII A-F) | energized (u8: 0, 1, 0xFF ?)
+#
+# Each side sends its own part when it changes and repeats the last known part of the other side, so
+# one record shows the whole line.  A "hello" asks the other side to send its part (at start-up).
+ETHERTYPE_PILOT_RECORD = 0x88B5
+PILOT_RECORD_MAGIC = b"VGIP"
+PILOT_RECORD_VERSION = 1
+PILOT_SIDE_EVSE, PILOT_SIDE_EV = 1, 2
+PILOT_FLAG_HELLO = 0x01
+_OUTPUT_CODES = {PilotOutput.X1: 0, PilotOutput.X2: 1, PilotOutput.STATE_E: 2, PilotOutput.STATE_F: 3}
+_OUTPUT_BY_CODE = {code: output for output, code in _OUTPUT_CODES.items()}
+OUTPUT_NAMES = {
+    PilotOutput.X1: "X1",
+    PilotOutput.X2: "X2",
+    PilotOutput.STATE_E: "E",
+    PilotOutput.STATE_F: "F",
+}
+_NO_DUTY = 0xFFFF
+_PILOT_BODY_LENGTH = 4 + 1 + 1 + 1 + 2 + 1 + 2 + 1 + 1 + 1
+
+
+class PilotRecordError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class PilotRecord:
+    side: int
+    output: PilotOutput
+    duty_percent: float | None
+    vehicle: PilotState
+    energized: bool | None = None
+    hello: bool = False
+    seq: int = 0
+
+    @property
+    def line_state(self) -> PilotState:
+        return line_state(self.output, self.vehicle)
+
+    def fields(self) -> dict[str, object]:
+        """The timeline fields of this record."""
+        return {
+            "side": "evse" if self.side == PILOT_SIDE_EVSE else "ev",
+            "state": self.line_state.value,
+            "iec_state": iec_state_name(self.line_state, self.output is PilotOutput.X2),
+            "output": OUTPUT_NAMES[self.output],
+            "duty_percent": self.duty_percent,
+            "vehicle": self.vehicle.value,
+            "energized": self.energized,
+            "hello": self.hello,
+            "seq": self.seq,
+        }
+
+
+def line_state(output: PilotOutput, vehicle: PilotState) -> PilotState:
+    """The state the pilot line is in: the EVSE's E/F override the vehicle's resistor."""
+    if output is PilotOutput.STATE_E:
+        return PilotState.E
+    if output is PilotOutput.STATE_F:
+        return PilotState.F
+    return vehicle
+
+
+def encode_pilot_record(record: PilotRecord) -> bytes:
+    """The body of a pilot record frame (after the Ethernet header)."""
+    duty = _NO_DUTY if record.duty_percent is None else round(record.duty_percent * 10)
+    energized = 0xFF if record.energized is None else int(record.energized)
+    return (
+        PILOT_RECORD_MAGIC
+        + bytes([PILOT_RECORD_VERSION, record.side, PILOT_FLAG_HELLO if record.hello else 0])
+        + (record.seq & 0xFFFF).to_bytes(2, "big")
+        + bytes([_OUTPUT_CODES[record.output]])
+        + duty.to_bytes(2, "big")
+        + record.vehicle.value.encode()
+        + record.line_state.value.encode()
+        + bytes([energized])
+    )
+
+
+def decode_pilot_record(body: bytes) -> PilotRecord:
+    if len(body) < _PILOT_BODY_LENGTH or not body.startswith(PILOT_RECORD_MAGIC):
+        raise PilotRecordError("not a pilot record (magic or length)")
+    if body[4] != PILOT_RECORD_VERSION:
+        raise PilotRecordError(f"pilot record version {body[4]}")
+    side, flags = body[5], body[6]
+    if side not in (PILOT_SIDE_EVSE, PILOT_SIDE_EV):
+        raise PilotRecordError(f"unknown side {side}")
+    seq = int.from_bytes(body[7:9], "big")
+    output = _OUTPUT_BY_CODE.get(body[9])
+    if output is None:
+        raise PilotRecordError(f"unknown EVSE output code {body[9]}")
+    duty_raw = int.from_bytes(body[10:12], "big")
+    try:
+        vehicle = PilotState(chr(body[12]))
+    except ValueError:
+        raise PilotRecordError(f"unknown vehicle state byte {body[12]}") from None
+    energized = None if body[14] == 0xFF else bool(body[14])
+    return PilotRecord(
+        side,
+        output,
+        None if duty_raw == _NO_DUTY else duty_raw / 10,
+        vehicle,
+        energized,
+        bool(flags & PILOT_FLAG_HELLO),
+        seq,
+    )
