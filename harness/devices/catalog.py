@@ -10,6 +10,8 @@ from __future__ import annotations
 SIM_ROLES: dict[str, dict[str, str]] = {
     "secc": {"v2g": "harness.devices.secc:run_secc"},
     "evcc": {"v2g": "harness.devices.evcc:run_evcc"},
+    "ev": {"slac": "harness.devices.slac_ev:run_ev_slac"},
+    "evse": {"slac": "harness.devices.slac_evse:run_evse_slac"},
 }
 
 
