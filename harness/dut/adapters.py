@@ -165,7 +165,12 @@ class ProcessDut(_ProcessRunner):
         self.netns = netns
 
     def start(self, role: str, log_path: Path, service: str | None = None) -> None:
-        values = {"interface": self.access.interface, "lab_dir": str(self.lab.path.parent), "role": role}
+        values = {
+            "interface": self.access.interface,
+            "lab_dir": str(self.lab.path.parent),
+            "role": role,
+            "python": sys.executable,  # the harness's interpreter, for launchers shipped with it
+        }
         argv = [part.format(**values) for part in self.access.command]
         if self.netns:
             argv = ["ip", "netns", "exec", self.netns, *argv]

@@ -135,7 +135,8 @@ class ProcessAccess(_Strict):
     command: list[str] = Field(
         min_length=1,
         description="argv of the DUT; `{interface}` is replaced by the DUT-side interface name, "
-        "`{lab_dir}` by the lab file's folder and `{role}` by the role the scenario needs",
+        "`{lab_dir}` by the lab file's folder, `{role}` by the role the scenario needs and `{python}` by the "
+        "harness's own Python interpreter",
     )
     netns: str = Field(
         default="vgi-dut", pattern=r"^[A-Za-z0-9_.-]{1,32}$", description="network namespace name"
