@@ -203,6 +203,7 @@ class EmulatedModem:
         self.link_up = False
         self.peer: str | None = None  # host MAC of the linked peer
         self._last_peer_beacon = 0.0
+        self._left: tuple[bytes, bytes] | None = None
         self._slac: RawEthernetEndpoint | None = None
         self._beacons: RawEthernetEndpoint | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -264,9 +265,17 @@ class EmulatedModem:
         self._update_link(False)  # a new key leaves the old network
 
     def leave(self) -> None:
-        """Forget the key (the EV leaves the AVLN, e.g. to model a link loss)."""
+        """Forget the key (the station leaves the AVLN, e.g. to model a link loss)."""
+        self._left = (self.nid, self.nmk)
         self.nid, self.nmk = b"", b""
         self._update_link(False)
+
+    def rejoin(self) -> None:
+        """Take back the key forgotten by :meth:`leave` (an EVSE's modem keeps its network)."""
+        if self._left is not None:
+            self.nid, self.nmk = self._left
+            self._left = None
+            self._beacon()
 
     # ---------------------------------------------------------------- medium side
 

@@ -59,6 +59,7 @@ class SimulatedPilotDriver(PilotDriver):
         self.vehicle = PilotState.A
         self.energized: bool | None = False if self.side == PILOT_SIDE_EVSE else None
         self._seq = 0
+        self.peer_mac: str | None = None  # learned from the other half's records; until then broadcast
         self._endpoint: RawEthernetEndpoint | None = None
         self._pump: asyncio.Task[None] | None = None
         self._queue: asyncio.Queue[PilotReading] = asyncio.Queue()
@@ -150,6 +151,7 @@ class SimulatedPilotDriver(PilotDriver):
                 continue
             if record.side == self.side:
                 continue  # another half of our own side (not expected on a two-ended link)
+            self.peer_mac = frame.src
             before = (self.output, self.duty, self.vehicle)
             if record.side == PILOT_SIDE_EVSE:
                 self.output, self.duty = record.output, record.duty_percent

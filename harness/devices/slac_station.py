@@ -124,12 +124,15 @@ class SlacStation:
     def _handle(self, event: SlacEvent) -> None:
         now = self.now()
         actions = self.core.handle(event, now)
-        self._perform(self.injector.transform(actions, now))
+        # The core builds its frames while handling (scapy takes milliseconds); a timer the standard
+        # counts from the frame it goes with starts when that frame is sent, so shift the deadlines by
+        # the time the handling took.
+        self._perform(self.injector.transform(actions, now), self.now() - now)
 
-    def _perform(self, actions: list[object]) -> None:
+    def _perform(self, actions: list[object], lag: float = 0.0) -> None:
         for action in actions:
             if isinstance(action, StartTimer):
-                self._timers[action.name] = action.deadline
+                self._timers[action.name] = action.deadline + lag
             elif isinstance(action, CancelTimer):
                 self._timers.pop(action.name, None)
             elif isinstance(action, SendFrame):
