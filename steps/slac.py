@@ -12,7 +12,7 @@ from typing import Any
 from pytest_bdd import given, parsers, then, when
 
 from harness.codec import homeplug as hp
-from harness.devices.modem_emulator import BEACON_LOSS_S
+from harness.devices.modem_emulator import BEACON_LOSS_S, BEACON_PERIOD_S
 from harness.protocol.faults import Delay, Drop, Duplicate, Rewrite
 from harness.protocol.pilot import DIGITAL_COMMUNICATION_DUTY, PilotOutput, PilotState
 from harness.protocol.slac import constants as c
@@ -196,8 +196,12 @@ def echo_probe(vgi_scenario: ScenarioRun, tag: str) -> None:
 def leave_and_rematch(vgi_scenario: ScenarioRun) -> None:
     tester = _ev(vgi_scenario)
     since = len(tester.stations[0].outcomes)
-    tester.leave()
-    vgi_scenario.bench.run(tester.stations[0].wait_for((hp_matched(),), MATCH_WAIT_S, since), 30)
+
+    async def leave_and_wait() -> None:
+        tester.leave()  # on the loop's thread: the modem's state belongs to it
+        await tester.stations[0].wait_for((hp_matched(),), MATCH_WAIT_S, since)
+
+    vgi_scenario.bench.run(leave_and_wait(), 30)
     _learn_evse_dut(vgi_scenario)
 
 
@@ -263,10 +267,12 @@ def evse_leaves(vgi_scenario: ScenarioRun) -> None:
 
 
     tester = _evse(vgi_scenario)
-    tester.leave()
     since = len(tester.stations[0].outcomes)
 
     async def rematch() -> None:
+        # our modem heard the EV's beacon; let the EV hear a few of ours before the link goes
+        await asyncio.sleep(2 * BEACON_PERIOD_S)
+        tester.leave()
         # long enough for the EV to see the link go (beacons stop), then the EVSE's network is back
         await asyncio.sleep(2 * BEACON_LOSS_S)
         for modem in tester.modems:

@@ -40,7 +40,7 @@ Feature: SLAC matching of an EVSE under test, the tester acting as EV
     When the tester plugs in and the EVSE offers 5 %
     And the tester matches with the EVSE
     Then the EVSE answers every repetition of CM_SLAC_PARM.REQ
-    And the EVSE completes the matching sequence
+    And the EVSE's CM_SLAC_MATCH.CNF hands over a network key
 
   @id:TC_SLAC_EVSE_005 @dut:evse @req:SLAC-EVSE-07 @req:SLAC-EVSE-01
   Scenario: A CM_SLAC_MATCH.REQ with a wrong RunID is ignored, the next one answered

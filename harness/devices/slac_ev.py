@@ -53,6 +53,7 @@ def is_nominal(reading: p.PilotReading) -> bool:
 
 
 async def run_ev_slac(link: Link, lab: LabConfig, faults: frozenset[str]) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")  # into the DUT log
     mac = interface_mac(link.interface)
     driver = SimulatedPilotDriver(link.interface, "ev")
     modem = EmulatedModem(link.interface, mac, evse=False)

@@ -64,6 +64,7 @@ async def serve_udp_echo(link: Link) -> None:
 
 
 async def run_evse_slac(link: Link, lab: LabConfig, faults: frozenset[str]) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")  # into the DUT log
     mac = interface_mac(link.interface)
     driver = SimulatedPilotDriver(link.interface, "evse")
     modem = EmulatedModem(link.interface, mac, evse=True)
