@@ -137,7 +137,10 @@ class SimulatedPilotDriver(PilotDriver):
             self.side, self.output, self.duty, self.vehicle, self.energized, hello, self._seq
         )
         frame = ethernet_frame(
-            BROADCAST, self._endpoint.mac, ETHERTYPE_PILOT_RECORD, encode_pilot_record(record)
+            self.peer_mac or BROADCAST,
+            self._endpoint.mac,
+            ETHERTYPE_PILOT_RECORD,
+            encode_pilot_record(record),
         )
         self._endpoint.send(frame)
 
@@ -155,6 +158,7 @@ class SimulatedPilotDriver(PilotDriver):
             before = (self.output, self.duty, self.vehicle)
             if record.side == PILOT_SIDE_EVSE:
                 self.output, self.duty = record.output, record.duty_percent
+                self.energized = record.energized  # the EV side repeats what it last heard
             else:
                 self.vehicle = record.vehicle
             if record.hello:
