@@ -9,7 +9,9 @@ part into the reading, as the real circuit would.  The records are on the captur
 capture reader puts every pilot change on the timeline (protocol ``PILOT``) and pilot verdicts come
 from the capture.  The EVSE half also records whether it has energized the outlet (``energized``).
 
-Registered as the pilot driver ``sim`` (see :func:`harness.protocol.pilot.available_pilot_drivers`).
+To be registered as the pilot driver ``sim`` in the package's own entry point group
+(``[project.entry-points."vgi.pilot_drivers"] sim = "harness.devices.pilot_sim:SimulatedPilotDriver"``);
+construct it with ``interface`` and ``side``.
 """
 
 from __future__ import annotations

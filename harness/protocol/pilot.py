@@ -567,15 +567,6 @@ class LoopbackPilotDriver(PilotDriver):
 def available_pilot_drivers() -> dict[str, EntryPoint]:
     """Pilot drivers installed in this environment, by entry point name (plus the built-in loopback)."""
     found = {ep.name: ep for ep in entry_points(group=PILOT_DRIVER_ENTRY_POINT_GROUP)}
-    # The embedded lab's simulated pilot (harness.devices.pilot_sim), constructed with interface and side.
-    found.setdefault(
-        "sim",
-        EntryPoint(
-            name="sim",
-            value="harness.devices.pilot_sim:SimulatedPilotDriver",
-            group=PILOT_DRIVER_ENTRY_POINT_GROUP,
-        ),
-    )
     found.setdefault(
         LoopbackPilotDriver.name,
         EntryPoint(
