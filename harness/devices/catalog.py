@@ -13,6 +13,14 @@ SIM_ROLES: dict[str, dict[str, str]] = {
     "ev": {"slac": "harness.devices.slac_ev:run_ev_slac"},
     "evse": {"slac": "harness.devices.slac_evse:run_evse_slac"},
 }
+# IEEE 2030.5 reference devices (service "sep2"), added to the roles above or as new roles.
+SIM_ROLES["ev"]["sep2"] = "harness.devices.sep2.clients:run_ev_sep2"
+SIM_ROLES["evse"]["sep2"] = "harness.devices.sep2.clients:run_evse_sep2"
+SIM_ROLES["pfe-server"] = {"sep2": "harness.devices.sep2.servers:run_pfe_server"}
+SIM_ROLES["bms"] = {"sep2": "harness.devices.sep2.servers:run_bms"}
+SIM_ROLES["dc-charger"] = {"sep2": "harness.devices.sep2.clients:run_dc_charger_sep2"}
+SIM_ROLES["telematics"] = {"sep2": "harness.devices.sep2.clients:run_telematics_sep2"}
+SIM_ROLES["meter"] = {"sep2": "harness.devices.sep2.clients:run_meter_sep2"}
 
 
 def resolve(role: str, service: str | None = None) -> str:

@@ -41,6 +41,7 @@ def known_timers() -> dict[str, TimerDef]:
     import harness.protocol.din70121.timing  # noqa: F401
     import harness.protocol.pilot  # noqa: F401
     import harness.protocol.sdp  # noqa: F401
+    import harness.protocol.sep2.timing  # noqa: F401
     import harness.protocol.slac.constants  # noqa: F401
 
     return dict(TIMERS)

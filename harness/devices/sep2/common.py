@@ -1,0 +1,142 @@
+"""What every IEEE 2030.5 reference device and tester role shares: the lab PKI, TLS contexts, the
+simulated clock, the well-known port of the simulated lab and how a client finds its server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import ssl
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.lab.config import LabConfig
+from harness.pki.hierarchy import init_pki
+from harness.pki.profile import ROLES as PKI_ROLES
+from harness.pki.store import DeviceIdentity, load_identity
+from harness.transport.link import LOOPBACK_ADDRESS, Link
+from harness.transport.tls import client_context, server_context
+
+# IEEE 2030.5 fixes no port (DNS-SD announces it, clause 6.5); the simulated lab's servers (the
+# reference PFE/BMS and the tester as server) listen on this one so both sides agree without mDNS.
+SEP2_PORT = 8443
+# DeviceCapability path; IEEE 2030.5 clause 6.5 announces it in the DNS-SD TXT record ("dcap").
+DCAP_PATH = "/dcap"
+# Extra PKI role: a device with a valid certificate the servers have not registered (negative tests).
+UNREGISTERED_ROLE = "unregistered"
+LAB_PKI_ROLES = (*PKI_ROLES, UNREGISTERED_ROLE)
+# PIXIT certificates key naming a lab's own PKI directory (made by `vgi pki init`).
+PIXIT_PKI_KEY = "sep2_pki"
+# Simulated lab: the day starts here (2026-01-01T00:00:00Z, a Thursday) and runs this much faster
+# than the wall clock, so a 24-hour price/DR flow takes seconds (1 simulated hour per 2 s).
+SIM_DAY_START = 1_767_225_600
+SIM_SPEEDUP = 1800.0
+# The simulated lab's poll rate in real seconds (IEEE 2030.5 clause 5.5.4 pollRate attribute).
+SIM_POLL_RATE_S = 1
+# How long a client looks for its server's address on the link (ICMPv6 echo to all nodes).
+PEER_SEARCH_TIMEOUT_S = 5.0
+
+
+def pki_directory(lab: LabConfig | None = None, lab_dir: Path | None = None) -> Path:
+    """The lab's PKI: PIXIT certificates ``sep2_pki`` when set, else a per-user cache made once."""
+    if lab is not None and PIXIT_PKI_KEY in lab.pixit.certificates:
+        path = Path(lab.pixit.certificates[PIXIT_PKI_KEY])
+        return path if path.is_absolute() or lab_dir is None else lab_dir / path
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "vgi" / "sep2-pki"
+
+
+def ensure_pki(directory: Path) -> Path:
+    """Create the test PKI in ``directory`` unless it exists; safe against concurrent creators."""
+    if (directory / "pki.json").exists():
+        return directory
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".pki-", dir=directory.parent))
+    try:
+        init_pki(scratch, LAB_PKI_ROLES)
+        try:
+            scratch.rename(directory)
+        except OSError:
+            pass  # another process won the race; its PKI is as good as ours
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return directory
+
+
+def identity(role: str, lab: LabConfig | None = None) -> DeviceIdentity:
+    return load_identity(ensure_pki(pki_directory(lab)), role)
+
+
+def server_tls(role: str, lab: LabConfig | None = None, keylog: Path | None = None) -> ssl.SSLContext:
+    return server_context(identity(role, lab), keylog_path=keylog)
+
+
+def client_tls(role: str, lab: LabConfig | None = None, keylog: Path | None = None) -> ssl.SSLContext:
+    return client_context(identity(role, lab), keylog_path=keylog)
+
+
+@dataclass
+class SimClock:
+    """The simulated lab's clock: UTC seconds from ``start``, ``speedup`` times the wall clock."""
+
+    start: int = SIM_DAY_START
+    speedup: float = SIM_SPEEDUP
+    origin: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.origin = self.origin or time.monotonic()
+
+    def now(self) -> int:
+        return self.start + int((time.monotonic() - self.origin) * self.speedup)
+
+    def wall_delay(self, simulated_s: float) -> float:
+        return max(0.0, simulated_s / self.speedup)
+
+
+_PING_FROM = re.compile(r"from (fe80::[0-9a-f:]+)", re.IGNORECASE)
+
+
+async def find_peer(link: Link) -> str:
+    """The address of the other end of the link: ::1 on loopback; on a veth or real port, the first
+    neighbour answering an ICMPv6 echo to all nodes (the simulated lab's stand-in for DNS-SD)."""
+    if link.mode == "loopback" or link.interface == "lo":
+        return LOOPBACK_ADDRESS
+    if link.peer_address:
+        return link.peer_address
+    deadline = time.monotonic() + PEER_SEARCH_TIMEOUT_S
+    while time.monotonic() < deadline:
+        proc = await asyncio.create_subprocess_exec(
+            "ping",
+            "-6",
+            "-c",
+            "2",
+            "-i",
+            "0.2",
+            "-W",
+            "1",
+            "-I",
+            link.interface,
+            "ff02::1",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        out, _ = await proc.communicate()
+        for address in _PING_FROM.findall(out.decode("ascii", "replace")):
+            if address.lower() != link.address.lower():
+                return address
+        await asyncio.sleep(0.2)
+    raise RuntimeError(f"no IEEE 2030.5 server found on {link.interface}")
+
+
+def host_for(link: Link, address: str) -> str:
+    """``address`` with its zone where it is link-local (asyncio resolves 'fe80::1%veth0')."""
+    if address.lower().startswith("fe80:") and "%" not in address:
+        return f"{address}%{link.interface}"
+    return address
+
+
+def listen_host(link: Link) -> str:
+    return "::1" if link.mode == "loopback" or link.interface == "lo" else "::"

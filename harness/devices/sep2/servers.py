@@ -1,0 +1,58 @@
+"""Reference IEEE 2030.5 servers: the PFE (utility) and the BMS (site controller).
+
+Both serve the simulated lab's resource tree (:class:`harness.devices.sep2.pfe.Sep2Server`) over
+mutual TLS on the lab's port to every device of the lab PKI except the unregistered one.  The BMS
+also publishes the site's DR event for the next hours, as a site controller relaying the utility's
+programs to its EVSEs and EVs (interface 1 bridge side).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from harness.devices.sep2.common import (
+    LAB_PKI_ROLES,
+    SEP2_PORT,
+    UNREGISTERED_ROLE,
+    SimClock,
+    identity,
+    listen_host,
+    server_tls,
+)
+from harness.devices.sep2.pfe import Sep2Server
+from harness.lab.config import LabConfig
+from harness.transport.http import Sep2HttpServer
+from harness.transport.link import Link
+
+
+def registered_devices(lab: LabConfig) -> dict[str, str]:
+    """LFDI -> role of every lab device the servers know (IEEE 2030.5 clause 6.3.4 registration)."""
+    out = {}
+    for role in LAB_PKI_ROLES:
+        if role != UNREGISTERED_ROLE:
+            out[identity(role, lab).lfdi] = role
+    return out
+
+
+async def serve(role: str, link: Link, lab: LabConfig, site: Sep2Server) -> None:
+    server = Sep2HttpServer(site.handle, server_tls(role, lab), host=listen_host(link), port=SEP2_PORT)
+    await server.start()
+    print(f"READY {role} sep2 server address={link.address} port={server.port}", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await server.close()
+        print(f"STOPPED {role}", file=sys.stderr, flush=True)
+
+
+async def run_pfe_server(link: Link, lab: LabConfig, faults: frozenset[str]) -> None:
+    await serve("pfe-server", link, lab, Sep2Server(SimClock(), registered_devices(lab)))
+
+
+async def run_bms(link: Link, lab: LabConfig, faults: frozenset[str]) -> None:
+    site = Sep2Server(SimClock(), registered_devices(lab), messages=["Site load management active"])
+    # The site's own peak: limit EV charging 18:00-21:00 of the simulated day.
+    day = site.clock.start
+    site.add_dr_event(day + 18 * 3600, 3 * 3600)
+    await serve("bms", link, lab, site)
