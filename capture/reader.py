@@ -7,6 +7,7 @@ every frame that belongs to a protocol under test is in it, decodable or not.
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,22 @@ def read_timeline(path: Path) -> Timeline:
     with reader:
         for number, packet in enumerate(reader, start=1):
             events.extend(_decode_packet(packet, number, streams))
-    return events
+    return _with_decrypted(path, events)
+
+
+def _with_decrypted(path: Path, events: Timeline) -> Timeline:
+    """Merge the decrypted IEEE 2030.5 HTTP/TLS events in frame order when the capture's NSS key
+    log (``<capture stem>.keys``) lies beside it (capture/tls_http.py)."""
+    from capture.tls_http import TsharkUnavailable, keylog_for, read_tls_http
+
+    keylog = keylog_for(Path(path))
+    if not keylog.exists():
+        return events
+    try:
+        decrypted = read_tls_http(Path(path), keylog)
+    except (TsharkUnavailable, OSError, ValueError, subprocess.SubprocessError) as exc:
+        raise CaptureReadError(f"cannot decrypt {path} with {keylog}: {exc}") from None
+    return sorted([*events, *decrypted], key=lambda e: e.frame)
 
 
 def _decode_packet(packet: Any, number: int, streams: dict[tuple, _TcpStream]) -> list[TimelineEvent]:

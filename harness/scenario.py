@@ -77,6 +77,11 @@ class ScenarioRun:
         return self.run_dir / CAPTURES_DIR / f"{safe_name(self.meta.id)}.pcapng"
 
     @property
+    def keylog_path(self) -> Path:
+        """The NSS key log of the tester's TLS endpoints, beside the capture (capture/tls_http.py)."""
+        return self.capture_path.with_suffix(".keys")
+
+    @property
     def observer(self) -> TrafficObserver | None:
         """The traffic observer for tester transports: the tap when it is the capture backend."""
         return getattr(self.capture, "writer", None)
