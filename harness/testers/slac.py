@@ -19,6 +19,7 @@ from harness.devices.modem_emulator import EmulatedModem, flat_profile
 from harness.devices.pilot_sim import SimulatedPilotDriver
 from harness.devices.slac_ev import ev_slac_config
 from harness.devices.slac_evse import UDP_ECHO_PORT, evse_slac_config
+from harness.devices.slac_modem import LocalModem
 from harness.devices.slac_station import SlacStation
 from harness.lab.config import LabConfig
 from harness.protocol.faults import FaultInjector
@@ -38,9 +39,30 @@ class _Tester:
         self.lab = lab
         self.observer = observer
         self.mac = interface_mac(link.interface)
-        self.modems: list[EmulatedModem] = []
+        self.modems: list[EmulatedModem | LocalModem] = []
         self.stations: list[SlacStation] = []
         self.pilot: SimulatedPilotDriver | None = None
+
+    @property
+    def real_modem(self) -> bool:
+        """A `plc` lab: the tester's port leads to a real Green PHY modem (no emulation, no simulated
+        pilot: the lab's pilot box holds the pilot)."""
+        return self.lab.access.kind == "plc"
+
+    def _modem(
+        self, mac: str, *, evse: bool, db: int = 22, observe: bool = True
+    ) -> EmulatedModem | LocalModem:
+        observer = self.observer if observe else None
+        if self.real_modem:
+            return LocalModem(self.link.interface, mac, evse=evse, observer=observer)
+        return EmulatedModem(
+            self.link.interface, mac, evse=evse, profile=flat_profile(db), gate=False, observer=observer
+        )
+
+    async def _open_pilot(self, side: str) -> None:
+        if not self.real_modem:
+            self.pilot = SimulatedPilotDriver(self.link.interface, side, self.observer)
+            await self.pilot.open()
 
     async def close(self) -> None:
         for station in self.stations:
@@ -87,9 +109,8 @@ class SlacEvTester(_Tester):
         return run_id
 
     async def open(self) -> None:
-        self.pilot = SimulatedPilotDriver(self.link.interface, "ev", self.observer)
-        await self.pilot.open()
-        modem = EmulatedModem(self.link.interface, self.mac, evse=False, gate=False, observer=self.observer)
+        await self._open_pilot("ev")
+        modem = self._modem(self.mac, evse=False)
         await modem.open()
         self.modems.append(modem)
         station = SlacStation(
@@ -153,17 +174,11 @@ class SlacEvseTester(_Tester):
         return self.injectors[0]
 
     async def open(self) -> None:
-        self.pilot = SimulatedPilotDriver(self.link.interface, "evse", self.observer)
-        await self.pilot.open()
+        if self.real_modem and len(self.macs) > 1:
+            raise RuntimeError("a cable bundle needs emulated modems (one real modem is one EVSE)")
+        await self._open_pilot("evse")
         for index, (mac, db) in enumerate(zip(self.macs, self.attenuations_db, strict=True)):
-            modem = EmulatedModem(
-                self.link.interface,
-                mac,
-                evse=True,
-                profile=flat_profile(db),
-                gate=False,
-                observer=self.observer if index == 0 else None,
-            )
+            modem = self._modem(mac, evse=True, db=db, observe=index == 0)
             await modem.open()
             self.modems.append(modem)
             station = SlacStation(

@@ -97,3 +97,31 @@ def test_link_comes_up_only_with_the_same_key_and_gates_ip(veth) -> None:
         assert disable.read_text().strip() == "0"  # closing the last modem restores IPv6
 
     asyncio.run(scenario())
+
+
+def test_check_modem_reads_the_version_answer(veth) -> None:
+    from harness.devices.slac_modem import QCA_OUI, VS_SW_VER_CNF, VS_SW_VER_REQ, check_modem
+    from harness.transport.raw_ethernet import ethernet_frame, open_raw_ethernet
+
+    a, b = veth
+
+    async def scenario() -> None:
+        modem_side = await open_raw_ethernet(b, hp.ETHERTYPE_HOMEPLUG_AV)
+
+        async def answer() -> None:
+            request = await modem_side.receive(2.0)
+            assert request is not None and hp.mme_type(request.data) == VS_SW_VER_REQ
+            body = bytes([0]) + VS_SW_VER_CNF.to_bytes(2, "little") + QCA_OUI + b"\x00\x01MAC-QCA7000-1.1.3"
+            modem_side.send(ethernet_frame(request.src, "00:b0:52:12:34:56", hp.ETHERTYPE_HOMEPLUG_AV, body))
+
+        responder = asyncio.ensure_future(answer())
+        try:
+            found = await check_modem(a)
+        finally:
+            await responder
+            modem_side.close()
+        assert found is not None
+        assert found[0] == "00:b0:52:12:34:56" and "MAC-QCA7000-1.1.3" in found[1]
+        assert await check_modem(a, timeout=0.2) is None  # nobody answers now
+
+    asyncio.run(scenario())
