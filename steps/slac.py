@@ -717,3 +717,37 @@ def evse_echoes_each(vgi_scenario: ScenarioRun) -> None:
             f"CM_SLAC_PARM.REQ with RunID {run_id} answered with the same RunID",
             "SLAC-EVSE-03",
         )
+
+
+@then("the EV sounds at the pace of TP_EV_batch_msg_interval")
+def ev_sound_pace(vgi_scenario: ScenarioRun) -> None:
+    run = vgi_scenario
+    for message in ("CM_START_ATTEN_CHAR.IND", "CM_MNBC_SOUND.IND"):
+        run.expect(
+            {
+                "kind": "interval",
+                "select": _from_dut(run, message),
+                "min_s": _timer(run, "TP_EV_batch_msg_interval"),
+                "max_s": c.TP_EV_BATCH_MSG_INTERVAL_MAX_S,
+                "tolerance_s": _jitter(run),
+            },
+            f"{message} {_timer(run, 'TP_EV_batch_msg_interval') * 1000:g}-"
+            f"{c.TP_EV_BATCH_MSG_INTERVAL_MAX_S * 1000:g} ms apart",
+            "SLAC-EV-09",
+        )
+
+
+@then("the EVSE drops the session when the sounding starts after TT_match_sequence")
+def evse_match_sequence(vgi_scenario: ScenarioRun) -> None:
+    run = vgi_scenario
+    run.expect(
+        {"kind": "present", "select": _from_dut(run, "CM_SLAC_PARM.CNF"), "min": 1},
+        "the EVSE answered CM_SLAC_PARM.REQ (the session began)",
+        "SLAC-EVSE-09",
+    )
+    run.expect(
+        {"kind": "present", "select": _from_dut(run, "CM_ATTEN_CHAR.IND"), "min": 0, "max": 0},
+        "no CM_ATTEN_CHAR.IND for sounds that began after TT_match_sequence",
+        "SLAC-EVSE-09",
+    )
+

@@ -7,12 +7,13 @@ Feature: SLAC matching of an EV under test, the tester acting as EVSE (or severa
   Background:
     Given the tester is an EVSE on the PLC link
 
-  @id:TC_SLAC_EV_001 @dut:ev @req:SLAC-EV-01 @req:SLAC-EV-02
+  @id:TC_SLAC_EV_001 @dut:ev @req:SLAC-EV-01 @req:SLAC-EV-02 @req:SLAC-EV-09
   Scenario: The EV runs the whole matching sequence with well-formed messages
     When the EV under test is plugged in and the tester offers 5 %
     And the tester waits up to 10 s for the EV to match
     Then the EV runs the matching sequence to CM_SLAC_MATCH.CNF
     And the EV's requests carry the fields ISO 15118-3 requires
+    And the EV sounds at the pace of TP_EV_batch_msg_interval
 
   @id:TC_SLAC_EV_002 @dut:ev @req:SLAC-EV-03
   Scenario: The EV keeps its RunID through one matching process

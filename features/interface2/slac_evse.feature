@@ -94,3 +94,11 @@ Feature: SLAC matching of an EVSE under test, the tester acting as EV
     And the tester matches with the EVSE
     And the tester's modem leaves the logical network and the EV matches again
     Then the EVSE matches again after the link loss, with the new RunID
+
+  @id:TC_SLAC_EVSE_012 @dut:evse @req:SLAC-EVSE-09
+  Scenario: Sounding that starts after TT_match_sequence is not characterised
+    Given the tester delays its CM_START_ATTEN_CHAR.IND by 0.6 s
+    And the tester delays its CM_MNBC_SOUND.IND by 0.6 s
+    When the tester plugs in and the EVSE offers 5 %
+    And the tester runs SLAC for 2.5 s
+    Then the EVSE drops the session when the sounding starts after TT_match_sequence
