@@ -90,12 +90,12 @@ def _decode_packet(packet: Any, number: int, streams: dict[tuple, _TcpStream]) -
 
     t = float(packet.time)
     frame = bytes(packet)
-    mmtype = mme_type(frame)
-    if mmtype is not None:
-        return [_homeplug_event(frame, mmtype, t, number)]
     lab_link = _lab_link_events(packet, frame, t, number)
     if lab_link is not None:
         return lab_link
+    mmtype = mme_type(frame)
+    if mmtype is not None:
+        return [_homeplug_event(frame, mmtype, t, number)]
     if IPv6 not in packet:
         return []
     ip = packet[IPv6]
@@ -144,8 +144,16 @@ def _lab_link_events(packet: Any, frame: bytes, t: float, number: int) -> list[T
     from scapy.layers.inet import UDP
     from scapy.layers.inet6 import IPv6
 
-    from harness.protocol.pilot import ETHERTYPE_PILOT_RECORD, PilotRecordError, decode_pilot_record
+    from harness.protocol.pilot import (
+        ETHERTYPE_PILOT_RECORD,
+        PilotRecordError,
+        decode_pilot_record,
+        decode_stp_cpstate,
+    )
 
+    stp = decode_stp_cpstate(frame)
+    if stp is not None:  # a commercial tester's pilot event (vendor MME), see harness.protocol.pilot
+        return [TimelineEvent(t, number, _mac(frame[6:12]), _mac(frame[0:6]), "PILOT", "CpState", stp)]
     if len(frame) >= 14 and int.from_bytes(frame[12:14], "big") == ETHERTYPE_PILOT_RECORD:
         src, dst = _mac(frame[6:12]), _mac(frame[0:6])
         try:

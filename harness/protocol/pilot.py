@@ -710,3 +710,38 @@ def decode_pilot_record(body: bytes) -> PilotRecord:
         bool(flags & PILOT_FLAG_HELLO),
         seq,
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# Pilot events recorded by commercial testers
+# --------------------------------------------------------------------------------------------------
+
+# Some commercial PLC testers put the pilot on the capture as a vendor MME to the local modem address:
+# STP_CPSTATE.IND (HomePlug AV MMV 1, MMTYPE 0xA22E, OUI 00:80:E1 ST/IoTecha), as Wireshark decodes it.
+# Layout after the Ethernet header: MMV, MMTYPE (LE), FMI (2), OUI (3), MME version, 3 reserved, message
+# version, CP state (1 A, 3 B, 5 C, 7 D, 9 E, 0x0A F; even values are "between two states"), PWM duty
+# (%, 100 = no PWM), PWM frequency (Hz, LE u16; 0 = no PWM), CP voltage (mV, LE u16).
+STP_CPSTATE_IND = 0xA22E
+STP_OUI = bytes.fromhex("0080e1")
+_STP_STATES = {1: "A", 3: "B", 5: "C", 7: "D", 9: "E", 0x0A: "F"}
+_STP_LENGTH = 14 + 19
+
+
+def decode_stp_cpstate(frame: bytes) -> dict[str, object] | None:
+    """The timeline fields of an STP_CPSTATE.IND frame, or None if ``frame`` is not one."""
+    if len(frame) < _STP_LENGTH or frame[12:14] != b"\x88\xe1":
+        return None
+    if int.from_bytes(frame[15:17], "little") != STP_CPSTATE_IND or frame[19:22] != STP_OUI:
+        return None
+    code, duty = frame[27], frame[28]
+    frequency = int.from_bytes(frame[29:31], "little")
+    pwm = frequency > 0 and duty < 100
+    state = _STP_STATES.get(code)
+    return {
+        "side": "tester",
+        "state": state if state is not None else f"ambiguous 0x{code:02x}",
+        "duty_percent": float(duty) if pwm else None,
+        "frequency_hz": frequency or None,
+        "voltage_v": int.from_bytes(frame[31:33], "little") / 1000,
+        "format": "STP_CPSTATE.IND",
+    }

@@ -85,3 +85,15 @@ def test_reader_puts_pilot_records_and_echo_probes_on_the_timeline(tmp_path: Pat
     assert first.fields["duty_percent"] == 5.0 and first.fields["iec_state"] == "B2"
     assert events[1].error
     assert events[2].fields["payload"] == b"probe".hex()
+
+
+def test_commercial_tester_pilot_events_are_decoded(captures_dir: Path) -> None:
+    """The sample capture of a commercial tester records pilot changes as STP_CPSTATE.IND."""
+    path = captures_dir / "IEC61851_AC_PWM_Basic.pcapng"
+    if not path.exists():
+        pytest.skip(f"{path.name} is not in the shared captures")
+    pilot = [e for e in read_timeline(path) if e.protocol == "PILOT"]
+    assert [e.fields["state"] for e in pilot] == ["A", "B", "B", "C", "B", "C", "C", "B", "A"]
+    assert [e.fields["duty_percent"] for e in pilot][:4] == [None, None, 22.0, 22.0]
+    assert pilot[3].fields["voltage_v"] == pytest.approx(5.956)
+    assert all(e.message == "CpState" and e.fields["format"] == "STP_CPSTATE.IND" for e in pilot)
