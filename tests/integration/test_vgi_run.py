@@ -54,7 +54,9 @@ def test_default_campaign_passes_with_evidence(sim_run):
         assert scenario.evidence and scenario.evidence[0].frames, scenario.id
     assert {"dut:secc", "dut:evcc"} <= {t for s in sdp for t in s.tags}
     # one progress line per scenario, with its verdict
-    assert sum(line.startswith("[") and " PASS " in line for line in proc.stdout.splitlines()) == len(results.scenarios)
+    assert sum(line.startswith("[") and " PASS " in line for line in proc.stdout.splitlines()) == len(
+        results.scenarios
+    )
     assert (out / "allure-results").is_dir() and any((out / "allure-results").iterdir())
     assert results.run.capture_backend in ("dumpcap", "scapy", "tap")
     assert results.run.lab.sha256 and results.run.finished
