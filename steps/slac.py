@@ -751,3 +751,49 @@ def evse_match_sequence(vgi_scenario: ScenarioRun) -> None:
         "SLAC-EVSE-09",
     )
 
+
+@then("the EVSE takes part in CM_VALIDATE and counts the EV's toggles")
+def evse_validates(vgi_scenario: ScenarioRun) -> None:
+    run = vgi_scenario
+    tester = _ev(run)
+    pattern = [
+        {"select": _from_tester(run, "CM_VALIDATE.REQ", Timer=0), "min": 1, "max": None},
+        {"select": _from_dut(run, "CM_VALIDATE.CNF", Result=hp.VALIDATE_RESULT_READY)},
+        {"select": _from_tester(run, "CM_VALIDATE.REQ", Timer={"range": [1, 255]})},
+        {
+            "select": _from_dut(
+                run,
+                "CM_VALIDATE.CNF",
+                Result=hp.VALIDATE_RESULT_SUCCESS,
+                ToggleNum=tester.core.config.validate_toggles,
+            )
+        },
+        {"select": _from_tester(run, "CM_SLAC_MATCH.REQ"), "min": 1, "max": None},
+        {"select": _from_dut(run, "CM_SLAC_MATCH.CNF")},
+    ]
+    run.expect(
+        {"kind": "sequence", "pattern": pattern, "complete": False},
+        "CM_VALIDATE.REQ -> Ready -> REQ with the window -> Success with the EV's toggle count -> match",
+        "SLAC-EVSE-10",
+    )
+
+
+@then("the EV validates by toggling the pilot before CM_SLAC_MATCH.REQ")
+def ev_validates(vgi_scenario: ScenarioRun) -> None:
+    run = vgi_scenario
+    vehicle = {"protocol": "PILOT", "message": "VehicleState"}
+    pattern = [
+        {"select": {**vehicle, "where": {"vehicle": "B"}}, "min": 0, "max": None},  # plugged in
+        {"select": _from_dut(run, "CM_VALIDATE.REQ", Timer=0), "min": 1, "max": None},
+        {"select": _from_tester(run, "CM_VALIDATE.CNF", Result=hp.VALIDATE_RESULT_READY)},
+        {"select": _from_dut(run, "CM_VALIDATE.REQ", Timer={"range": [1, 255]})},
+        {"select": {**vehicle, "where": {"vehicle": "C"}}, "min": 1, "max": None},
+        {"select": {**vehicle, "where": {"vehicle": "B"}}, "min": 1, "max": None},
+        {"select": _from_tester(run, "CM_VALIDATE.CNF", Result=hp.VALIDATE_RESULT_SUCCESS)},
+        {"select": _from_dut(run, "CM_SLAC_MATCH.REQ"), "min": 1, "max": None},
+    ]
+    run.expect(
+        {"kind": "sequence", "pattern": pattern, "complete": False},
+        "CM_VALIDATE.REQ -> Ready -> REQ with the window -> B-C-B toggles on the pilot -> Success -> match",
+        "SLAC-EV-10",
+    )

@@ -75,3 +75,10 @@ Feature: SLAC matching of an EV under test, the tester acting as EVSE (or severa
     And the tester waits up to 10 s for the EV to match
     And the tester's modem leaves the logical network and waits for the EV to match again
     Then the EV starts a new matching process after the link loss
+
+  @id:TC_SLAC_EV_011 @dut:ev @req:SLAC-EV-10 @pics:slac.validate
+  Scenario: The EV validates with pilot toggles before asking for the match
+    When the EV under test is plugged in and the tester offers 5 %
+    And the tester waits up to 10 s for the EV to match
+    Then the EV validates by toggling the pilot before CM_SLAC_MATCH.REQ
+

@@ -102,3 +102,10 @@ Feature: SLAC matching of an EVSE under test, the tester acting as EV
     When the tester plugs in and the EVSE offers 5 %
     And the tester runs SLAC for 2.5 s
     Then the EVSE drops the session when the sounding starts after TT_match_sequence
+
+  @id:TC_SLAC_EVSE_013 @dut:evse @req:SLAC-EVSE-10 @pics:slac.validate
+  Scenario: The EVSE validates the EV's pilot toggles with CM_VALIDATE
+    When the tester plugs in and the EVSE offers 5 %
+    And the tester matches with the EVSE
+    Then the EVSE takes part in CM_VALIDATE and counts the EV's toggles
+

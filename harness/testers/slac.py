@@ -24,7 +24,15 @@ from harness.devices.slac_station import SlacStation
 from harness.lab.config import LabConfig
 from harness.protocol.faults import FaultInjector
 from harness.protocol.pilot import PilotOutput, PilotState
-from harness.protocol.slac import EvseSlac, EvSlac, Matched, MatchFailed, Start, TogglePilot
+from harness.protocol.slac import (
+    EvseSlac,
+    EvSlac,
+    Matched,
+    MatchFailed,
+    PilotStateChanged,
+    Start,
+    TogglePilot,
+)
 from harness.transport.link import Link
 from harness.transport.raw_ethernet import interface_mac
 from harness.transport.udp import open_udp
@@ -168,6 +176,7 @@ class SlacEvseTester(_Tester):
         self.injectors = [FaultInjector() for _ in self.attenuations_db]
         self.macs = [self.mac] + [f"{BUNDLE_MAC_PREFIX}{i:02x}" for i in range(1, len(self.attenuations_db))]
         self.cores = [EvseSlac(evse_slac_config(mac, lab)) for mac in self.macs]
+        self._follower: asyncio.Task[None] | None = None
 
     @property
     def injector(self) -> FaultInjector:
@@ -186,6 +195,20 @@ class SlacEvseTester(_Tester):
             )
             station.start()
             self.stations.append(station)
+        if self.pilot is not None:
+            # CM_VALIDATE: the EVSE the EV is plugged into counts the vehicle's B-C-B toggles.
+            self._follower = asyncio.ensure_future(self._follow_pilot())
+
+    async def _follow_pilot(self) -> None:
+        assert self.pilot is not None
+        async for reading in self.pilot.readings():
+            if reading.state is not None:
+                self.stations[0].post(PilotStateChanged(reading.state.value))
+
+    async def close(self) -> None:
+        if self._follower is not None:
+            self._follower.cancel()
+        await super().close()
 
     async def wait_vehicle(self, state: PilotState, timeout: float) -> bool:
         assert self.pilot is not None
