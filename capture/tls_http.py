@@ -219,9 +219,21 @@ def _with_body(event, message: str, fields: dict[str, Any], content_type: str | 
         return [event("HTTP", message, fields, exc.reason)]
     fields["root"] = local_name(root)
     fields["resource"] = _as_dict(root)
+    fields.update(_schema_facts(data))
     if message[:1].isdigit():
         message = f"{message} {fields['root']}"
     return [event("HTTP", message, fields)]
+
+
+def _schema_facts(data: bytes) -> dict[str, Any]:
+    """``schema_valid`` (and the first ``schema_error``) against sep.xsd, when one is available."""
+    from harness.codec.sep2.schema import SchemaUnavailable, validate
+
+    try:
+        issues = validate(data)
+    except (SchemaUnavailable, Sep2DecodeError):
+        return {}
+    return {"schema_valid": not issues, **({"schema_error": str(issues[0])} if issues else {})}
 
 
 def _value(text: str) -> Any:

@@ -40,6 +40,7 @@ BODY_TIMEOUT_S = 30.0  # end of headers to the end of the body
 KEEPALIVE_IDLE_TIMEOUT_S = 60.0  # idle persistent connection (RFC 9112 clause 9.8: either side may close)
 HANDLER_TIMEOUT_S = 30.0  # application handler producing a response
 MAX_REQUESTS_PER_CONNECTION = 100_000  # bounds the keep-alive loop
+CLOSE_TIMEOUT_S = 5.0  # server close: connection tasks still running after this are left cancelled
 _MAX_CHUNKS = 10_000
 
 # RFC 9110 clause 9: the methods IEEE 2030.5 uses (clause 5.5).
@@ -436,6 +437,7 @@ class Sep2HttpServer:
     events: list[ConnectionEvent] = field(default_factory=list)
     _server: asyncio.Server | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _transports: set[asyncio.Transport] = field(default_factory=set)
 
     async def start(self) -> Sep2HttpServer:
         loop = asyncio.get_running_loop()
@@ -446,11 +448,14 @@ class Sep2HttpServer:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
+        # Abort the connections first: a cancellation can be lost inside asyncio.wait_for on
+        # Python 3.11, and a connection left alive would hold close() for its keep-alive time.
+        for transport in list(self._transports):
+            transport.abort()
         for task in list(self._tasks):
             task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=CLOSE_TIMEOUT_S)
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
@@ -470,7 +475,9 @@ class Sep2HttpServer:
     def _spawn(self, transport: asyncio.Transport) -> None:
         task = asyncio.get_running_loop().create_task(self._connection(transport))
         self._tasks.add(task)
+        self._transports.add(transport)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _task: self._transports.discard(transport))
 
     async def _connection(self, transport: asyncio.Transport) -> None:
         peer = transport.get_extra_info("peername") or ("", 0)

@@ -11,7 +11,9 @@ with MirrorUsagePoint.  Times come from the server's Time resource (the simulate
 from __future__ import annotations
 
 import asyncio
+import ssl
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +56,8 @@ SIM_EV_TARGET_SOC_HUNDREDTHS = 9000  # 90 % (PerCent in hundredths)
 # IEEE 2030.5 PowerStatus.batteryStatus 4: not applicable (the EV reports its traction battery in
 # PEVInfo, not as a backup battery).
 BATTERY_STATUS_NOT_APPLICABLE = 4
+# Longest wait between reconnection attempts after a failed session (harness choice).
+MAX_BACKOFF_S = 8
 # Upper bound on polling cycles of one client run (the device runs until stopped; this is a guard).
 MAX_CYCLES = 100_000
 
@@ -73,6 +77,7 @@ class Sep2Client:
     edev: str | None = None
     now: int = 0
     poll_rate: float = SIM_POLL_RATE_S
+    synced_at: float | None = None
 
     async def get(self, path: str) -> Any:
         response = await self.http.get(path)
@@ -123,8 +128,13 @@ class Sep2Client:
                     self.links[name] = link.href
 
     async def sync_time(self) -> None:
+        """Read Time at most once per pollRate (IEEE 2030.5 clause 5.5.4)."""
+        mono = time.monotonic()
+        if self.synced_at is not None and mono - self.synced_at < self.poll_rate:
+            return
         tm = await self.get(self.links["time_link"])
         self.now = int(tm.current_time.value)
+        self.synced_at = mono
 
     async def prices(self) -> tuple[PriceInterval, ...]:
         profiles = await self.get(self.links["tariff_profile_list_link"])
@@ -149,7 +159,9 @@ class Sep2Client:
             for edc in controls.end_device_control:
                 mrid = edc.m_rid.value.hex().upper()
                 cancelled = edc.event_status.current_status in (2, 3, 4)
-                limit = int(edc.set_point.target) if edc.set_point is not None else 0
+                # DutyCycle.normalValue: the share of its normal load the device may draw.
+                percent = edc.duty_cycle.normal_value if edc.duty_cycle is not None else 100
+                limit = SIM_EV_MAX_POWER_W * int(percent) // 100
                 events.append(
                     DrEvent(mrid, int(edc.interval.start.value), int(edc.interval.duration), limit, cancelled)
                 )
@@ -285,23 +297,28 @@ async def run_polling_logic(client: Sep2Client) -> None:
 
 async def run_client(role: str, link: Link, lab: LabConfig, faults: frozenset[str]) -> None:
     peer = await find_peer(link)
-    context = client_tls(role, lab)
-    http = Sep2HttpClient(host_for(link, peer), SEP2_PORT, context)
-    session = await http.connect()
-    print(f"READY {role} sep2 client server={peer} tls={session}", flush=True)
-    client = Sep2Client(role, http, identity(role, lab).lfdi)
-    try:
-        await client.start()
-        if role in ("ev", "telematics"):
-            await run_ev_logic(client, lab)
-        elif role == "meter":
-            await run_meter_logic(client)
-        else:
-            await run_polling_logic(client)
-    except ClientError as exc:
-        print(f"STOPPED {role}: {exc}", file=sys.stderr, flush=True)
-    finally:
-        await http.close()
+    print(f"READY {role} sep2 client server={peer}", flush=True)
+    backoff = SIM_POLL_RATE_S
+    for _ in range(MAX_CYCLES):
+        http = Sep2HttpClient(host_for(link, peer), SEP2_PORT, client_tls(role, lab))
+        try:
+            session = await http.connect()
+            print(f"CONNECTED {role} tls={session}", flush=True)
+            client = Sep2Client(role, http, identity(role, lab).lfdi)
+            await client.start()
+            if role in ("ev", "telematics"):
+                await run_ev_logic(client, lab)
+            elif role == "meter":
+                await run_meter_logic(client)
+            else:
+                await run_polling_logic(client)
+        except (ClientError, ssl.SSLError, ConnectionError, OSError, TimeoutError, ValueError) as exc:
+            # A good device keeps trying, backing off (IEEE 2030.5 leaves the policy to the client).
+            print(f"RETRY {role}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        finally:
+            await http.close()
+        await asyncio.sleep(backoff)
+        backoff = min(backoff * 2, MAX_BACKOFF_S)
 
 
 def _role_main(role: str):  # noqa: ANN202 - the device entry point type of harness.devices.runner

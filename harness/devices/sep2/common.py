@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import shutil
+import socket
 import ssl
+import struct
 import tempfile
 import time
 from dataclasses import dataclass
@@ -96,38 +97,49 @@ class SimClock:
         return max(0.0, simulated_s / self.speedup)
 
 
-_PING_FROM = re.compile(r"from (fe80::[0-9a-f:]+)", re.IGNORECASE)
+# RFC 4443 clause 4.1/4.2: ICMPv6 echo request and reply types.
+ICMPV6_ECHO_REQUEST = 128
+ICMPV6_ECHO_REPLY = 129
+# RFC 4291 clause 2.7.1: the link-local all-nodes group.
+ALL_NODES = "ff02::1"
+# Spacing of the echo requests while looking for the peer.
+PEER_PROBE_INTERVAL_S = 0.2
 
 
 async def find_peer(link: Link) -> str:
     """The address of the other end of the link: ::1 on loopback; on a veth or real port, the first
-    neighbour answering an ICMPv6 echo to all nodes (the simulated lab's stand-in for DNS-SD)."""
+    other node answering an ICMPv6 echo to all nodes (the simulated lab's stand-in for DNS-SD)."""
     if link.mode == "loopback" or link.interface == "lo":
         return LOOPBACK_ADDRESS
     if link.peer_address:
         return link.peer_address
+    scope = socket.if_nametoindex(link.interface)
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    sock.setblocking(False)
+    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, scope)
+    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 0)
+    loop = asyncio.get_running_loop()
     deadline = time.monotonic() + PEER_SEARCH_TIMEOUT_S
-    while time.monotonic() < deadline:
-        proc = await asyncio.create_subprocess_exec(
-            "ping",
-            "-6",
-            "-c",
-            "2",
-            "-i",
-            "0.2",
-            "-W",
-            "1",
-            "-I",
-            link.interface,
-            "ff02::1",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        out, _ = await proc.communicate()
-        for address in _PING_FROM.findall(out.decode("ascii", "replace")):
-            if address.lower() != link.address.lower():
-                return address
-        await asyncio.sleep(0.2)
+    identifier = os.getpid() & 0xFFFF
+    try:
+        sequence = 0
+        while time.monotonic() < deadline:
+            sequence += 1
+            # Type, code, checksum (the kernel fills it for raw ICMPv6 sockets), identifier, sequence.
+            echo = struct.pack("!BBHHH", ICMPV6_ECHO_REQUEST, 0, 0, identifier, sequence) + b"vgi-sep2"
+            await loop.sock_sendto(sock, echo, (ALL_NODES, 0, 0, scope))
+            try:
+                while True:
+                    data, sender = await asyncio.wait_for(
+                        loop.sock_recvfrom(sock, 1500), PEER_PROBE_INTERVAL_S
+                    )
+                    address = str(sender[0]).split("%", 1)[0]
+                    if data[:1] == bytes([ICMPV6_ECHO_REPLY]) and address.lower() != link.address.lower():
+                        return address
+            except TimeoutError:
+                continue
+    finally:
+        sock.close()
     raise RuntimeError(f"no IEEE 2030.5 server found on {link.interface}")
 
 

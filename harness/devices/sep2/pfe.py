@@ -64,20 +64,28 @@ TARIFFS = {"tou": TOU_PRICES, "rtp": RTP_PRICES, "cpp": CPP_PRICES}
 # IEEE 2030.5 ServiceKind 0 electricity, currency ISO 4217 840 (USD) as in the public examples.
 CURRENCY_USD = 840
 PRIMACY_UTILITY = 0  # IEEE 2030.5 PrimacyType: 0 = in home energy management, 1 = contracted premises
-# Default DR cap of the simulated DR event (W) and its duration (s).
-SIM_DR_LIMIT_W = 3300
+# The simulated DR event's duty cycle: devices run at 45 % of their normal load (a 7.2 kW EV: 3.2 kW).
+SIM_DR_DUTY_CYCLE = 45
 # IEEE 2030.5 TextMessage priority: 1 = normal.
 PRIORITY_NORMAL = 1
+# IEEE 2030.5 UomType 72: Wh; FlowDirectionType 1: forward (delivered to the customer).
+UOM_WH = 72
+FLOW_DELIVERED = 1
+# Bound on the request log kept for testers deciding when to stop waiting.
+MAX_REQUEST_LOG = 100_000
 # Registration PIN the simulated lab uses (IEEE 2030.5 clause 6.3.4: 6 digits with a check digit).
 SIM_PIN = 111115
 
 
 @dataclass
 class DrEventSpec:
+    """A DR event: from ``start`` for ``duration`` devices run at ``duty_cycle_percent`` of their
+    normal load (IEEE 2030.5 EndDeviceControl DutyCycle.normalValue)."""
+
     mrid: int
     start: int
     duration: int
-    limit_w: int
+    duty_cycle_percent: int
 
 
 @dataclass
@@ -94,6 +102,7 @@ class Sep2Server:
     flow_requests: dict[int, Any] = field(default_factory=dict)
     power_status: dict[int, Any] = field(default_factory=dict)
     mirrors: dict[int, Any] = field(default_factory=dict)
+    requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path), bounded
     on_post: Callable[[str, str, Any], None] | None = None
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -103,8 +112,8 @@ class Sep2Server:
             return None
         return sorted(self.registered).index(lfdi) + 1
 
-    def add_dr_event(self, start: int, duration: int, limit_w: int = SIM_DR_LIMIT_W) -> DrEventSpec:
-        event = DrEventSpec(1000 + len(self.dr_events) + 1, start, duration, limit_w)
+    def add_dr_event(self, start: int, duration: int, duty_cycle: int = SIM_DR_DUTY_CYCLE) -> DrEventSpec:
+        event = DrEventSpec(1000 + len(self.dr_events) + 1, start, duration, duty_cycle)
         self.dr_events.append(event)
         return event
 
@@ -266,14 +275,14 @@ class Sep2Server:
                 r.EndDeviceControl(
                     href=f"/dr/1/edc/{event.mrid}",
                     m_rid=v.mrid(event.mrid),
-                    description=f"limit {event.limit_w} W",
+                    description=f"duty cycle {event.duty_cycle_percent} %",
                     creation_time=v.sep_time(self.clock.start),
                     event_status=v.event_status(status, now),
                     interval=v.interval(event.start, event.duration),
                     reply_to="/rsps/1/rsp",
                     response_required=b"\x03",
                     device_category=v.device_category(v.DEVICE_CATEGORY_EV_BIT, v.DEVICE_CATEGORY_EVSE_BIT),
-                    set_point=sep.SetPoint(target=event.limit_w),
+                    duty_cycle=sep.DutyCycle(normal_value=event.duty_cycle_percent),
                     dr_program_mandatory=True,
                     load_shift_forward=False,
                 )
@@ -332,6 +341,31 @@ class Sep2Server:
             href=f"/edev/{index}/frp", all=len(items), results=len(items), flow_reservation_response=items
         )
 
+    def reading_type(self) -> Any:
+        # IEEE 2030.5 ReadingType of the energy rate: kWh (uom 72 Wh, multiplier 3), delivered (flow 1).
+        return r.ReadingType(
+            href="/rt/1",
+            uom=sep.UomType(value=UOM_WH),
+            power_of_ten_multiplier=sep.PowerOfTenMultiplierType(value=3),
+            flow_direction=sep.FlowDirectionType(value=FLOW_DELIVERED),
+            number_of_tou_tiers=2,
+        )
+
+    def flow_request_list(self, index: int) -> Any:
+        items = [req for _mrid, (owner, req) in sorted(self.flow_requests.items()) if owner == index]
+        return r.FlowReservationRequestList(
+            href=f"/edev/{index}/frq", all=len(items), results=len(items), flow_reservation_request=items
+        )
+
+    def default_power_status(self, index: int) -> Any:
+        # What the server knows before the device reports: nothing but that it is on mains.
+        return r.PowerStatus(
+            href=f"/edev/{index}/ps",
+            battery_status=4,  # IEEE 2030.5 PowerStatus.batteryStatus 4: not applicable
+            changed_time=v.sep_time(self.clock.start),
+            current_power_source=sep.PowerSourceType(value=v.PowerSource.MAINS),
+        )
+
     def mirror_list(self) -> Any:
         items = list(self.mirrors.values())
         return r.MirrorUsagePointList(
@@ -346,6 +380,8 @@ class Sep2Server:
             # IEEE 2030.5 clause 6.3.4: the server serves registered devices only.
             return HttpResponse.empty(HTTPStatus.FORBIDDEN)
         path = request.path.rstrip("/") or "/"
+        if len(self.requests) < MAX_REQUEST_LOG:
+            self.requests.append((request.method, path))
         if request.method in ("GET", "HEAD"):
             resource = self._get(path, index, lfdi or "")
             if resource is None:
@@ -375,6 +411,9 @@ class Sep2Server:
             "/msg": self.messaging,
             "/msg/1/txt": self.text_messages,
             "/mup": self.mirror_list,
+            "/rt/1": self.reading_type,
+            f"{base}/frq": lambda: self.flow_request_list(index),
+            f"{base}/ps": lambda: self.power_status.get(index) or self.default_power_status(index),
         }
         if path in fixed:
             return fixed[path]()
@@ -386,8 +425,6 @@ class Sep2Server:
             and parts[6].isdigit()
         ):
             return self.consumption_interval(int(parts[6]))
-        if path == f"{base}/ps" and index in self.power_status:
-            return self.power_status[index]
         return None
 
     _WRITABLE = {

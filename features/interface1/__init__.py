@@ -1,0 +1,1 @@
+"""Interface 1 features (IEEE 2030.5)."""

@@ -1,0 +1,1 @@
+"""Interface 3 features (IEEE 2030.5)."""

@@ -1,0 +1,1 @@
+"""Interface 6 features (IEEE 2030.5)."""

@@ -1,0 +1,1 @@
+"""Interface 7 features (IEEE 2030.5)."""

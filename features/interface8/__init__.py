@@ -1,0 +1,1 @@
+"""Interface 8 features (IEEE 2030.5)."""

@@ -1,0 +1,1 @@
+"""Interface 9 features (IEEE 2030.5)."""

@@ -1,0 +1,282 @@
+"""IEEE 2030.5 tester roles.
+
+* :class:`Sep2ServerTester`: the tester as PFE or BMS serving a client DUT (EV, EVSE, DC charger,
+  telematics, meter).  It serves the simulated lab's resource tree on the lab's port, can publish a
+  DR event or switch tariffs mid-run, and can present a wrong TLS configuration on purpose (another
+  cipher suite, TLS 1.3 only, a chain under an untrusted SERCA).
+* :class:`Sep2ClientTester`: the tester as a client of a server DUT (PFE, BMS): walks the resource
+  tree from DeviceCapability, sends bad bodies (malformed, schema-invalid, entity expansion,
+  oversized, wrong content type) and offers bad TLS (wrong suite, TLS 1.3, no certificate, untrusted
+  chain, unregistered LFDI).
+
+Both write the NSS key log of every TLS session to the scenario's key log, so the capture is
+decrypted and the verdicts come from the timeline.  What the tester itself sees (status codes,
+refused handshakes) is kept only to know when to stop waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.codec.sep2 import resources as r
+from harness.codec.sep2.media import MEDIA_TYPE_SEP_XML, SEP_NAMESPACE
+from harness.devices.sep2.common import (
+    DCAP_PATH,
+    SEP2_PORT,
+    SimClock,
+    host_for,
+    identity,
+)
+from harness.devices.sep2.pfe import Sep2Server
+from harness.devices.sep2.servers import registered_devices
+from harness.lab.config import LabConfig
+from harness.transport.http import MAX_BODY_BYTES, HttpResponse, Sep2HttpClient, Sep2HttpServer
+from harness.transport.link import Link
+from harness.transport.tls import client_context, server_context
+
+# A suite IEEE 2030.5 does not allow (clause 6.11.3 mandates only 0xC0AE): AES-GCM with ECDSA.
+WRONG_CIPHER = "ECDHE-ECDSA-AES128-GCM-SHA256"
+# Bad TLS offers by name (feature text) -> what they change.
+TLS_FAULTS = ("wrong cipher", "TLS 1.3 only", "no client certificate", "untrusted chain", "unregistered LFDI")
+# Bounds of one tester operation.
+REQUEST_TIMEOUT_S = 10.0
+WAIT_STEP_S = 0.05
+# Bodies the negative cases send.
+MALFORMED_XML = b'<?xml version="1.0"?><FlowReservationRequest xmlns="urn:ieee:std:2030.5:ns"><mRID>01'
+SCHEMA_INVALID = (
+    f'<FlowReservationRequest xmlns="{SEP_NAMESPACE}"><bogus>1</bogus></FlowReservationRequest>'.encode()
+)
+# Billion laughs (entity expansion): ten levels of ten references.
+ENTITY_EXPANSION = (
+    b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + b"".join(
+        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'.encode()
+        for i in range(1, 10)
+    )
+    + f']><FlowReservationRequest xmlns="{SEP_NAMESPACE}"><description>&lol9;</description>'
+    "</FlowReservationRequest>".encode()
+)
+
+
+def tls_server_context(role: str, lab: LabConfig, keylog: Path, fault: str | None = None) -> ssl.SSLContext:
+    """The tester's server context, compliant or with one ``fault`` of TLS_FAULTS."""
+    if fault == "untrusted chain":
+        untrusted = identity("untrusted", lab)
+        trusted = identity(role, lab)
+        return server_context(untrusted, trust_anchor=trusted.trust_anchor_path, keylog_path=keylog)
+    if fault == "wrong cipher":
+        return server_context(identity(role, lab), keylog_path=keylog, ciphers=WRONG_CIPHER)
+    if fault == "TLS 1.3 only":
+        return server_context(
+            identity(role, lab),
+            keylog_path=keylog,
+            minimum_version=ssl.TLSVersion.TLSv1_3,
+            maximum_version=ssl.TLSVersion.TLSv1_3,
+        )
+    return server_context(identity(role, lab), keylog_path=keylog)
+
+
+def tls_client_context(role: str, lab: LabConfig, keylog: Path, fault: str | None = None) -> ssl.SSLContext:
+    """The tester's client context, compliant or with one ``fault`` of TLS_FAULTS."""
+    if fault == "untrusted chain":
+        untrusted = identity("untrusted", lab)
+        trusted = identity(role, lab)
+        return client_context(untrusted, trust_anchor=trusted.trust_anchor_path, keylog_path=keylog)
+    if fault == "unregistered LFDI":
+        return client_context(identity("unregistered", lab), keylog_path=keylog)
+    if fault == "no client certificate":
+        return client_context(identity(role, lab), keylog_path=keylog, present_certificate=False)
+    if fault == "wrong cipher":
+        return client_context(identity(role, lab), keylog_path=keylog, ciphers=WRONG_CIPHER)
+    if fault == "TLS 1.3 only":
+        return client_context(
+            identity(role, lab),
+            keylog_path=keylog,
+            minimum_version=ssl.TLSVersion.TLSv1_3,
+            maximum_version=ssl.TLSVersion.TLSv1_3,
+        )
+    return client_context(identity(role, lab), keylog_path=keylog)
+
+
+def _listen_host(link: Link) -> str:
+    if link.mode == "loopback":
+        return "::1"
+    return host_for(link, link.address)
+
+
+@dataclass
+class Sep2ServerTester:
+    """The tester as the PFE (or BMS) server of a client DUT."""
+
+    link: Link
+    lab: LabConfig
+    keylog: Path
+    role: str = "pfe-server"
+    tls_fault: str | None = None
+    tariff: str = "tou"
+    clock: SimClock = field(default_factory=SimClock)
+    site: Sep2Server | None = None
+    server: Sep2HttpServer | None = None
+
+    async def start(self) -> None:
+        self.clock = SimClock()
+        self.site = Sep2Server(self.clock, registered_devices(self.lab), tariff=self.tariff)
+        context = tls_server_context(self.role, self.lab, self.keylog, self.tls_fault)
+        self.server = Sep2HttpServer(
+            self.site.handle, context, host=_listen_host(self.link), port=SEP2_PORT, enforce_policy=False
+        )
+        await self.server.start()
+
+    async def close(self) -> None:
+        if self.server is not None:
+            await self.server.close()
+            self.server = None
+
+    def device_path(self, role: str) -> str:
+        assert self.site is not None
+        return f"/edev/{self.site.device_index(identity(role, self.lab).lfdi)}"
+
+    def posted(self, suffix: str) -> list[Any]:
+        assert self.site is not None
+        return [res for _lfdi, path, res in self.site.posted if path.endswith(suffix)]
+
+    async def wait_for(self, predicate: Any, timeout: float) -> bool:
+        """Wait until ``predicate()`` holds (the DUT did something) or ``timeout`` passes."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            await asyncio.sleep(WAIT_STEP_S)
+        return bool(predicate())
+
+    async def requests_seen(self) -> int:
+        assert self.server is not None
+        return sum(1 for e in self.server.events if e.kind == "tls-established")
+
+    def connection_attempts(self) -> int:
+        assert self.server is not None
+        return sum(1 for e in self.server.events if e.kind in ("tls-established", "tls-refused"))
+
+
+@dataclass
+class Sep2ClientTester:
+    """The tester as a client of a server DUT."""
+
+    link: Link
+    lab: LabConfig
+    keylog: Path
+    role: str = "ev"
+    responses: list[tuple[str, str, int]] = field(default_factory=list)  # (method, target, status)
+    refused: list[str] = field(default_factory=list)
+    local_ports: set[int] = field(default_factory=set)
+
+    def _client(self, fault: str | None = None) -> Sep2HttpClient:
+        peer = "::1" if self.link.mode == "loopback" else (self.link.peer_address or "::1")
+        context = tls_client_context(self.role, self.lab, self.keylog, fault)
+        return Sep2HttpClient(host_for(self.link, peer), SEP2_PORT, context, enforce_policy=False)
+
+    async def _remember(self, client: Sep2HttpClient) -> None:
+        writer = client._writer  # noqa: SLF001 - the local port tells tester from DUT on loopback
+        if writer is not None:
+            sock = writer.get_extra_info("sockname")
+            if sock:
+                self.local_ports.add(int(sock[1]))
+
+    async def request(
+        self,
+        method: str,
+        target: str,
+        body: bytes = b"",
+        content_type: str | None = MEDIA_TYPE_SEP_XML,
+        fault: str | None = None,
+    ) -> HttpResponse | None:
+        client = self._client(fault)
+        headers = (("Accept", MEDIA_TYPE_SEP_XML),)
+        if body and content_type:
+            headers += (("Content-Type", content_type),)
+        try:
+            await client.connect()
+            await self._remember(client)
+            response = await asyncio.wait_for(
+                client.request(method, target, body, headers), REQUEST_TIMEOUT_S
+            )
+        except (ssl.SSLError, ConnectionError, OSError, TimeoutError, ValueError) as exc:
+            self.refused.append(f"{method} {target}: {type(exc).__name__}: {exc}")
+            return None
+        finally:
+            await client.close()
+        self.responses.append((method, target, response.status))
+        return response
+
+    async def walk(self, limit: int = 40) -> list[str]:
+        """GET DeviceCapability and every link it (and the lists below it) names, once each."""
+        client = self._client()
+        seen: list[str] = []
+        queue = [DCAP_PATH]
+        try:
+            await client.connect()
+            await self._remember(client)
+            while queue and len(seen) < limit:
+                path = queue.pop(0)
+                if path in seen:
+                    continue
+                seen.append(path)
+                response = await asyncio.wait_for(client.get(path), REQUEST_TIMEOUT_S)
+                self.responses.append(("GET", path, response.status))
+                if response.status != 200:
+                    continue
+                with contextlib.suppress(Exception):
+                    queue.extend(h for h in _links(response.body) if h not in seen)
+        except (ssl.SSLError, ConnectionError, OSError, TimeoutError) as exc:
+            self.refused.append(f"walk: {type(exc).__name__}: {exc}")
+        finally:
+            await client.close()
+        return seen
+
+    async def send_bad_body(self, kind: str, target: str) -> None:
+        """POST one bad body (``kind``: malformed, schema-invalid, entity expansion, oversized, wrong
+        content type), then GET DeviceCapability to see the DUT still serves."""
+        body, content_type = {
+            "malformed XML": (MALFORMED_XML, MEDIA_TYPE_SEP_XML),
+            "schema-invalid XML": (SCHEMA_INVALID, MEDIA_TYPE_SEP_XML),
+            "XML entity expansion": (ENTITY_EXPANSION, MEDIA_TYPE_SEP_XML),
+            "oversized body": (b"<a>" + b" " * (MAX_BODY_BYTES + 1) + b"</a>", MEDIA_TYPE_SEP_XML),
+            "wrong content type": (r.serialise(r.Time(href="/tm", **_time_fields())), "application/json"),
+        }[kind]
+        await self.request("POST", target, body, content_type)
+        await self.request("GET", DCAP_PATH)
+
+
+def _time_fields() -> dict[str, Any]:
+    from py20305.models.sep import sep
+
+    from harness.codec.sep2 import values as v
+
+    offset = sep.TimeOffsetType(value=0)
+    return {
+        "current_time": v.sep_time(0),
+        "dst_end_time": v.sep_time(0),
+        "dst_offset": offset,
+        "dst_start_time": v.sep_time(0),
+        "quality": 7,
+        "tz_offset": offset,
+    }
+
+
+def _links(body: bytes) -> list[str]:
+    """Every ``*Link`` href and every list item href in a body (the tree the walk follows)."""
+    from harness.codec.sep2.document import local_name, parse_xml
+
+    root = parse_xml(body)
+    out = []
+    for element in root.iter():
+        href = element.get("href")
+        if href and element is not root and (local_name(element).endswith("Link")):
+            out.append(href)
+    return out
