@@ -168,7 +168,7 @@ def evse_step_ef(vgi_scenario: ScenarioRun) -> None:
 @when(parsers.parse("the tester offers a nominal duty cycle for {amps:g} A for {seconds:g} s"))
 def offer_nominal(vgi_scenario: ScenarioRun, amps: float, seconds: float) -> None:
     run = vgi_scenario
-    run.start_dut("ev")
+    run.start_dut("ev", "slac")
     tester = PilotEvseTester(run.values["slac_evse_tester"])
     run.bench.run(tester.slac.wait_vehicle(PilotState.B, 10.0), 15)
     run.values["pilot_nominal_duty"] = round(duty_from_ampacity(amps), 1)  # records carry 0.1 %

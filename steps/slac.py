@@ -230,7 +230,7 @@ async def _send_and_wait(tester: SlacEvTester, frame: bytes, seconds: float) -> 
 
 @when("the EV under test is plugged in and the tester offers 5 %")
 def evse_offers(vgi_scenario: ScenarioRun) -> None:
-    vgi_scenario.start_dut("ev")
+    vgi_scenario.start_dut("ev", "slac")
     tester = _evse(vgi_scenario)
     if tester.pilot is None:  # a `plc` lab: the lab's pilot box offers 5 % to the EV
         tester.start_matching()
@@ -797,3 +797,9 @@ def ev_validates(vgi_scenario: ScenarioRun) -> None:
         "CM_VALIDATE.REQ -> Ready -> REQ with the window -> B-C-B toggles on the pilot -> Success -> match",
         "SLAC-EV-10",
     )
+
+
+@given("the EVSE under test is running its link layer")
+def evse_link_layer_running(vgi_scenario: ScenarioRun) -> None:
+    """The EVSE's pilot and SLAC side (its `slac` reference service on the sim lab)."""
+    vgi_scenario.start_dut("evse", "slac")

@@ -5,7 +5,7 @@ Feature: SLAC matching of an EVSE under test, the tester acting as EV
   with CM_SLAC_MATCH.REQ. The PLC link comes up once both modems hold that key.
 
   Background:
-    Given the EVSE under test is running
+    Given the EVSE under test is running its link layer
     And the tester is an EV on the PLC link
 
   @id:TC_SLAC_EVSE_001 @dut:evse @req:SLAC-EVSE-01 @req:SLAC-EVSE-02 @req:SLAC-EVSE-06

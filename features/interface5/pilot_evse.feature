@@ -5,7 +5,7 @@ Feature: Control pilot of an EVSE under test, the tester acting as the vehicle
   de-energizes quickly when the vehicle leaves C. Without SLAC it steps through state E/F and retries.
 
   Background:
-    Given the EVSE under test is running
+    Given the EVSE under test is running its link layer
     And the tester is an EV on the PLC link
 
   @id:TC_PILOT_EVSE_001 @dut:evse @req:PILOT-EVSE-01
