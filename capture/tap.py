@@ -35,6 +35,17 @@ class TapWriter:
 
         self._write(TCP(sport=src[1], dport=dst[1], flags="S"), src[0], dst[0], t)
 
+    def frame(self, direction: str, frame: bytes, t: float) -> None:
+        """A raw Ethernet frame (SLAC, pilot records) sent or received by the harness."""
+        from scapy.layers.l2 import Ether
+
+        packet = Ether(frame)
+        packet.time = t
+        with self._lock:
+            if not self._closed:
+                self._writer.write(packet)
+                self._writer.flush()
+
     def _write(self, transport, src: str, dst: str, t: float) -> None:  # noqa: ANN001 - a scapy layer
         from scapy.layers.inet6 import IPv6
         from scapy.layers.l2 import Ether

@@ -19,14 +19,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from harness.codec.homeplug import ETHERTYPE_HOMEPLUG_AV, MIN_FRAME_LENGTH
+from harness.transport.timestamps import ANCILLARY_SPACE, enable_timestamps, receive_time
 
 # linux/if_packet.h: the packet type the kernel reports for frames this host transmitted.
 PACKET_OUTGOING = 4
 # linux/if_ether.h: every ethertype (used only by sniffers; endpoints bind one ethertype).
 ETH_P_ALL = 0x0003
-_TIMESPEC = struct.Struct("@qq")
-# Linux asm-generic/socket.h: SO_TIMESTAMPNS is 35; Python 3.11 does not export it.
-_SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 _MAX_FRAME = 65535
 # IEEE 802 (IEEE Std 802) local experimental ethertypes, free for private protocols on a lab link.
 ETHERTYPE_LOCAL_EXPERIMENTAL_1 = 0x88B5
@@ -107,20 +105,14 @@ class RawEthernetEndpoint:
     def _on_readable(self) -> None:
         while True:
             try:
-                data, ancillary, _flags, addr = self.sock.recvmsg(
-                    _MAX_FRAME, socket.CMSG_SPACE(_TIMESPEC.size)
-                )
+                data, ancillary, _flags, addr = self.sock.recvmsg(_MAX_FRAME, ANCILLARY_SPACE)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
                 return
             if len(addr) > 2 and addr[2] == PACKET_OUTGOING:
                 continue
-            t = time.time()
-            for level, kind, value in ancillary:
-                if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(value) >= _TIMESPEC.size:
-                    seconds, nanoseconds = _TIMESPEC.unpack_from(value)
-                    t = seconds + nanoseconds / 1e9
+            t = receive_time(ancillary)
             self._observe("rx", data, t)
             self.queue.put_nowait(EthernetFrame(data, t))
 
@@ -153,7 +145,7 @@ async def open_raw_ethernet(
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ethertype))
     try:
         sock.bind((interface, ethertype))
-        sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+        enable_timestamps(sock)
         sock.setblocking(False)
     except BaseException:
         sock.close()

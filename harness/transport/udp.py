@@ -12,6 +12,7 @@ from typing import Protocol
 
 from harness.codec.v2g.sdp import SDP_MULTICAST_ADDRESS
 from harness.transport.link import Link
+from harness.transport.timestamps import ANCILLARY_SPACE, enable_timestamps, receive_time
 
 
 class TrafficObserver(Protocol):
@@ -28,11 +29,11 @@ class TrafficObserver(Protocol):
     def connection(self, src: tuple[str, int], dst: tuple[str, int], t: float) -> None:
         """A TCP connection from ``src`` accepted or opened at ``t``."""
 
+    def frame(self, direction: str, frame: bytes, t: float) -> None:
+        """A raw Ethernet frame sent or received (harness.transport.raw_ethernet)."""
+
 
 DatagramObserver = TrafficObserver  # the name the SDP testers use
-_TIMESPEC = struct.Struct("@qq")
-# Linux asm-generic/socket.h: SO_TIMESTAMPNS (= SCM_TIMESTAMPNS) is 35; Python 3.11 does not export it.
-_SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 _MAX_DATAGRAM = 65535
 
 
@@ -60,18 +61,12 @@ class UdpEndpoint:
     def _on_readable(self) -> None:
         while True:
             try:
-                data, ancillary, _flags, addr = self.sock.recvmsg(
-                    _MAX_DATAGRAM, socket.CMSG_SPACE(_TIMESPEC.size)
-                )
+                data, ancillary, _flags, addr = self.sock.recvmsg(_MAX_DATAGRAM, ANCILLARY_SPACE)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
                 return  # e.g. ICMP port unreachable reported on the socket: nothing to read
-            t = time.time()
-            for level, kind, value in ancillary:
-                if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(value) >= _TIMESPEC.size:
-                    seconds, nanoseconds = _TIMESPEC.unpack_from(value)
-                    t = seconds + nanoseconds / 1e9
+            t = receive_time(ancillary)
             address = addr[0].split("%")[0]
             if self.observer:
                 self.observer.datagram(
@@ -124,7 +119,7 @@ async def open_udp(
                     sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, group)
                 except OSError:
                     pass  # all-nodes is joined by the kernel on every IPv6 interface anyway
-        sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+        enable_timestamps(sock)
         sock.setblocking(False)
     except BaseException:
         sock.close()
