@@ -94,6 +94,19 @@ async def secc():
             if ev_target_current is not None:
                 self.evse_data_context.present_current = int(round(min(ev_target_current, 125)))
 
+        def _output_off(self):
+            self.evse_data_context.present_current = 0
+            self.evse_data_context.present_voltage = 0
+
+        async def stop_charger(self):
+            self._output_off()
+            await super().stop_charger()
+
+        async def session_ended(self, current_state, reason):
+            # however the session ended (a reset included), the power stage switches its output off
+            self._output_off()
+            await super().session_ended(current_state, reason)
+
     config = Config()
     config.load_envs()
     controller = BenchEVSEController()
