@@ -53,6 +53,11 @@ _SIM_FAULTS = {
     "din-ev-out-of-sequence": "the reference EVCC sends ChargeParameterDiscoveryReq for ServiceDiscoveryReq",
     "din-ev-malformed": "the reference EVCC sends undecodable EXI instead of ServiceDiscoveryReq",
 }
+_SIM_FAULTS["sep2-ev-ignores-dr"] = "the reference EV/telematics never acknowledges DR events (no DrResponse)"
+_SIM_FAULTS["sep2-client-polls-fast"] = (
+    "the reference IEEE 2030.5 clients poll Time without waiting for pollRate"
+)
+_SIM_FAULTS["sep2-server-accepts-malformed"] = "the reference PFE/BMS answers 201 to bodies it cannot parse"
 SIM_FAULTS = _SIM_FAULTS
 
 
