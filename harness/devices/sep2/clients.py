@@ -56,6 +56,8 @@ SIM_EV_TARGET_SOC_HUNDREDTHS = 9000  # 90 % (PerCent in hundredths)
 # IEEE 2030.5 PowerStatus.batteryStatus 4: not applicable (the EV reports its traction battery in
 # PEVInfo, not as a backup battery).
 BATTERY_STATUS_NOT_APPLICABLE = 4
+# Fault sep2-client-polls-fast: poll this many times faster than the server's pollRate.
+FAST_POLL_DIVISOR = 10
 # Longest wait between reconnection attempts after a failed session (harness choice).
 MAX_BACKOFF_S = 8
 # Upper bound on polling cycles of one client run (the device runs until stopped; this is a guard).
@@ -78,6 +80,7 @@ class Sep2Client:
     now: int = 0
     poll_rate: float = SIM_POLL_RATE_S
     synced_at: float | None = None
+    faults: frozenset[str] = frozenset()
 
     async def get(self, path: str) -> Any:
         response = await self.http.get(path)
@@ -127,10 +130,16 @@ class Sep2Client:
                 if link is not None:
                     self.links[name] = link.href
 
+    async def pause(self) -> None:
+        """Wait one poll period (a tenth of it with the fault switch sep2-client-polls-fast)."""
+        fast = "sep2-client-polls-fast" in self.faults
+        await asyncio.sleep(self.poll_rate / FAST_POLL_DIVISOR if fast else self.poll_rate)
+
     async def sync_time(self) -> None:
         """Read Time at most once per pollRate (IEEE 2030.5 clause 5.5.4)."""
         mono = time.monotonic()
-        if self.synced_at is not None and mono - self.synced_at < self.poll_rate:
+        polite = "sep2-client-polls-fast" not in self.faults
+        if polite and self.synced_at is not None and mono - self.synced_at < self.poll_rate:
             return
         tm = await self.get(self.links["time_link"])
         self.now = int(tm.current_time.value)
@@ -213,7 +222,7 @@ async def run_ev_logic(client: Sep2Client, lab: LabConfig, choice: PlanKind = Pl
         for action in actions:
             if isinstance(action, ArmTimer):
                 timers[action.name] = action.at
-            elif isinstance(action, AcknowledgeEvent):
+            elif isinstance(action, AcknowledgeEvent) and "sep2-ev-ignores-dr" not in client.faults:
                 response = r.DrResponse(
                     created_date_time=v.sep_time(now),
                     end_device_lfdi=v.lfdi_value(client.lfdi),
@@ -243,7 +252,7 @@ async def run_ev_logic(client: Sep2Client, lab: LabConfig, choice: PlanKind = Pl
                 print(f"CHARGING {'START' if power_now else 'STOP'} at {now}", flush=True)
                 await client.send("PUT", f"{client.edev}/ps", _power_status(need, now, power_now))
         await client.messages()
-        await asyncio.sleep(client.poll_rate)
+        await client.pause()
 
 
 def _power_status(need: ChargeNeed, now: int, power_w: int) -> Any:
@@ -282,7 +291,7 @@ async def run_meter_logic(client: Sep2Client) -> None:
             reading=sep.Reading(value=register, time_period=v.interval(client.now, 60)),
         )
         await client.send("POST", location, reading)
-        await asyncio.sleep(client.poll_rate)
+        await client.pause()
 
 
 async def run_polling_logic(client: Sep2Client) -> None:
@@ -292,7 +301,7 @@ async def run_polling_logic(client: Sep2Client) -> None:
         await client.prices()
         await client.dr_events()
         await client.messages()
-        await asyncio.sleep(client.poll_rate)
+        await client.pause()
 
 
 async def run_client(role: str, link: Link, lab: LabConfig, faults: frozenset[str]) -> None:
@@ -304,7 +313,7 @@ async def run_client(role: str, link: Link, lab: LabConfig, faults: frozenset[st
         try:
             session = await http.connect()
             print(f"CONNECTED {role} tls={session}", flush=True)
-            client = Sep2Client(role, http, identity(role, lab).lfdi)
+            client = Sep2Client(role, http, identity(role, lab).lfdi, faults=faults)
             await client.start()
             if role in ("ev", "telematics"):
                 await run_ev_logic(client, lab)

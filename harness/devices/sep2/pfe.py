@@ -103,6 +103,7 @@ class Sep2Server:
     power_status: dict[int, Any] = field(default_factory=dict)
     mirrors: dict[int, Any] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path), bounded
+    accept_malformed: bool = False
     on_post: Callable[[str, str, Any], None] | None = None
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -463,6 +464,8 @@ class Sep2Server:
         try:
             resource = r.parse_resource(request.body, resource_class)
         except Sep2DecodeError:
+            if self.accept_malformed:  # fault switch: a server that does not check what it stores
+                return HttpResponse.empty(HTTPStatus.CREATED, (("Location", f"{path}/0"),))
             return HttpResponse.empty(HTTPStatus.BAD_REQUEST)
         self.posted.append((lfdi, path, resource))
         if self.on_post is not None:

@@ -47,11 +47,14 @@ async def serve(role: str, link: Link, lab: LabConfig, site: Sep2Server) -> None
 
 
 async def run_pfe_server(link: Link, lab: LabConfig, faults: frozenset[str]) -> None:
-    await serve("pfe-server", link, lab, Sep2Server(SimClock(), registered_devices(lab)))
+    site = Sep2Server(SimClock(), registered_devices(lab))
+    site.accept_malformed = "sep2-server-accepts-malformed" in faults
+    await serve("pfe-server", link, lab, site)
 
 
 async def run_bms(link: Link, lab: LabConfig, faults: frozenset[str]) -> None:
     site = Sep2Server(SimClock(), registered_devices(lab), messages=["Site load management active"])
+    site.accept_malformed = "sep2-server-accepts-malformed" in faults
     # The site's own peak: limit EV charging 18:00-21:00 of the simulated day.
     day = site.clock.start
     site.add_dr_event(day + 18 * 3600, 3 * 3600)
