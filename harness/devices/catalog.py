@@ -21,6 +21,9 @@ SIM_ROLES["bms"] = {"sep2": "harness.devices.sep2.servers:run_bms"}
 SIM_ROLES["dc-charger"] = {"sep2": "harness.devices.sep2.clients:run_dc_charger_sep2"}
 SIM_ROLES["telematics"] = {"sep2": "harness.devices.sep2.clients:run_telematics_sep2"}
 SIM_ROLES["meter"] = {"sep2": "harness.devices.sep2.clients:run_meter_sep2"}
+# The whole DC stack on one PLC link: pilot and SLAC, then SDP and DIN SPEC 70121 (service "plc").
+SIM_ROLES["secc"]["plc"] = "harness.devices.plc_stack:run_secc_plc"
+SIM_ROLES["evcc"]["plc"] = "harness.devices.plc_stack:run_evcc_plc"
 
 
 def resolve(role: str, service: str | None = None) -> str:
