@@ -25,3 +25,10 @@ Feature: DC charger (DCPC) as an IEEE 2030.5 client of the utility, the tester a
     When the dc-charger under test starts
     And the tester watches the dc-charger for 2 poll periods
     Then the client refuses the TLS session and sends no HTTP
+
+  @id:TC_SEP2_I3_004 @dut:dc-charger @req:SEP2-TLS-01 @security
+  Scenario: The DC charger refuses a server offering only TLS 1.3
+    Given the tester is the IEEE 2030.5 PFE server offering "TLS 1.3 only"
+    When the dc-charger under test starts
+    And the tester watches the dc-charger for 2 poll periods
+    Then the client refuses the TLS session and sends no HTTP

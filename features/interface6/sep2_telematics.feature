@@ -34,3 +34,10 @@ Feature: The EV's charging logic over the internet path: OEM telematics under te
     When the telematics under test starts
     And the tester watches the telematics for 2 poll periods
     Then the client refuses the TLS session and sends no HTTP
+
+  @id:TC_SEP2_I6_005 @dut:telematics @req:SEP2-EV-06 @real_time_pricing
+  Scenario: Real-time pricing over the internet path: charging starts when planned
+    Given the tester is the IEEE 2030.5 PFE server publishing the "RTP" tariff
+    When the telematics under test starts
+    And the tester waits until the telematics has started charging
+    Then the EV starts charging no earlier than the cheap window it planned for

@@ -23,3 +23,10 @@ Feature: The meter as an IEEE 2030.5 metering mirror client, the tester as the P
     When the meter under test starts
     And the tester watches the meter for 2 poll periods
     Then the client refuses the TLS session and sends no HTTP
+
+  @id:TC_SEP2_I9_004 @dut:meter @req:SEP2-TLS-01 @security
+  Scenario: The meter refuses a server whose chain is not under the SERCA
+    Given the tester is the IEEE 2030.5 PFE server offering "untrusted chain"
+    When the meter under test starts
+    And the tester watches the meter for 2 poll periods
+    Then the client refuses the TLS session and sends no HTTP
