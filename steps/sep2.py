@@ -16,7 +16,7 @@ from harness.devices.sep2.common import DCAP_PATH, SEP2_PORT, SIM_DAY_START, SIM
 from harness.devices.sep2.pfe import SIM_DR_DUTY_CYCLE
 from harness.protocol.sep2.planner import ROW_S
 from harness.scenario import ScenarioRun
-from harness.testers.sep2 import Sep2ClientTester, Sep2ServerTester
+from harness.testers.sep2 import EvseBridge, Sep2ClientTester, Sep2ServerTester
 from harness.verdict.verdicts import Inconclusive
 
 _DAY_S = 24 * ROW_S
@@ -54,12 +54,29 @@ def _client(run: ScenarioRun) -> Sep2ClientTester:
 # --- tester as server, DUT as client --------------------------------------------------------------
 
 
-def _start_server(run: ScenarioRun, role: str, tariff: str = "tou", fault: str | None = None) -> None:
+def _start_server(
+    run: ScenarioRun, role: str, tariff: str = "tou", fault: str | None = None, bridged: bool = False
+) -> None:
     tester = Sep2ServerTester(run.bench.link, run.bench.lab.config, run.keylog_path, role, fault, tariff)
+    if bridged and run.bench.link.mode == "netns":
+        # Interface 1: the EV reaches the BMS through the reference EVSE bridge (site namespace).
+        bridge = EvseBridge(run.bench.link)
+        run.cleanups.append(bridge.destroy)
+        bridge.open_site()
+        tester.bridge = bridge
     run.bench.run(tester.start(), 20)
     run.claim_port(SEP2_PORT)
     run.values["sep2_server"] = tester
     run.cleanups.append(lambda: run.bench.run(tester.close(), SERVER_CLOSE_TIMEOUT_S))
+
+
+@given(
+    parsers.parse(
+        'the tester is the IEEE 2030.5 BMS server behind an EVSE bridge publishing the "{tariff}" tariff'
+    )
+)
+def tester_is_bridged_server(vgi_scenario: ScenarioRun, tariff: str) -> None:
+    _start_server(vgi_scenario, "bms", tariff.lower(), bridged=True)
 
 
 @given(parsers.parse('the tester is the IEEE 2030.5 {role} server publishing the "{tariff}" tariff'))

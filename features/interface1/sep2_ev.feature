@@ -7,7 +7,7 @@ Feature: AC charging over IEEE 2030.5 by an EV under test, the tester acting as 
 
   @id:TC_SEP2_I1_001 @dut:ev @req:SEP2-CLIENT-01 @req:SEP2-CLIENT-02 @req:SEP2-TLS-02
   Scenario: The EV discovers the server, registers and reads its function set assignments
-    Given the tester is the IEEE 2030.5 BMS server publishing the "TOU" tariff
+    Given the tester is the IEEE 2030.5 BMS server behind an EVSE bridge publishing the "TOU" tariff
     When the ev under test starts
     And the tester waits until the ev has reserved
     Then the client discovers the server through DeviceCapability and reads its EndDevice, Registration and FunctionSetAssignments
@@ -16,7 +16,7 @@ Feature: AC charging over IEEE 2030.5 by an EV under test, the tester acting as 
 
   @id:TC_SEP2_I1_002 @dut:ev @req:SEP2-EV-01 @req:SEP2-EV-02 @req:SEP2-EV-03 @req:SEP2-CLIENT-04 @time_of_use
   Scenario: Time-of-use pricing: the EV reserves its charge with PEVInfo
-    Given the tester is the IEEE 2030.5 BMS server publishing the "TOU" tariff
+    Given the tester is the IEEE 2030.5 BMS server behind an EVSE bridge publishing the "TOU" tariff
     When the ev under test starts
     And the tester waits until the ev has reserved
     Then the client reads the tariff, the DR program and the messages
@@ -25,7 +25,7 @@ Feature: AC charging over IEEE 2030.5 by an EV under test, the tester acting as 
 
   @id:TC_SEP2_I1_003 @dut:ev @req:SEP2-EV-04 @req:SEP2-EV-05 @direct_load_control
   Scenario: Direct load control: the EV acknowledges a DR event and adjusts its plan
-    Given the tester is the IEEE 2030.5 BMS server publishing the "TOU" tariff
+    Given the tester is the IEEE 2030.5 BMS server behind an EVSE bridge publishing the "TOU" tariff
     When the ev under test starts
     And the tester waits until the ev has reserved
     And the tester publishes a DR event limiting EV charging
@@ -34,21 +34,21 @@ Feature: AC charging over IEEE 2030.5 by an EV under test, the tester acting as 
 
   @id:TC_SEP2_I1_004 @dut:ev @req:SEP2-EV-06 @real_time_pricing
   Scenario: Real-time pricing: the EV starts charging when planned, in the cheap window
-    Given the tester is the IEEE 2030.5 BMS server publishing the "RTP" tariff
+    Given the tester is the IEEE 2030.5 BMS server behind an EVSE bridge publishing the "RTP" tariff
     When the ev under test starts
     And the tester waits until the ev has started charging
     Then the EV starts charging no earlier than the cheap window it planned for
 
   @id:TC_SEP2_I1_005 @dut:ev @req:SEP2-EV-07 @critical_peak_pricing
   Scenario: Critical peak pricing: the EV plans its charge outside the critical peak
-    Given the tester is the IEEE 2030.5 BMS server publishing the "CPP" tariff
+    Given the tester is the IEEE 2030.5 BMS server behind an EVSE bridge publishing the "CPP" tariff
     When the ev under test starts
     And the tester waits until the ev has reserved
     Then the EV plans its charge outside the critical peak
 
   @id:TC_SEP2_I1_006 @dut:ev @req:SEP2-CLIENT-03
   Scenario: The EV polls no faster than the server's pollRate
-    Given the tester is the IEEE 2030.5 BMS server publishing the "TOU" tariff
+    Given the tester is the IEEE 2030.5 BMS server behind an EVSE bridge publishing the "TOU" tariff
     When the ev under test starts
     And the tester watches the ev for 4 poll periods
     Then the client polls Time no faster than the announced pollRate

@@ -18,7 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import os
+import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +42,7 @@ from harness.devices.sep2.servers import registered_devices
 from harness.lab.config import LabConfig
 from harness.transport.http import MAX_BODY_BYTES, HttpResponse, Sep2HttpClient, Sep2HttpServer
 from harness.transport.link import Link
+from harness.transport.netns import VethLink, create_veth_link, destroy_veth_link
 from harness.transport.tls import client_context, server_context
 
 # A suite IEEE 2030.5 does not allow (clause 6.11.3 mandates only 0xC0AE): AES-GCM with ECDSA.
@@ -110,6 +115,100 @@ def _listen_host(link: Link) -> str:
     return host_for(link, link.address)
 
 
+# Linux sched.h: the namespace type setns(2) joins.
+CLONE_NEWNET = 0x40000000
+# Bounds of the bridge's relay: bytes per read, and one connection's setup.
+RELAY_CHUNK_BYTES = 64 * 1024
+RELAY_CONNECT_TIMEOUT_S = 5.0
+
+
+def _socket_in_netns(netns: str, host: str, port: int) -> socket.socket:
+    """A listening TCP socket created inside ``netns`` (the thread joins it; the process stays put)."""
+    result: list[socket.socket | BaseException] = []
+
+    def create() -> None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = os.open(f"/run/netns/{netns}", os.O_RDONLY)
+            try:
+                if libc.setns(fd, CLONE_NEWNET) != 0:
+                    raise OSError(ctypes.get_errno(), f"setns({netns}) failed")
+            finally:
+                os.close(fd)
+            info = socket.getaddrinfo(host, port, socket.AF_INET6, socket.SOCK_STREAM)[0]
+            sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(info[4])
+            sock.listen(64)
+            sock.setblocking(False)
+            result.append(sock)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            result.append(exc)
+
+    thread = threading.Thread(target=create, name=f"netns-{netns}")
+    thread.start()
+    thread.join()
+    if isinstance(result[0], BaseException):
+        raise result[0]
+    return result[0]
+
+
+@dataclass
+class EvseBridge:
+    """The interface 1 reference EVSE bridge: the EV reaches the site's server only through it.
+
+    The tester's BMS server runs in a site namespace of its own, on a second veth pair; the bridge
+    listens on the tester's end of the EV's link and relays each TCP connection to the server, so
+    the EV's TLS session runs end to end with the BMS through the EVSE, as on a real site.
+    """
+
+    link: Link
+    site: VethLink | None = None
+    server: asyncio.AbstractServer | None = None
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def open_site(self) -> VethLink:
+        self.site = create_veth_link()
+        return self.site
+
+    async def start(self) -> None:
+        assert self.site is not None
+        self.server = await asyncio.start_server(self._relay, _listen_host(self.link), SEP2_PORT)
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        assert self.site is not None
+        try:
+            up_reader, up_writer = await asyncio.wait_for(
+                asyncio.open_connection(f"{self.site.dut_address}%{self.site.tester_interface}", SEP2_PORT),
+                RELAY_CONNECT_TIMEOUT_S,
+            )
+        except (OSError, TimeoutError):
+            writer.close()
+            return
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(RELAY_CHUNK_BYTES):
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+
+    def destroy(self) -> None:
+        if self.site is not None:
+            destroy_veth_link(self.site)
+            self.site = None
+
+
 @dataclass
 class Sep2ServerTester:
     """The tester as the PFE (or BMS) server of a client DUT."""
@@ -123,17 +222,31 @@ class Sep2ServerTester:
     clock: SimClock = field(default_factory=SimClock)
     site: Sep2Server | None = None
     server: Sep2HttpServer | None = None
+    bridge: EvseBridge | None = None
 
     async def start(self) -> None:
         self.clock = SimClock()
         self.site = Sep2Server(self.clock, registered_devices(self.lab), tariff=self.tariff)
         context = tls_server_context(self.role, self.lab, self.keylog, self.tls_fault)
+        sock = None
+        if self.bridge is not None and self.bridge.site is not None:
+            site = self.bridge.site
+            sock = _socket_in_netns(site.netns, f"{site.dut_address}%{site.dut_interface}", SEP2_PORT)
         self.server = Sep2HttpServer(
-            self.site.handle, context, host=_listen_host(self.link), port=SEP2_PORT, enforce_policy=False
+            self.site.handle,
+            context,
+            host=_listen_host(self.link),
+            port=SEP2_PORT,
+            enforce_policy=False,
+            sock=sock,
         )
         await self.server.start()
+        if self.bridge is not None:
+            await self.bridge.start()
 
     async def close(self) -> None:
+        if self.bridge is not None:
+            await self.bridge.close()
         if self.server is not None:
             await self.server.close()
             self.server = None

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -435,13 +436,17 @@ class Sep2HttpServer:
     enforce_policy: bool = True
     max_events: int = 10_000
     events: list[ConnectionEvent] = field(default_factory=list)
+    sock: socket.socket | None = None
     _server: asyncio.Server | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _transports: set[asyncio.Transport] = field(default_factory=set)
 
     async def start(self) -> Sep2HttpServer:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _Accepted(self), self.host, self.port)
+        if self.sock is not None:  # a socket made elsewhere (e.g. inside another network namespace)
+            self._server = await loop.create_server(lambda: _Accepted(self), sock=self.sock)
+        else:
+            self._server = await loop.create_server(lambda: _Accepted(self), self.host, self.port)
         self.port = int(self._server.sockets[0].getsockname()[1])
         return self
 
