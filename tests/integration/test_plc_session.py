@@ -79,3 +79,24 @@ def test_timeline_has_pilot_then_slac_then_sdp_then_v2g(plc_run):
         # The V2G layer only starts once SLAC has finished: no IP message of the session before the match.
         match_cnf = min(e["t"] for e in events if e["message"] == "CM_SLAC_MATCH.CNF")
         assert first["SDP"] > match_cnf, scenario.id
+
+
+def test_order_check_fails_when_ip_runs_before_the_link(plc_run):
+    """The registered order expectation, evaluated again over the real timeline with its SDP exchange
+    moved in front of SLAC (as a device that skipped the link would show it), no longer passes."""
+    from capture.timeline import TimelineEvent
+    from harness.verdict.expectations import Parties, evaluate
+    from harness.verdict.verdicts import Verdict
+
+    out, _ = plc_run
+    for scenario in Results.load(out).scenarios:
+        (check,) = [c for c in scenario.checks if c.requirement == "PLC-SESSION-01"]
+        events = [TimelineEvent.from_json(e) for e in json.loads((Path(out) / scenario.timeline).read_text())]
+        parties = Parties(frozenset())
+        assert evaluate(check.spec, events, parties).verdict is Verdict.PASS, scenario.id
+        sdp = [e for e in events if e.protocol == "SDP"]
+        first_slac = next(i for i, e in enumerate(events) if e.protocol == "SLAC")
+        rest = [e for e in events if e.protocol != "SDP"]
+        early = rest[:first_slac] + sdp + rest[first_slac:]
+        outcome = evaluate(check.spec, early, parties)
+        assert outcome.verdict is Verdict.FAIL and "unexpected order" in outcome.reason, scenario.id
