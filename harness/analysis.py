@@ -41,8 +41,13 @@ class ReJudged:
         return self.verdict == self.live_verdict
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "verdict": self.verdict.value, "reason": self.reason,
-                "live_verdict": self.live_verdict.value, "from_capture": self.from_capture}
+        return {
+            "id": self.id,
+            "verdict": self.verdict.value,
+            "reason": self.reason,
+            "live_verdict": self.live_verdict.value,
+            "from_capture": self.from_capture,
+        }
 
 
 def analyze_run(run_dir: Path) -> list[ReJudged]:
@@ -51,8 +56,15 @@ def analyze_run(run_dir: Path) -> list[ReJudged]:
     for scenario in results.scenarios:
         decided_by_step = scenario.interrupted or any(step.status == "failed" for step in scenario.steps)
         if not scenario.checks or not scenario.evidence or decided_by_step:
-            out.append(ReJudged(scenario.id, scenario.verdict, f"(carried over) {scenario.reason}",
-                                scenario.verdict, False))
+            out.append(
+                ReJudged(
+                    scenario.id,
+                    scenario.verdict,
+                    f"(carried over) {scenario.reason}",
+                    scenario.verdict,
+                    False,
+                )
+            )
             continue
         try:
             timeline = read_timeline(run_dir / scenario.evidence[0].capture)
