@@ -36,7 +36,9 @@ PROTOCOLS = {
 PICS_OPTIONS = {
     "sdp.tls": "the SECC offers TLS in SDP (security byte 0x00)",
     "sdp.no_tls": "the SECC offers plain TCP in SDP (security byte 0x10)",
-    "slac.validate": "the EV/EVSE uses CM_VALIDATE (pilot toggles) before CM_SLAC_MATCH (ISO 15118-3 A.9.2.6)",  # noqa: E501
+    "slac.validate": (
+        "the EV/EVSE uses CM_VALIDATE (pilot toggles) before CM_SLAC_MATCH (ISO 15118-3 A.9.2.6)"
+    ),
 }
 _SIM_FAULTS = {
     "sdp-silent": "the reference SECC never answers SDP requests",
