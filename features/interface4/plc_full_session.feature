@@ -1,4 +1,4 @@
-@interface:4 @interface:2 @full_session @plc
+@interface:4 @interface:2 @full_session @plc @pics:slac @pics:pilot
 Feature: One PLC link for the whole DC charging session
   As on a real cable, the control pilot, SLAC, SDP and the DIN SPEC 70121 session share one link:
   plug-in (state B) and the 5 % offer start SLAC, the match brings the Green PHY link up, and only then
