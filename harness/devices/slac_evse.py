@@ -104,16 +104,21 @@ async def run_evse_slac(link: Link, lab: LabConfig, faults: frozenset[str]) -> N
             except TimeoutError:
                 event = None
             actions: list[p.PilotAction] = []
+            handled_at = loop.time()
             if event is not None:
-                actions += pilot.handle(event, loop.time())
+                actions += pilot.handle(event, handled_at)
             for name, deadline in list(timers.items()):
-                if deadline <= loop.time():
+                if deadline <= handled_at:
                     del timers[name]
-                    actions += pilot.handle(p.PilotTimerExpired(name), loop.time())
+                    actions += pilot.handle(p.PilotTimerExpired(name), handled_at)
+            # A hold (e.g. state E/F for T_step_EF) counts from when the new state is on the wire, as
+            # on a real pilot, not from when the core decided it: sending the record takes a moment.
+            on_wire_delay = 0.0
             for action in actions:
                 log.info("pilot: %s", action)
                 if isinstance(action, p.SetOutput):
                     await driver.set_output(action.output, action.duty_percent)
+                    on_wire_delay = loop.time() - handled_at
                 elif isinstance(action, p.BeginMatching):
                     station.post(Start())
                 elif isinstance(action, p.EndMatching):
@@ -123,7 +128,7 @@ async def run_evse_slac(link: Link, lab: LabConfig, faults: frozenset[str]) -> N
                 elif isinstance(action, p.DeEnergize):
                     await driver.set_energized(False)
                 elif isinstance(action, p.PilotStartTimer):
-                    timers[action.name] = action.deadline
+                    timers[action.name] = action.deadline + on_wire_delay
                 elif isinstance(action, p.PilotCancelTimer):
                     timers.pop(action.name, None)
     finally:
