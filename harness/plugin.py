@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from reports.model import DutIdentity, LabRef, RequirementResult, Results, RunIn
 _SESSION = pytest.StashKey["VgiSession"]()
 _RUN = pytest.StashKey[ScenarioRun]()
 _META = pytest.StashKey[ScenarioMeta]()
+_STEP_T0 = pytest.StashKey[float]()
 _VERDICT_WIDTH = max(len(v.value) for v in Verdict)
 # Set by `vgi run`'s SIGTERM handler before it interrupts the run; a plain Ctrl-C is SIGINT.
 INTERRUPT_SIGNAL = "SIGINT"
@@ -130,7 +132,9 @@ def git_commit() -> str | None:
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() or None
 
 
 def requirement_results(scenarios: list[ScenarioResult]) -> list[RequirementResult]:
@@ -325,7 +329,7 @@ def pytest_bdd_before_step(request, feature, scenario, step, step_func) -> None:
     steps = _step_record(request)
     if steps is not None:
         steps.append(StepResult(keyword=step.keyword.strip(), text=step.name, status="running"))
-        request.node.stash[_STEP_T0] = _now()
+        request.node.stash[_STEP_T0] = time.monotonic()
 
 
 def pytest_bdd_after_step(request, feature, scenario, step, step_func, step_func_args) -> None:  # noqa: ANN001
@@ -349,23 +353,14 @@ def pytest_bdd_step_func_lookup_error(request, feature, scenario, step, exceptio
         )
 
 
-_STEP_T0 = pytest.StashKey[float]()
-
-
-def _now() -> float:
-    import time
-
-    return time.monotonic()
-
-
 def _close_step(request: pytest.FixtureRequest, status: str, error: str | None) -> None:
     steps = _step_record(request)
     if not steps:
         return
     last = steps[-1]
-    t0 = request.node.stash.get(_STEP_T0, _now())
+    t0 = request.node.stash.get(_STEP_T0, time.monotonic())
     steps[-1] = last.model_copy(
-        update={"status": status, "error": error, "duration_s": round(_now() - t0, 3)}
+        update={"status": status, "error": error, "duration_s": round(time.monotonic() - t0, 3)}
     )
 
 

@@ -19,6 +19,13 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ("results.json", "report.html", "junit.xml", "manifest.sha256")
 
 
+def _vgi(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the `vgi` command as a user would, in its own process."""
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
 def _assert_complete_artifacts(run_dir: Path) -> Results:
     for name in ARTIFACTS:
         assert (run_dir / name).is_file(), f"{name} missing from {run_dir}"
@@ -34,12 +41,7 @@ def _assert_complete_artifacts(run_dir: Path) -> Results:
 @pytest.fixture(scope="module")
 def sim_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("sim") / "run"
-    proc = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "run", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    proc = _vgi("run", "--out", str(out), timeout=600)
     return out, proc
 
 
@@ -64,12 +66,7 @@ def test_default_campaign_passes_with_evidence(sim_run):
 
 def test_analyze_run_dir_reproduces_live_verdicts(sim_run):
     out, _ = sim_run
-    proc = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "analyze", "--json", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = _vgi("analyze", "--json", str(out), timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     judged = {s["id"]: s for s in json.loads(proc.stdout)["scenarios"]}
     live = {s.id: s.verdict.value for s in Results.load(out).scenarios}
@@ -83,28 +80,19 @@ def test_analyze_run_dir_reproduces_live_verdicts(sim_run):
 def test_report_re_renders(sim_run):
     out, _ = sim_run
     (out / "report.html").unlink()
-    proc = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "report", str(out)], capture_output=True, text=True
-    )
+    proc = _vgi("report", str(out))
     assert proc.returncode == 0, proc.stderr
     assert (out / "report.html").is_file() and verify_manifest(out) == []
 
 
 def test_broken_secc_fails_with_reasons(tmp_path):
     out = tmp_path / "run"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness.cli",
-            "run",
-            "--lab",
-            str(REPO_ROOT / "lab_configs/examples/sim-broken-secc.yaml"),
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
+    proc = _vgi(
+        "run",
+        "--lab",
+        str(REPO_ROOT / "lab_configs/examples/sim-broken-secc.yaml"),
+        "--out",
+        str(out),
         timeout=600,
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr
@@ -128,23 +116,7 @@ def test_silent_tcp_dut_fails(tmp_path):
         "access: {kind: tcp, interface: lo}\npics: {protocols: [sdp], options: {sdp.no_tls: true}}\n"
     )
     out = tmp_path / "run"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness.cli",
-            "run",
-            "--lab",
-            str(lab),
-            "--out",
-            str(out),
-            "--tags",
-            "id:TC_SDP_SECC_001",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = _vgi("run", "--lab", str(lab), "--out", str(out), "--tags", "id:TC_SDP_SECC_001", timeout=300)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     (scenario,) = _assert_complete_artifacts(out).scenarios
     assert scenario.verdict == "FAIL" and "got no SECCDiscoveryRes" in scenario.reason
@@ -176,12 +148,7 @@ def test_sigterm_leaves_readable_artifacts(tmp_path):
 def test_bad_lab_is_one_clear_line(tmp_path):
     lab = tmp_path / "bad.yaml"
     lab.write_text("name: x\n")
-    proc = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "run", "--lab", str(lab)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = _vgi("run", "--lab", str(lab), timeout=60)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "dut: Field required" in proc.stderr
 
@@ -195,21 +162,14 @@ def test_loopback_with_tap_capture(tmp_path):
         + "capture:\n  backend: tap\n"
     )
     out = tmp_path / "run"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness.cli",
-            "run",
-            "--lab",
-            str(lab),
-            "--out",
-            str(out),
-            "--tags",
-            "id:TC_SDP_SECC_001 or id:TC_SDP_SECC_003 or id:TC_SDP_EVCC_001",
-        ],
-        capture_output=True,
-        text=True,
+    proc = _vgi(
+        "run",
+        "--lab",
+        str(lab),
+        "--out",
+        str(out),
+        "--tags",
+        "id:TC_SDP_SECC_001 or id:TC_SDP_SECC_003 or id:TC_SDP_EVCC_001",
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
