@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.protocol.core import TIMER_EPSILON_S, StartTimer, TimerExpired
+
 Match = Callable[[Any], bool]
 
 
@@ -118,3 +120,55 @@ class FaultInjector:
         due = sorted((item for item in self.held if item[0] <= now + 1e-9), key=lambda item: item[:2])
         self.held = [item for item in self.held if item[0] > now + 1e-9]
         return [action for _, _, action in due]
+
+
+# Kernel timer through which a FaultyCore releases held (delayed) actions, on the clock of its driver.
+FAULT_RELEASE_TIMER = "fault:release"
+
+
+class FaultyCore:
+    """``core`` with ``faults`` applied to its actions; a :class:`~harness.protocol.core.Core` itself.
+
+    Delayed actions are released through the kernel timer :data:`FAULT_RELEASE_TIMER`: the wrapper
+    reports the release time in :meth:`next_deadline` and the name in :meth:`due_timers`, so whichever
+    driver runs the core (simulated clock or asyncio) releases them without knowing about faults. A
+    :class:`StartTimer` for the release is also returned, so traces show when a held action is due.
+    Attribute look-ups the wrapper does not answer go to the wrapped core (state, result, ...).
+    """
+
+    def __init__(self, core: Any, faults: list[Fault] | tuple[Fault, ...] = ()) -> None:
+        self.core = core
+        self.injector = FaultInjector(list(faults))
+        self._armed: float | None = None
+
+    def add(self, fault: Fault) -> Fault:
+        return self.injector.add(fault)
+
+    def handle(self, event: Any, now: float) -> list[Any]:
+        if isinstance(event, TimerExpired) and event.name == FAULT_RELEASE_TIMER:
+            self._armed = None
+            actions = list(self.injector.release(now))
+        else:
+            actions = self.injector.transform(self.core.handle(event, now), now)
+        due = self.injector.next_release()
+        if due is not None and due != self._armed:
+            self._armed = due
+            actions.append(StartTimer(FAULT_RELEASE_TIMER, due))
+        return actions
+
+    def next_deadline(self) -> float | None:
+        times = [t for t in (self.core.next_deadline(), self.injector.next_release()) if t is not None]
+        return min(times, default=None)
+
+    def due_timers(self, now: float) -> list[str]:
+        names = list(self.core.due_timers(now))
+        release = self.injector.next_release()
+        if release is not None and now + TIMER_EPSILON_S >= release:
+            names.append(FAULT_RELEASE_TIMER)
+        return names
+
+    def __getattr__(self, name: str) -> Any:
+        # Never our own fields (copy and pickle look attributes up before __init__ ran).
+        if name.startswith("_") or name in ("core", "injector"):
+            raise AttributeError(name)
+        return getattr(self.core, name)
