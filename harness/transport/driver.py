@@ -2,7 +2,8 @@
 
 The I/O side (a socket reader, a raw-Ethernet endpoint, a modem) calls :meth:`CoreDriver.feed` with each
 event as it happens; the driver hands it to the core with the current time and passes every returned
-action to ``perform``. One loop timer is kept armed at the core's ``next_deadline()`` and re-armed after every event; when it fires, each due timer is fed as ``TimerExpired``. Kernel
+action to ``perform``. One loop timer is kept armed at the core's ``next_deadline()`` and
+re-armed after every event; when it fires, each due timer is fed as ``TimerExpired``. Kernel
 actions (:class:`StartTimer`, :class:`CancelTimer`) need nothing from ``perform``: the driver reads the
 deadlines from the core itself, so ``perform`` may ignore them (or trace them).
 
