@@ -100,6 +100,30 @@ ActivePower = sep.ActivePower
 RealEnergy = sep.RealEnergy
 DateTimeInterval = sep.DateTimeInterval
 EventStatus = sep.EventStatus
+# Distributed energy resources (the DER function set): programs with primacy, their events, defaults
+# and curves; the DER's capability, settings, status and availability; and the responses a client
+# posts to an event's replyTo.  DERControlBase and CurveData only occur nested.
+DERProgram = sep.Derprogram
+DERProgramList = sep.DerprogramList
+DERControl = sep.Dercontrol
+DERControlList = sep.DercontrolList
+DefaultDERControl = sep.DefaultDercontrol
+DERControlBase = sep.DercontrolBase
+DERCurve = sep.Dercurve
+DERCurveList = sep.DercurveList
+CurveData = sep.CurveData
+DER = sep.Der
+DERList = sep.Derlist
+DERCapability = sep.Dercapability
+DERSettings = sep.Dersettings
+DERStatus = sep.Derstatus
+DERAvailability = sep.Deravailability
+Response = sep.Response
+ResponseList = sep.ResponseList
+DERControlResponse = sep.DercontrolResponse
+# Log events a device records (the LogEvent function set).
+LogEvent = sep.LogEvent
+LogEventList = sep.LogEventList
 
 # The resources above that may be a document's root (PEVInfo and MirrorReadingSet only occur
 # nested).  :data:`RESOURCE_CLASSES` keys them by the root element name their binding declares, so a
@@ -154,6 +178,24 @@ _TOP_LEVEL_RESOURCES: tuple[type[Any], ...] = (
     Subscription,
     SubscriptionList,
     Notification,
+    DERProgram,
+    DERProgramList,
+    DERControl,
+    DERControlList,
+    DefaultDERControl,
+    DERCurve,
+    DERCurveList,
+    DER,
+    DERList,
+    DERCapability,
+    DERSettings,
+    DERStatus,
+    DERAvailability,
+    Response,
+    ResponseList,
+    DERControlResponse,
+    LogEvent,
+    LogEventList,
 )
 
 T = TypeVar("T")

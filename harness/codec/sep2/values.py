@@ -63,7 +63,10 @@ class RequestStatusCode(IntEnum):
 
 
 class ResponseStatus(IntEnum):
-    """IEEE 2030.5 Response.status (DrResponse, PriceResponse, TextResponse) [unverified]."""
+    """IEEE 2030.5 Response.status (DrResponse, DERControlResponse, PriceResponse, TextResponse): the
+    standard's table "Response types by function set". Values as two independent open 2030.5
+    implementations list them (1-14, 252 not applicable, 253 invalid, 254 expired); 251 "not supported"
+    is the 2023 edition's code where 2018 servers expect 252 (REFERENCE-DER.md section 1)."""
 
     EVENT_RECEIVED = 1
     EVENT_STARTED = 2
@@ -72,8 +75,17 @@ class ResponseStatus(IntEnum):
     OPTED_IN = 5
     EVENT_CANCELLED = 6
     EVENT_SUPERSEDED = 7
-    REJECTED_INVALID = 252
-    REJECTED_EXPIRED = 253
+    PARTIAL_OPT_OUT = 8
+    PARTIAL_OPT_IN = 9
+    COMPLETED_NO_USER_PARTICIPATION = 10
+    ACKNOWLEDGED = 11
+    NO_DISPLAY = 12
+    ABORTED_BY_SERVER = 13
+    ABORTED_BY_PROGRAM = 14
+    NOT_SUPPORTED = 251
+    NOT_APPLICABLE = 252
+    INVALID = 253
+    EXPIRED = 254
 
 
 class PowerSource(IntEnum):

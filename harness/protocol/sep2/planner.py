@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from harness.codec.sep2.values import ResponseStatus
+
 # SAE J2836/1: the EV plans over the next 24 hours.
 TABLE_HOURS = 24
 # One table row per hour (TOU, real-time and critical-peak prices are all hourly in the sim lab).
@@ -210,11 +212,6 @@ class StopCharging:
 
 Action = RequestFlowReservation | AcknowledgeEvent | ArmTimer | StartCharging | StopCharging
 
-# IEEE 2030.5 Response.status codes the EV sends (harness.codec.sep2.values.ResponseStatus mirrors
-# them; kept here so the core imports nothing but the standard library).
-STATUS_EVENT_RECEIVED = 1
-STATUS_EVENT_STARTED = 2
-
 
 @dataclass
 class EvChargingLogic:
@@ -249,7 +246,7 @@ class EvChargingLogic:
         for event in events:
             if event.mrid not in self.acknowledged:
                 self.acknowledged.add(event.mrid)
-                actions.append(AcknowledgeEvent(event.mrid, STATUS_EVENT_RECEIVED, now))
+                actions.append(AcknowledgeEvent(event.mrid, ResponseStatus.EVENT_RECEIVED, now))
         if events == self.events and self.plan is not None:
             return actions
         self.events = events

@@ -1,0 +1,146 @@
+"""The DER oracle: windows and expected statuses per control, and judging what a client posted."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from harness.protocol.sep2.der_events import (
+    DerEngineConfig,
+    DerSnapshot,
+    EventState,
+    SeededRandom,
+    UserOptOut,
+)
+from harness.protocol.sep2.der_model import (
+    DefaultControl,
+    DerControl,
+    DerProgram,
+    EventStatusCode,
+    ResponseStatus,
+)
+from harness.protocol.sep2.der_oracle import PostedResponse, Window, predict, run_engine
+
+T0 = 1_700_000_000
+POLL = 60
+S = ResponseStatus
+PROGRAMS = (DerProgram("P1", 1, DefaultControl("D1", {"opModMaxLimW": 10000})),)
+
+
+def ctl(mrid: str, start: int, duration: int, **kw: object) -> DerControl:
+    kw.setdefault("creation_time", T0 - 100)
+    kw.setdefault("modes", {"opModFixedW": -5000})
+    kw.setdefault("response_required", 7)
+    kw.setdefault("reply_to", "/rsp")
+    return DerControl(mrid, "P1", start=T0 + start, duration=duration, **kw)  # type: ignore[arg-type]
+
+
+def at(offset: float, *controls: DerControl) -> tuple[float, DerSnapshot]:
+    return (T0 + offset, DerSnapshot(PROGRAMS, controls))
+
+
+def rel(window: Window) -> tuple[float, float]:
+    return (window.earliest - T0, window.latest - T0)
+
+
+def test_windows_of_one_randomized_control_are_its_randomization_bounds() -> None:
+    a = ctl("A", 1000, 600, randomize_start=300, randomize_duration=-120)
+    oracle = predict([at(0, a)], until=T0 + 5000, poll_period=POLL)
+    expectation = oracle.expectations["A"]
+    assert (
+        expectation.required == expectation.allowed == {S.EVENT_RECEIVED, S.EVENT_STARTED, S.EVENT_COMPLETED}
+    )
+    assert rel(expectation.windows[S.EVENT_RECEIVED]) == (0, POLL)
+    assert rel(expectation.windows[S.EVENT_STARTED]) == (1000, 1300)
+    assert rel(expectation.windows[S.EVENT_COMPLETED]) == (1000 + 480, 1300 + 600)
+    assert rel(expectation.state_windows[EventState.ACTIVE]) == (1000, 1300)
+    assert expectation.final_states == {EventState.COMPLETED}
+    assert oracle.runs == 2 * 5
+
+
+def test_cancel_with_randomization_window_adds_the_poll_period_and_the_larger_bound() -> None:
+    kw = {"randomize_start": 300, "randomize_duration": -120}
+    a = ctl("A", 1000, 1800, **kw)
+    cancelled = ctl("A", 1000, 1800, current_status=EventStatusCode.CANCELLED_WITH_RANDOMIZATION, **kw)
+    oracle = predict([at(0, a), at(1500, cancelled)], until=T0 + 5000, poll_period=POLL)
+    expectation = oracle.expectations["A"]
+    assert expectation.required == {S.EVENT_RECEIVED, S.EVENT_STARTED, S.EVENT_CANCELLED}
+    assert S.EVENT_COMPLETED not in expectation.allowed
+    assert rel(expectation.windows[S.EVENT_CANCELLED]) == (1500, 1500 + POLL + 300)
+
+
+def test_statuses_that_depend_on_the_draw_are_allowed_but_not_required() -> None:
+    # OLD ends before NEW starts unless its duration is stretched: then NEW supersedes it.
+    old = ctl("OLD", 1000, 400, randomize_duration=200, creation_time=T0 - 500)
+    new = ctl("NEW", 1500, 600)
+    oracle = predict([at(0, old, new)], until=T0 + 5000)
+    expectation = oracle.expectations["OLD"]
+    assert expectation.required == {S.EVENT_RECEIVED}
+    assert {S.EVENT_STARTED, S.EVENT_COMPLETED, S.EVENT_SUPERSEDED} <= expectation.allowed
+    assert expectation.final_states == {EventState.COMPLETED, EventState.SUPERSEDED}
+    assert oracle.expectations["NEW"].required == {S.EVENT_RECEIVED, S.EVENT_STARTED, S.EVENT_COMPLETED}
+
+
+def test_judge_accepts_a_correct_client_and_names_each_mistake() -> None:
+    a = ctl("A", 1000, 600, randomize_start=300)
+    inputs = [at(0, a)]
+    oracle = predict(inputs, until=T0 + 5000, poll_period=POLL)
+    _, posted = run_engine(inputs, until=T0 + 5000, randomness=SeededRandom(42))
+    assert oracle.judge(posted) == []
+    started = next(p for p in posted if p.status == S.EVENT_STARTED)
+    late = [p for p in posted if p.status != S.EVENT_STARTED] + [
+        PostedResponse("A", S.EVENT_STARTED, T0 + 1400)
+    ]
+    (finding,) = oracle.judge(late)
+    assert finding.status == S.EVENT_STARTED and "outside" in finding.reason
+    assert oracle.judge(late, slack=100) == []
+    missing = [p for p in posted if p is not started]
+    (finding,) = oracle.judge(missing)
+    assert finding.at is None and "never posted" in finding.reason
+    wrong = [*posted, PostedResponse("A", S.EVENT_SUPERSEDED, T0 + 1200), PostedResponse("Z", 1, T0)]
+    reasons = [f.reason for f in oracle.judge(wrong)]
+    assert any("not one the schedule calls for" in reason for reason in reasons)
+    assert any("never published" in reason for reason in reasons)
+    assert oracle.window("A", S.EVENT_STARTED) == Window(T0 + 1000, T0 + 1300)
+    assert oracle.window("Z", 1) is None
+
+
+def test_opt_out_and_expiry_and_no_response_required() -> None:
+    inputs = [
+        at(0, ctl("A", 1000, 600), ctl("OLD", -900, 600), ctl("QUIET", 2000, 60, response_required=0)),
+        (T0 + 500, UserOptOut("A")),
+    ]
+    oracle = predict(inputs, until=T0 + 5000, config=DerEngineConfig(server_revision=2018))
+    assert oracle.expectations["A"].required == {S.EVENT_RECEIVED, S.OPTED_OUT}
+    assert oracle.expectations["OLD"].required == {S.EXPIRED}
+    assert oracle.expectations["QUIET"].allowed == frozenset()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    start=st.integers(0, 3600),
+    duration=st.integers(60, 3600),
+    randomize_start=st.integers(-600, 600),
+    randomize_duration=st.integers(-600, 600),
+    cancel=st.one_of(st.none(), st.tuples(st.integers(0, 7200), st.sampled_from([2, 3]))),
+    seed=st.integers(0, 10_000),
+    delay=st.integers(0, POLL),
+)
+def test_any_draw_of_a_lone_control_falls_inside_the_oracle_windows(
+    start: int,
+    duration: int,
+    randomize_start: int,
+    randomize_duration: int,
+    cancel: tuple[int, int] | None,
+    seed: int,
+    delay: int,
+) -> None:
+    kw = {"randomize_start": randomize_start, "randomize_duration": randomize_duration}
+    inputs = [at(0, ctl("A", start, duration, **kw))]
+    if cancel is not None:
+        when, status = cancel
+        inputs.append(at(when, ctl("A", start, duration, current_status=EventStatusCode(status), **kw)))
+    until = T0 + 20_000
+    oracle = predict(inputs, until=until, poll_period=POLL)
+    _, posted = run_engine(inputs, until=until, randomness=SeededRandom(seed), delay=delay)
+    assert oracle.judge(posted) == []
