@@ -140,11 +140,11 @@ UDP_ECHO_PORT = 7
 
 def _lab_link_events(packet: Any, frame: bytes, t: float, number: int) -> list[TimelineEvent] | None:
     """Simulated pilot records (ethertype 0x88B5, protocol PILOT) and UDP echo link probes (protocol
-    ECHO); None for any other frame.  Pilot record format: harness.protocol.pilot."""
+    ECHO); None for any other frame.  Pilot record format: harness.codec.pilot."""
     from scapy.layers.inet import UDP
     from scapy.layers.inet6 import IPv6
 
-    from harness.protocol.pilot import (
+    from harness.codec.pilot import (
         ETHERTYPE_PILOT_RECORD,
         PilotRecordError,
         decode_pilot_record,
@@ -152,7 +152,7 @@ def _lab_link_events(packet: Any, frame: bytes, t: float, number: int) -> list[T
     )
 
     stp = decode_stp_cpstate(frame)
-    if stp is not None:  # a commercial tester's pilot event (vendor MME), see harness.protocol.pilot
+    if stp is not None:  # a commercial tester's pilot event (vendor MME), see harness.codec.pilot
         return [TimelineEvent(t, number, _mac(frame[6:12]), _mac(frame[0:6]), "PILOT", "CpState", stp)]
     if len(frame) >= 14 and int.from_bytes(frame[12:14], "big") == ETHERTYPE_PILOT_RECORD:
         src, dst = _mac(frame[6:12]), _mac(frame[0:6])

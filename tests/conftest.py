@@ -1,11 +1,24 @@
-"""Shared fixtures for the harness's own tests."""
+"""Shared fixtures for the harness's own tests: shared test data, an EVCC and an SECC connected in
+memory (DIN SPEC 70121 machine tests), and one IEEE 2030.5 test PKI per session (key generation is the
+slow part)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from harness.devices.models.battery import Battery, BatteryParameters
+from harness.devices.models.dc_charger import ChargerParameters, DcCharger
+from harness.pki.hierarchy import init_pki
+from harness.pki.store import DeviceIdentity, load_pki
+from harness.protocol.din70121.evcc import EvccConfig, EvccMachine
+from harness.protocol.din70121.secc import SeccConfig, SeccMachine
+from harness.protocol.din70121.simulation import Simulation
+from harness.protocol.din70121.timing import DinTimings
+from harness.protocol.faults import Fault, FaultyCore
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # CI lays shared/ beside the clone; a user's clone has none, so tests that need it skip.
@@ -27,3 +40,63 @@ def captures_dir(shared_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def exi_vectors_path(shared_dir: Path) -> Path:
     return shared_dir / "vectors" / "v2g_exi_vectors.jsonl"
+
+
+# --- DIN SPEC 70121: an EVCC and an SECC connected in memory ---------------------------------------
+
+SESSION_ID = "8FA57FDE2BFAFE78"
+
+# A small pack so that a whole session from 60 % to 80 % takes about a minute of simulated time.
+SMALL_PACK = BatteryParameters(capacity_kwh=2.0, target_soc=80.0, taper_start_soc=70.0)
+
+SessionFactory = Callable[..., Simulation]
+
+
+@pytest.fixture
+def session_id() -> str:
+    return SESSION_ID
+
+
+@pytest.fixture
+def make_session() -> SessionFactory:
+    def build(
+        *,
+        soc: float = 60.0,
+        battery: BatteryParameters = SMALL_PACK,
+        charger: ChargerParameters | None = None,
+        evcc_config: EvccConfig | None = None,
+        secc_config: SeccConfig | None = None,
+        timings: DinTimings | None = None,
+        evcc_faults: list[Fault] | None = None,
+        secc_faults: list[Fault] | None = None,
+        latency_s: float = 0.0,
+    ) -> Simulation:
+        timings = timings or DinTimings()
+        evcc = EvccMachine(Battery(battery, soc=soc), evcc_config or EvccConfig(), timings)
+        secc = SeccMachine(
+            DcCharger(charger or ChargerParameters()),
+            secc_config or SeccConfig(session_id=SESSION_ID),
+            timings,
+        )
+        return Simulation(
+            FaultyCore(evcc, evcc_faults or []),
+            FaultyCore(secc, secc_faults or []),
+            latency_s=latency_s,
+        )
+
+    return build
+
+
+# --- IEEE 2030.5: one test PKI per session ------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("pki")
+    init_pki(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def identities(pki_dir: Path) -> dict[str, DeviceIdentity]:
+    return load_pki(pki_dir)

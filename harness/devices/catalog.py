@@ -2,7 +2,9 @@
 
 A role may have several services, one reference device program each (e.g. an EVSE's SLAC side and its
 IEEE 2030.5 client); the first listed is the default.  Values are ``module:function`` of an async
-function ``(link, lab, faults) -> None`` that runs the device until cancelled.
+function ``(link, settings, faults) -> None`` (:data:`harness.devices.runner.DeviceMain`) that runs the
+device until cancelled.  The lab config validates its DUT roles and fault switches against this
+module; the devices themselves never import the lab.
 """
 
 from __future__ import annotations
@@ -24,6 +26,27 @@ SIM_ROLES["meter"] = {"sep2": "harness.devices.sep2.clients:run_meter_sep2"}
 # The whole DC stack on one PLC link: pilot and SLAC, then SDP and DIN SPEC 70121 (service "plc").
 SIM_ROLES["secc"]["plc"] = "harness.devices.plc_stack:run_secc_plc"
 SIM_ROLES["evcc"]["plc"] = "harness.devices.plc_stack:run_evcc_plc"
+
+# Fault switches of the reference devices (lab config `access.faults`, `vgi sim --fault`), for
+# demonstrating what a broken DUT looks like in the report.
+SIM_FAULTS: dict[str, str] = {
+    "sdp-silent": "the reference SECC never answers SDP requests",
+    "sdp-slow": "the reference SECC answers SDP requests 400 ms late",
+    "sdp-wrong-security": "the reference SECC answers with the security byte the EVCC did not ask for",
+    "sdp-bad-port": "the reference SECC announces a TCP port outside 49152-65535",
+    "sdp-answer-malformed": "the reference SECC also answers malformed SDP requests",
+    "din-slow-current-demand": "the reference SECC answers the 2nd CurrentDemandReq 60 ms late (limit 25 ms)",
+    "din-wrong-session-id": "the reference SECC answers ServiceDiscoveryReq with a foreign SessionID",
+    "din-isolation-fault": "the reference SECC reports an isolation fault in CableCheckRes",
+    "din-emergency-shutdown": "the reference SECC reports EVSE_EmergencyShutdown in the 3rd CurrentDemandRes",
+    "din-silent-cable-check": "the reference SECC never answers the first CableCheckReq",
+    "din-ev-wrong-session-id": "the reference EVCC sends ServiceDiscoveryReq with a foreign SessionID",
+    "din-ev-out-of-sequence": "the reference EVCC sends ChargeParameterDiscoveryReq for ServiceDiscoveryReq",
+    "din-ev-malformed": "the reference EVCC sends undecodable EXI instead of ServiceDiscoveryReq",
+    "sep2-ev-ignores-dr": "the reference EV/telematics never acknowledges DR events (no DrResponse)",
+    "sep2-client-polls-fast": "the reference IEEE 2030.5 clients poll Time without waiting for pollRate",
+    "sep2-server-accepts-malformed": "the reference PFE/BMS answers 201 to bodies it cannot parse",
+}
 
 
 def resolve(role: str, service: str | None = None) -> str:

@@ -1,46 +1,58 @@
-"""The simulated control pilot of the embedded lab: a :class:`~harness.protocol.pilot.PilotDriver`
-whose two halves (EVSE side, EV side) live in different processes, one on each end of the veth link,
-and share the pilot line over that link.
+"""The simulated control pilot of the embedded lab, and the EVSE pilot logic running on it.
 
-Each half drives its own part of the J1772 circuit (the EVSE its output: +12 V, PWM duty, E, F; the EV
-its resistor: state A-D) and broadcasts a pilot record (ethertype 0x88B5, format in
-:mod:`harness.protocol.pilot`) whenever that part changes; the other half combines it with its own
-part into the reading, as the real circuit would.  The records are on the captured link, so the
-capture reader puts every pilot change on the timeline (protocol ``PILOT``) and pilot verdicts come
-from the capture.  The EVSE half also records whether it has energized the outlet (``energized``).
+:class:`SimulatedPilotDriver` is a :class:`~harness.transport.pilot.PilotDriver` whose two halves (EVSE
+side, EV side) live in different processes, one on each end of the veth link, and share the pilot line
+over that link.  Each half drives its own part of the J1772 circuit (the EVSE its output: +12 V, PWM
+duty, E, F; the EV its resistor: state A-D) and broadcasts a pilot record (ethertype 0x88B5, format in
+:mod:`harness.codec.pilot`) whenever that part changes; the other half combines it with its own part
+into the reading, as the real circuit would.  The records are on the captured link, so the capture
+reader puts every pilot change on the timeline (protocol ``PILOT``) and pilot verdicts come from the
+capture.  The EVSE half also records whether it has energized the outlet (``energized``).
 
-To be registered as the pilot driver ``sim`` in the package's own entry point group
-(``[project.entry-points."vgi.pilot_drivers"] sim = "harness.devices.pilot_sim:SimulatedPilotDriver"``);
-construct it with ``interface`` and ``side``.
+It is registered as the pilot driver ``sim`` in the package's entry point group ``vgi.pilot_drivers``
+and loaded through :func:`harness.transport.pilot.open_pilot_driver`, like a lab's pilot box driver.
+
+:class:`EvsePilotRunner` runs the EVSE pilot core (:class:`~harness.protocol.pilot.EvsePilot`) on such a
+pilot with the kernel's asyncio driver (:class:`~harness.transport.driver.CoreDriver`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from harness.protocol.pilot import (
+from harness.codec.pilot import (
     ETHERTYPE_PILOT_RECORD,
-    NOMINAL_VOLTAGE,
     PILOT_SIDE_EV,
     PILOT_SIDE_EVSE,
-    PWM_FREQUENCY_HZ,
-    VEHICLE_RESISTANCE_OHM,
-    PilotDriver,
     PilotOutput,
-    PilotReading,
     PilotRecord,
     PilotRecordError,
     PilotState,
     decode_pilot_record,
     encode_pilot_record,
-    line_state,
+)
+from harness.protocol.core import CancelTimer, StartTimer
+from harness.protocol.pilot import DeEnergize, Energize, EvsePilot, OutputOnWire, PilotEvent, SetOutput
+from harness.transport.driver import CoreDriver
+from harness.transport.pilot import (
+    PilotDriver,
+    PilotPort,
+    PilotReading,
+    check_output,
+    check_vehicle_state,
+    nominal_reading,
 )
 from harness.transport.raw_ethernet import (
     RawEthernetEndpoint,
     ethernet_frame,
     open_raw_ethernet,
 )
+
+log = logging.getLogger(__name__)
 
 BROADCAST = "ff:ff:ff:ff:ff:ff"
 
@@ -51,6 +63,7 @@ class SimulatedPilotDriver(PilotDriver):
     name = "sim"
 
     def __init__(self, interface: str, side: str, observer: object | None = None) -> None:
+        super().__init__()
         if side not in ("evse", "ev"):
             raise ValueError("side is 'evse' or 'ev'")
         self.interface = interface
@@ -64,8 +77,15 @@ class SimulatedPilotDriver(PilotDriver):
         self.peer_mac: str | None = None  # learned from the other half's records; until then broadcast
         self._endpoint: RawEthernetEndpoint | None = None
         self._pump: asyncio.Task[None] | None = None
-        self._queue: asyncio.Queue[PilotReading] = asyncio.Queue()
-        self.changed = asyncio.Event()
+
+    @classmethod
+    def create(cls, port: PilotPort, options: Mapping[str, Any]) -> SimulatedPilotDriver:
+        """The half of ``port.side`` on the run's link; the simulated pilot takes no options."""
+        if options:
+            raise TypeError(f"the simulated pilot takes no options, got {sorted(options)}")
+        if port.interface is None:
+            raise ValueError("the simulated pilot runs on the test link: the port needs its interface")
+        return cls(port.interface, port.side, port.observer)
 
     async def open(self) -> None:
         self._endpoint = await open_raw_ethernet(
@@ -88,48 +108,42 @@ class SimulatedPilotDriver(PilotDriver):
 
     # ---------------------------------------------------------------- own part
 
-    async def set_output(self, output: PilotOutput, duty_percent: float | None = None) -> None:
+    def apply_output(self, output: PilotOutput, duty_percent: float | None = None) -> None:
+        """EVSE side: put ``output`` on the line now (the record is sent before this returns)."""
         if self.side != PILOT_SIDE_EVSE:
             raise RuntimeError("only the EVSE side drives the pilot output")
-        if output is PilotOutput.X2 and duty_percent is None:
-            raise ValueError("PWM needs a duty cycle")
-        self.output, self.duty = output, duty_percent if output is PilotOutput.X2 else None
+        self.output, self.duty = output, check_output(output, duty_percent)
         self._changed()
 
-    async def set_vehicle_state(self, state: PilotState) -> None:
-        if self.side != PILOT_SIDE_EV:
-            raise RuntimeError("only the EV side switches the vehicle resistor")
-        if state not in VEHICLE_RESISTANCE_OHM:
-            raise ValueError(f"a vehicle cannot present state {state.value}")
-        self.vehicle = state
-        self._changed()
-
-    async def set_energized(self, energized: bool) -> None:
+    def apply_energized(self, energized: bool) -> None:
         """EVSE side: the outlet's contactors closed (True) or open (False)."""
         self.energized = energized
         self._changed()
 
+    async def set_output(self, output: PilotOutput, duty_percent: float | None = None) -> None:
+        self.apply_output(output, duty_percent)
+
+    async def set_vehicle_state(self, state: PilotState) -> None:
+        if self.side != PILOT_SIDE_EV:
+            raise RuntimeError("only the EV side switches the vehicle resistor")
+        self.vehicle = check_vehicle_state(state)
+        self._changed()
+
+    async def set_energized(self, energized: bool) -> None:
+        self.apply_energized(energized)
+
     # ---------------------------------------------------------------- readings
 
     def _reading(self) -> PilotReading:
-        state = line_state(self.output, self.vehicle)
-        pwm = self.output is PilotOutput.X2
-        return PilotReading(
-            state, NOMINAL_VOLTAGE[state], self.duty if pwm else None, PWM_FREQUENCY_HZ if pwm else None
-        )
+        return nominal_reading(self.output, self.duty, self.vehicle)
 
     async def read(self) -> PilotReading:
         return self._reading()
 
-    async def readings(self) -> AsyncIterator[PilotReading]:
-        while True:
-            yield await self._queue.get()
-
     def _changed(self, send: bool = True) -> None:
         if send:
             self._send()
-        self._queue.put_nowait(self._reading())
-        self.changed.set()
+        self.report(self._reading())
 
     def _send(self, hello: bool = False) -> None:
         if self._endpoint is None:
@@ -168,17 +182,44 @@ class SimulatedPilotDriver(PilotDriver):
             if (self.output, self.duty, self.vehicle) != before:
                 self._changed(send=False)
 
-    async def wait_until(self, predicate, timeout: float) -> bool:  # noqa: ANN001 - a PilotReading predicate
-        """Wait until ``predicate(reading)`` holds for the current reading."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not predicate(self._reading()):
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return False
-            self.changed.clear()
-            try:
-                await asyncio.wait_for(self.changed.wait(), remaining)
-            except TimeoutError:
-                return False
-        return True
+
+class EvsePilotRunner:
+    """The EVSE pilot core on the EVSE half of a simulated pilot, run by the kernel's asyncio driver.
+
+    Feed it :class:`~harness.protocol.pilot.PilotEvent` s (measured vehicle states, SLAC outcomes); the
+    core's timers are the driver's.  :class:`SetOutput`, :class:`Energize` and :class:`DeEnergize` are
+    carried out on the pilot; after a ``SetOutput`` the core is told the output is on the wire
+    (:class:`OutputOnWire`), so a hold counts from when the new state is on the line, as on a real
+    pilot.  Every other pilot action (BeginMatching, EndMatching, PilotFault) goes to ``on_action``.
+    """
+
+    def __init__(
+        self,
+        core: EvsePilot,
+        pilot: SimulatedPilotDriver,
+        on_action: Callable[[object], None],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.core = core
+        self.pilot = pilot
+        self.on_action = on_action
+        self.driver = CoreDriver(core, self._perform, clock=clock)
+
+    def feed(self, event: PilotEvent) -> None:
+        self.driver.feed(event)
+
+    def close(self) -> None:
+        self.driver.close()
+
+    def _perform(self, action: object) -> None:
+        log.info("pilot: %s", action)
+        if isinstance(action, SetOutput):
+            self.pilot.apply_output(action.output, action.duty_percent)
+            self.driver.feed(OutputOnWire(action.output))  # handled right after this batch
+        elif isinstance(action, Energize):
+            self.pilot.apply_energized(True)
+        elif isinstance(action, DeEnergize):
+            self.pilot.apply_energized(False)
+        elif not isinstance(action, StartTimer | CancelTimer):  # the driver reads deadlines itself
+            self.on_action(action)

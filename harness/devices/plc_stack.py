@@ -22,20 +22,18 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from harness.devices.evcc import run_evcc
 from harness.devices.modem_emulator import IpGate
+from harness.devices.runner import DeviceMain
 from harness.devices.secc import run_secc
+from harness.devices.settings import DeviceSettings
 from harness.devices.slac_ev import run_ev_slac
 from harness.devices.slac_evse import run_evse_slac
-from harness.lab.config import LabConfig
 from harness.transport.link import Link
 
 log = logging.getLogger(__name__)
-
-DeviceMain = Callable[[Link, LabConfig, frozenset[str]], Awaitable[None]]
 
 # How often the V2G layer looks whether the link is up.  The modem's own beacon period is 200 ms
 # (modem_emulator.BEACON_PERIOD_S), so 20 ms adds nothing noticeable to the link-up time.
@@ -79,16 +77,21 @@ async def wait_link_up(link: Link, gate: IpGate, link_layer: asyncio.Task[None])
 
 
 async def _run_stack(
-    link: Link, lab: LabConfig, faults: frozenset[str], link_main: DeviceMain, v2g_main: DeviceMain, name: str
+    link: Link,
+    settings: DeviceSettings,
+    faults: frozenset[str],
+    link_main: DeviceMain,
+    v2g_main: DeviceMain,
+    name: str,
 ) -> None:
     # The modem of the link layer takes this same shared gate object (IpGate.shared per interface).
     gate = IpGate.shared(link.interface)
-    link_layer = asyncio.ensure_future(link_main(link, lab, faults))
+    link_layer = asyncio.ensure_future(link_main(link, settings, faults))
     v2g: asyncio.Task[None] | None = None
     try:
         if await wait_link_up(link, gate, link_layer):
             print(f"LINK-UP {name} {link.interface}", flush=True)
-            v2g = asyncio.ensure_future(v2g_main(link, lab, faults))
+            v2g = asyncio.ensure_future(v2g_main(link, settings, faults))
             # The device lives as long as its link layer (the plug); an EVCC's session ends on its own.
             await asyncio.wait({link_layer, v2g}, return_when=asyncio.FIRST_EXCEPTION)
             for task in (link_layer, v2g):
@@ -107,11 +110,11 @@ async def _run_stack(
                     pass
 
 
-async def run_secc_plc(link: Link, lab: LabConfig, faults: frozenset[str]) -> None:
+async def run_secc_plc(link: Link, settings: DeviceSettings, faults: frozenset[str]) -> None:
     """A charger: EVSE pilot and SLAC, then SDP and the DIN SPEC 70121 SECC once the link is matched."""
-    await _run_stack(link, lab, faults, run_evse_slac, run_secc, "secc")
+    await _run_stack(link, settings, faults, run_evse_slac, run_secc, "secc")
 
 
-async def run_evcc_plc(link: Link, lab: LabConfig, faults: frozenset[str]) -> None:
+async def run_evcc_plc(link: Link, settings: DeviceSettings, faults: frozenset[str]) -> None:
     """An EV: state B, SLAC on 5 %, then (its modem matched) SDP and a DIN SPEC 70121 session."""
-    await _run_stack(link, lab, faults, run_ev_slac, run_evcc, "evcc")
+    await _run_stack(link, settings, faults, run_ev_slac, run_evcc, "evcc")

@@ -8,10 +8,12 @@ import signal
 from collections.abc import Awaitable, Callable
 
 from harness.devices.catalog import resolve
-from harness.lab.config import LabConfig
+from harness.devices.settings import DeviceSettings
 from harness.transport.link import Link
 
-DeviceMain = Callable[[Link, LabConfig, frozenset[str]], Awaitable[None]]
+# Every reference device's entry point: the link it serves on, the plain settings the edge translated
+# from the lab config (harness.lab.settings.device_settings), and the fault switches that are on.
+DeviceMain = Callable[[Link, DeviceSettings, frozenset[str]], Awaitable[None]]
 
 
 def device_main(role: str, service: str | None = None) -> DeviceMain:
@@ -19,9 +21,11 @@ def device_main(role: str, service: str | None = None) -> DeviceMain:
     return getattr(importlib.import_module(module_name), function)
 
 
-async def _run(role: str, service: str | None, link: Link, lab: LabConfig, faults: frozenset[str]) -> None:
+async def _run(
+    role: str, service: str | None, link: Link, settings: DeviceSettings, faults: frozenset[str]
+) -> None:
     loop = asyncio.get_running_loop()
-    task = asyncio.ensure_future(device_main(role, service)(link, lab, faults))
+    task = asyncio.ensure_future(device_main(role, service)(link, settings, faults))
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, task.cancel)
     try:
@@ -31,6 +35,6 @@ async def _run(role: str, service: str | None, link: Link, lab: LabConfig, fault
 
 
 def run_device(
-    role: str, link: Link, lab: LabConfig, faults: frozenset[str], service: str | None = None
+    role: str, link: Link, settings: DeviceSettings, faults: frozenset[str], service: str | None = None
 ) -> None:
-    asyncio.run(_run(role, service, link, lab, faults))
+    asyncio.run(_run(role, service, link, settings, faults))

@@ -13,45 +13,20 @@ import asyncio
 import ipaddress
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 
-from harness.codec.v2g.sdp import (
-    SDP_SERVER_PORT,
-    SECURITY_NONE,
-    SECURITY_TLS,
-    SdpDecodeError,
-    SeccDiscoveryReq,
-    SeccDiscoveryRes,
-    decode_sdp,
-    encode_sdp,
-)
+from harness.codec.v2g.sdp import SDP_SERVER_PORT
 from harness.devices.models.dc_charger import ChargerParameters, DcCharger
-from harness.lab.config import LabConfig
+from harness.devices.sdp_station import SdpStation, secc_sdp_core
+from harness.devices.settings import DeviceSettings
+from harness.protocol import sdp
 from harness.protocol.din70121 import faults as din_faults
-from harness.protocol.din70121.faults import FaultyMachine
 from harness.protocol.din70121.secc import SeccConfig, SeccMachine
 from harness.protocol.din70121.timing import DinTimings
-from harness.protocol.faults import Fault
-from harness.protocol.sdp import SeccSdp, SendSdp
+from harness.protocol.faults import Fault, FaultyCore
 from harness.transport.link import Link
 from harness.transport.tcp import start_tcp_server
 from harness.transport.udp import open_udp
 from harness.transport.v2g import V2gtpStream, run_session
-
-# Fault "sdp-slow": well past the EVCC's 250 ms SDP wait (ISO 15118-2 7.10.1).
-SLOW_ANSWER_DELAY_S = 0.4
-# Fault "sdp-bad-port": a port below the dynamic range ISO 15118-2 7.10.1 requires.
-BAD_PORT = 8080
-
-
-def offered_security(lab: LabConfig) -> tuple[int, ...]:
-    offered = []
-    if lab.pics.supports("sdp.no_tls"):
-        offered.append(SECURITY_NONE)
-    if lab.pics.supports("sdp.tls"):
-        offered.append(SECURITY_TLS)
-    return tuple(offered) or (SECURITY_NONE,)
-
 
 # The reference charger of a simulated lab: the default 50 kW unit with a short insulation check, so a
 # simulated session spends its seconds on the protocol, not on waiting (IEC 61851-23 leaves the duration to
@@ -73,22 +48,28 @@ DIN_SECC_FAULTS: dict[str, Callable[[], list[Fault]]] = {
 }
 
 
-def secc_machine(lab: LabConfig, faults: frozenset[str]) -> FaultyMachine:
+def reference_secc(
+    timings: DinTimings, config: SeccConfig | None = None, charger: ChargerParameters | None = None
+) -> SeccMachine:
+    """The reference charger's DIN SPEC 70121 machine and power stage (the simulated lab's unless given)."""
+    return SeccMachine(DcCharger(charger or SIM_CHARGER), config or SeccConfig(), timings)
+
+
+def secc_machine(settings: DeviceSettings, faults: frozenset[str]) -> FaultyCore:
     """A fresh reference SECC session: machine, charger model and the faults switched on."""
-    machine = SeccMachine(DcCharger(SIM_CHARGER), SeccConfig(), DinTimings.from_lab(lab.pixit.timer))
     active = [
         fault for name in sorted(faults) if name in DIN_SECC_FAULTS for fault in DIN_SECC_FAULTS[name]()
     ]
-    return FaultyMachine(machine, active)
+    return FaultyCore(reference_secc(DinTimings.from_lab(settings.timer)), active)
 
 
 def _v2g_handler(
-    lab: LabConfig, faults: frozenset[str]
+    settings: DeviceSettings, faults: frozenset[str]
 ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         # One DIN SPEC 70121 session per connection, as a charger serves one EV per plug-in.
         try:
-            outcome = await run_session(secc_machine(lab, faults), V2gtpStream(reader, writer))
+            outcome = await run_session(secc_machine(settings, faults), V2gtpStream(reader, writer))
             result = outcome.result
             print(
                 f"SESSION {result.result if result else 'ENDED'} {result.reason if result else ''}",
@@ -100,35 +81,18 @@ def _v2g_handler(
     return serve
 
 
-async def run_secc(link: Link, lab: LabConfig, faults: frozenset[str]) -> None:
-    server, port = await start_tcp_server(link, _v2g_handler(lab, faults))
-    machine = SeccSdp(ipaddress.IPv6Address(link.address), port, offered_security(lab))
+async def run_secc(link: Link, settings: DeviceSettings, faults: frozenset[str]) -> None:
+    server, port = await start_tcp_server(link, _v2g_handler(settings, faults))
+    offered = sdp.offered_security(settings.supports)
+    core = secc_sdp_core(ipaddress.IPv6Address(link.address), port, offered, faults)
     udp = await open_udp(link, SDP_SERVER_PORT, listen_multicast=True)
+    station = SdpStation(core, udp)
+    station.start()
     print(f"READY secc address={link.address} sdp_port={SDP_SERVER_PORT} tcp_port={port}", flush=True)
-    loop = asyncio.get_running_loop()
     try:
-        while True:
-            datagram = await udp.receive(None)
-            assert datagram is not None
-            try:
-                message: object = decode_sdp(datagram.data)
-            except SdpDecodeError:
-                if "sdp-answer-malformed" not in faults:
-                    continue  # a malformed request is ignored; the EVCC will retry
-                message = SeccDiscoveryReq()
-            for action in machine.datagram_received(message, datagram.address, loop.time()):
-                if not isinstance(action, SendSdp) or "sdp-silent" in faults:
-                    continue
-                response = action.message
-                assert isinstance(response, SeccDiscoveryRes)
-                if "sdp-wrong-security" in faults:
-                    response = replace(response, security=response.security ^ (SECURITY_NONE ^ SECURITY_TLS))
-                if "sdp-bad-port" in faults:
-                    response = replace(response, port=BAD_PORT)
-                if "sdp-slow" in faults:
-                    await asyncio.sleep(SLOW_ANSWER_DELAY_S)
-                udp.send(encode_sdp(response), datagram.address, datagram.port)
+        await station.finished()  # an SDP server never finishes: it answers until the device stops
     finally:
+        station.stop()
         udp.close()
         server.close()
         print("STOPPED secc", file=sys.stderr, flush=True)

@@ -26,6 +26,10 @@ class DeviceSettings:
     addresses: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # the lab file's folder, when the lab came from a file
     lab_dir: Path | None = None
+    # the lab's pilot driver (a name in the entry point group vgi.pilot_drivers) and the options it is
+    # built with; None: the pilot is held outside the harness (a `plc` lab's pilot box)
+    pilot_driver: str | None = "sim"
+    pilot_options: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
 
     def timer(self, name: str) -> float:
         try:

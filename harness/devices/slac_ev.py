@@ -15,56 +15,62 @@ import logging
 
 from harness.devices.modem_emulator import EmulatedModem
 from harness.devices.pilot_sim import SimulatedPilotDriver
+from harness.devices.settings import DeviceSettings
 from harness.devices.slac_evse import serve_udp_echo
 from harness.devices.slac_station import SlacStation
-from harness.lab.config import LabConfig
 from harness.protocol import pilot as p
 from harness.protocol.slac import EvSlac, EvSlacConfig, LinkLost, Matched, Start, Stop, TogglePilot
 from harness.transport.link import Link
+from harness.transport.pilot import PilotReading
 from harness.transport.raw_ethernet import interface_mac
 
 log = logging.getLogger(__name__)
 
 
-def ev_slac_config(mac: str, lab: LabConfig) -> EvSlacConfig:
-    pixit = lab.pixit
-    return EvSlacConfig(
-        mac=mac,
-        validate=lab.pics.supports("slac.validate"),
-        match_response_s=pixit.timer("TT_match_response"),
-        batch_interval_s=pixit.timer("TP_EV_batch_msg_interval"),
-        atten_results_s=pixit.timer("TT_EV_atten_results"),
-        match_join_s=pixit.timer("TT_match_join"),
-        matching_rate_s=pixit.timer("TT_matching_rate"),
-        vald_state_duration_s=pixit.timer("TP_EV_vald_state_duration"),
-        vald_toggle_s=pixit.timer("TP_EV_vald_toggle"),
-    )
+# The EV core's timers (config field: ISO 15118-3 Table A.1 name), with the lab's PIXIT values.
+EV_SLAC_TIMERS = {
+    "match_response_s": "TT_match_response",
+    "batch_interval_s": "TP_EV_batch_msg_interval",
+    "atten_results_s": "TT_EV_atten_results",
+    "match_join_s": "TT_match_join",
+    "matching_rate_s": "TT_matching_rate",
+    "vald_state_duration_s": "TP_EV_vald_state_duration",
+    "vald_toggle_s": "TP_EV_vald_toggle",
+}
 
 
-def is_digital(reading: p.PilotReading) -> bool:
+def ev_slac_config(mac: str, settings: DeviceSettings) -> EvSlacConfig:
+    timers = {field: settings.timer(name) for field, name in EV_SLAC_TIMERS.items()}
+    return EvSlacConfig(mac=mac, validate=settings.supports("slac.validate"), **timers)
+
+
+async def toggle_pilot(line: SimulatedPilotDriver, action: TogglePilot) -> None:
+    """CM_VALIDATE: switch the vehicle state B -> C -> B ``action.toggles`` times, each state held for
+    ``action.state_duration`` (ISO 15118-3 TP_EV_vald_state_duration)."""
+    for _ in range(action.toggles):
+        await line.set_vehicle_state(p.PilotState.C)
+        await asyncio.sleep(action.state_duration)
+        await line.set_vehicle_state(p.PilotState.B)
+        await asyncio.sleep(action.state_duration)
+
+
+def is_digital(reading: PilotReading) -> bool:
     """5 % (3-7 %): the EVSE asks for digital communication (ISO 15118-3 / IEC 61851-1 Table A.8)."""
     duty = reading.duty_percent
     return duty is not None and p.DIGITAL_COMMUNICATION_MIN_DUTY <= duty <= p.DIGITAL_COMMUNICATION_MAX_DUTY
 
 
-def is_nominal(reading: p.PilotReading) -> bool:
+def is_nominal(reading: PilotReading) -> bool:
     duty = reading.duty_percent
     return duty is not None and p.SIX_AMP_BAND_MIN_DUTY <= duty <= p.HIGH_BAND_MAX_DUTY
 
 
-async def run_ev_slac(link: Link, lab: LabConfig, faults: frozenset[str]) -> None:
+async def run_ev_slac(link: Link, settings: DeviceSettings, faults: frozenset[str]) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")  # into the DUT log
     mac = interface_mac(link.interface)
     driver = SimulatedPilotDriver(link.interface, "ev")
     modem = EmulatedModem(link.interface, mac, evse=False)
     toggling: list[asyncio.Task[None]] = []
-
-    async def toggle(action: TogglePilot) -> None:
-        for _ in range(action.toggles):
-            await driver.set_vehicle_state(p.PilotState.C)
-            await asyncio.sleep(action.state_duration)
-            await driver.set_vehicle_state(p.PilotState.B)
-            await asyncio.sleep(action.state_duration)
 
     def outcome(action: object) -> None:
         if isinstance(action, Matched):
@@ -72,12 +78,11 @@ async def run_ev_slac(link: Link, lab: LabConfig, faults: frozenset[str]) -> Non
         elif isinstance(action, LinkLost):
             asyncio.ensure_future(driver.set_vehicle_state(p.PilotState.B))
         elif isinstance(action, TogglePilot):
-            toggling.append(asyncio.ensure_future(toggle(action)))
+            toggling.append(asyncio.ensure_future(toggle_pilot(driver, action)))
 
     await driver.open()
     await modem.open()
-    station = SlacStation(EvSlac(ev_slac_config(mac, lab)), modem, on_outcome=outcome, name="EV")
-    station.start()
+    station = SlacStation(EvSlac(ev_slac_config(mac, settings)), modem, on_outcome=outcome, name="EV")
     echo = asyncio.ensure_future(serve_udp_echo(link))
     await driver.set_vehicle_state(p.PilotState.B)  # plugged in
     print(f"READY ev-slac mac={mac} modem={modem.modem_mac}", flush=True)
@@ -103,6 +108,6 @@ async def run_ev_slac(link: Link, lab: LabConfig, faults: frozenset[str]) -> Non
         for task in toggling:
             task.cancel()
         echo.cancel()
-        await station.stop()
+        station.close()
         await modem.close()
         await driver.close()

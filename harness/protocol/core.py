@@ -126,6 +126,16 @@ class TimerTable:
         del self.deadlines[name]
         return True
 
+    def postpone(self, name: str, armed_deadline: float, by: float) -> bool:
+        """Move ``name`` ``by`` seconds later if it is still armed at ``armed_deadline``; True if moved.
+
+        A driver uses this to make a timer count from when the actions before it were carried out
+        (a request on the wire) rather than from when the core began handling the event."""
+        if by <= 0 or self.deadlines.get(name) != armed_deadline:
+            return False
+        self.deadlines[name] = armed_deadline + by
+        return True
+
     def next_deadline(self) -> float | None:
         return min(self.deadlines.values(), default=None)
 

@@ -2,7 +2,8 @@
 
 Each protocol module registers its timers here with the default and the clause it comes from, so a
 lab config can name them, `vgi lab validate` can reject unknown names, and the README documents them
-from one place.
+from one place.  The registry imports no protocol module (protocols depend on it, not the other way):
+the edge's catalogue, :func:`harness.lab.timers.known_timers`, imports every module that registers.
 """
 
 from __future__ import annotations
@@ -33,15 +34,3 @@ def register_timer(
         raise ValueError(f"timer {name} registered twice with different definitions")
     TIMERS[name] = definition
     return default_s
-
-
-def known_timers() -> dict[str, TimerDef]:
-    """All timers, after importing every protocol module that registers some."""
-    # Each of these registers its timers on import.
-    import harness.protocol.din70121.timing  # noqa: F401
-    import harness.protocol.pilot  # noqa: F401
-    import harness.protocol.sdp  # noqa: F401
-    import harness.protocol.sep2.timing  # noqa: F401
-    import harness.protocol.slac.constants  # noqa: F401
-
-    return dict(TIMERS)

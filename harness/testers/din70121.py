@@ -1,8 +1,10 @@
 """DIN SPEC 70121 tester roles: the tester as EV against an SECC DUT, and as SECC against an EVCC DUT.
 
-Each is the reference device's machine and physical model plus fault hooks (transforms on the machine's
-actions, :mod:`harness.protocol.din70121.faults`), continuing from the SDP testers' discovery. What the
-tester saw is kept for its own control flow only; verdicts come from the capture.
+Each is the reference device's machine and physical model (built by the reference device,
+:func:`harness.devices.evcc.reference_evcc` / :func:`harness.devices.secc.reference_secc`) plus fault hooks
+(transforms on the machine's actions, :mod:`harness.protocol.din70121.faults`, applied by the kernel's
+:class:`~harness.protocol.faults.FaultyCore`), continuing from the SDP testers' discovery. What the tester
+saw is kept for its own control flow only; verdicts come from the capture.
 """
 
 from __future__ import annotations
@@ -14,18 +16,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.codec.v2g.sdp import SECURITY_NONE, TRANSPORT_TCP, SeccDiscoveryReq, SeccDiscoveryRes
-from harness.devices.evcc import SIM_BATTERY, SIM_START_SOC
-from harness.devices.models.battery import Battery, BatteryParameters
-from harness.devices.models.dc_charger import ChargerParameters, DcCharger
-from harness.devices.secc import SIM_CHARGER
+from harness.devices.evcc import reference_evcc
+from harness.devices.models.battery import BatteryParameters
+from harness.devices.models.dc_charger import ChargerParameters
+from harness.devices.secc import reference_secc
+from harness.devices.settings import DeviceSettings
+from harness.protocol.core import Core, MessageReceived
 from harness.protocol.din70121 import faults as din_faults
-from harness.protocol.din70121.evcc import EvccConfig, EvccMachine
-from harness.protocol.din70121.events import Action, Event, MessageReceived, SendMalformed, StopRequested
-from harness.protocol.din70121.faults import FaultyMachine, Machine, sends
+from harness.protocol.din70121.evcc import EvccConfig
+from harness.protocol.din70121.events import SendMalformed, StopRequested
+from harness.protocol.din70121.faults import sends
 from harness.protocol.din70121.messages import message_name
-from harness.protocol.din70121.secc import SeccConfig, SeccMachine
+from harness.protocol.din70121.secc import SeccConfig
 from harness.protocol.din70121.timing import DinTimings
-from harness.protocol.faults import Fault, Rewrite
+from harness.protocol.faults import Fault, FaultyCore, Rewrite
 from harness.protocol.sdp import SDP_RESPONSE_WAIT_S
 from harness.testers.sdp import SdpEvccTester, SdpSeccTester
 from harness.transport.link import Link
@@ -36,8 +40,6 @@ from harness.transport.v2g import ResetConnection, SessionOutcome, V2gtpStream, 
 # How many SECCDiscoveryReq the tester EV sends before it gives up (an SECC that was just started may
 # miss the first); ISO 15118-2 7.10.1 allows up to 50.
 DISCOVERY_ATTEMPTS = 5
-# DIN SPEC 70121 Table 77 V2G_EVCC_CommunicationSetup_Timeout: the tester EV's TCP connect budget.
-CONNECT_TIMEOUT_S = 20.0
 # After the machine stopped, the tester keeps reading this long so the DUT's last frames (a late
 # answer, its FIN) are in the capture.
 LINGER_S = 0.3
@@ -53,48 +55,68 @@ def reset_connection(message: str, occurrence: int = 1) -> Fault:
 
 @dataclass
 class StopOnResponse:
-    """Wraps an EVCC machine: the EV's user asks to stop just before the n-th ``response`` is handled
-    (e.g. a stop request during CurrentDemand)."""
+    """Wraps an EVCC core: the EV's user asks to stop just before the n-th ``response`` is handled
+    (e.g. a stop request during CurrentDemand). A core itself; its timers are the wrapped core's."""
 
-    machine: Machine
+    core: Core
     response: str
     occurrence: int = 1
     seen: int = 0
 
-    def handle(self, event: Event, now: float) -> list[Action]:
-        actions: list[Action] = []
+    def handle(self, event: Any, now: float) -> list[Any]:
+        actions: list[Any] = []
         if isinstance(event, MessageReceived) and message_name(event.message) == self.response:
             self.seen += 1
             if self.seen == self.occurrence:
-                actions += self.machine.handle(StopRequested("stop requested by the tester"), now)
-        return actions + self.machine.handle(event, now)
+                actions += self.core.handle(StopRequested("stop requested by the tester"), now)
+        return actions + self.core.handle(event, now)
+
+    def next_deadline(self) -> float | None:
+        return self.core.next_deadline()
+
+    def due_timers(self, now: float) -> list[str]:
+        return self.core.due_timers(now)
+
+    def __getattr__(self, name: str) -> Any:
+        # state, result, battery, ... of the wrapped machine (never our own fields: copy looks them up early)
+        if name.startswith("_") or name == "core":
+            raise AttributeError(name)
+        return getattr(self.core, name)
 
 
 @dataclass
 class TesterSetup:
-    """What a tester role runs with: PIXIT timings, the physical model's parameters, faults."""
+    """What a tester role runs with: PIXIT timings, the physical model's parameters (None: the reference
+    device's), faults."""
 
     timings: DinTimings = field(default_factory=DinTimings)
     faults: list[Fault] = field(default_factory=list)
-    battery: BatteryParameters = SIM_BATTERY
-    start_soc: float = SIM_START_SOC
+    battery: BatteryParameters | None = None
+    start_soc: float | None = None
     evcc_config: EvccConfig = field(default_factory=EvccConfig)
-    charger: ChargerParameters = SIM_CHARGER
+    charger: ChargerParameters | None = None
     secc_config: SeccConfig = field(default_factory=SeccConfig)
     stop_on: tuple[str, int] | None = None  # (response name, occurrence) for StopOnResponse
 
-    def ev_machine(self) -> Machine:
-        machine: Machine = EvccMachine(
-            Battery(self.battery, soc=self.start_soc), self.evcc_config, self.timings
-        )
-        if self.stop_on is not None:
-            machine = StopOnResponse(machine, *self.stop_on)
-        return FaultyMachine(machine, list(self.faults))
+    @classmethod
+    def from_settings(cls, settings: DeviceSettings) -> TesterSetup:
+        """The setup of a lab: its DIN SPEC 70121 timers with the PIXIT overrides applied."""
+        return cls(timings=DinTimings.from_lab(settings.timer))
 
-    def secc_machine(self) -> FaultyMachine:
-        return FaultyMachine(
-            SeccMachine(DcCharger(self.charger), self.secc_config, self.timings), list(self.faults)
-        )
+    @property
+    def connect_timeout_s(self) -> float:
+        # DIN SPEC 70121 Table 77 V2G_EVCC_CommunicationSetup_Timeout (PIXIT): the tester EV's TCP connect
+        # budget, as the reference EV's.
+        return self.timings.evcc_communication_setup_timeout_s
+
+    def ev_machine(self) -> FaultyCore:
+        core: Core = reference_evcc(self.timings, self.evcc_config, self.battery, self.start_soc)
+        if self.stop_on is not None:
+            core = StopOnResponse(core, *self.stop_on)
+        return FaultyCore(core, list(self.faults))
+
+    def secc_machine(self) -> FaultyCore:
+        return FaultyCore(reference_secc(self.timings, self.secc_config, self.charger), list(self.faults))
 
 
 class DinEvTester:
@@ -125,7 +147,7 @@ class DinEvTester:
         """One session on a new connection to the discovered SECC, until it ends or ``time_limit_s``."""
         assert self.discovered is not None, "discover() first"
         reader, writer = await connect_tcp(
-            self.link, str(self.discovered.address), self.discovered.port, CONNECT_TIMEOUT_S
+            self.link, str(self.discovered.address), self.discovered.port, self.setup.connect_timeout_s
         )
         self.local_ports.append(writer.get_extra_info("sockname")[1])
         outcome = SessionOutcome()

@@ -1,32 +1,41 @@
 """Pilot tester roles: the vehicle side against an EVSE under test, the EVSE side against an EV under
-test.
+test, and :func:`open_lab_pilot`, the one way a tester gets its pilot driver.
 
-On the embedded lab both run on the simulated pilot (:mod:`harness.devices.pilot_sim`) that the SLAC
-testers of :mod:`harness.testers.slac` already hold, because a real session needs both on one plug:
-the pilot tester drives that pilot while the SLAC tester matches.  A lab with a pilot test box loads its
-driver by name (entry point group ``vgi.pilot_drivers``, see :func:`open_lab_pilot`).
+The lab config names the driver (``pilot: {driver: NAME, options: {...}}``; settings
+``pilot_driver``/``pilot_options``).  On the embedded lab it is the simulated pilot
+(:mod:`harness.devices.pilot_sim`, driver ``sim``), loaded through the entry point group
+``vgi.pilot_drivers`` like a lab's pilot box driver.  The SLAC testers of :mod:`harness.testers.slac`
+hold that pilot, because a real session needs both on one plug: the pilot tester drives that pilot
+while the SLAC tester matches.
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
+from harness.devices.settings import DeviceSettings
 from harness.protocol.pilot import (
     DIGITAL_COMMUNICATION_DUTY,
-    PilotDriver,
     PilotOutput,
     PilotState,
     duty_from_ampacity,
-    load_pilot_driver,
 )
-from harness.testers.slac import SlacEvseTester, SlacEvTester
+from harness.transport.pilot import PilotDriver, PilotPort, open_pilot_driver
+
+if TYPE_CHECKING:  # harness.testers.slac opens its pilot with open_lab_pilot: no import cycle
+    from harness.testers.slac import SlacEvseTester, SlacEvTester
 
 
-async def open_lab_pilot(name: str, **options: object) -> PilotDriver:
-    """A lab's pilot box driver, constructed with the lab's options and opened."""
-    driver = load_pilot_driver(name)(**options)
-    await driver.open()
-    return driver
+async def open_lab_pilot(
+    settings: DeviceSettings, side: str, interface: str | None = None, observer: object | None = None
+) -> PilotDriver | None:
+    """The lab's pilot driver for the tester's ``side`` ("ev" or "evse") of the link on ``interface``,
+    built with the lab's options and opened; None when the lab holds the pilot outside the harness."""
+    if settings.pilot_driver is None:
+        return None
+    port = PilotPort(side, interface, observer)
+    return await open_pilot_driver(settings.pilot_driver, settings.pilot_options, port)
 
 
 class PilotEvTester:

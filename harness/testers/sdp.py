@@ -11,21 +11,21 @@ import asyncio
 import ipaddress
 import time
 
-from harness.codec.v2g.sdp import (
-    SDP_SERVER_PORT,
-    SdpDecodeError,
-    SeccDiscoveryReq,
-    SeccDiscoveryRes,
-    decode_sdp,
-    encode_sdp,
-)
-from harness.protocol.sdp import SeccSdp, SendSdp
+from harness.codec.v2g.sdp import SDP_SERVER_PORT, SECURITY_NONE, SeccDiscoveryReq, SeccDiscoveryRes
+from harness.devices.sdp_station import SdpStation, secc_sdp_core
+from harness.protocol.core import LinkUp, MessageReceived
+from harness.protocol.faults import Fault, FaultyCore
+from harness.protocol.sdp import Discovered, EvccSdp, drop_responses, is_response, raw_requests
 from harness.transport.link import Link
 from harness.transport.tcp import start_tcp_server
 from harness.transport.udp import DatagramObserver, UdpEndpoint, open_udp
 
 
 class SdpEvccTester:
+    """The reference EVCC's SDP core with the tester's changes: a fixed number of requests, each one
+    waited for as long as the step says, any answer taken (the verdict judges it), and crafted
+    (malformed) requests sent in place of the core's."""
+
     def __init__(self, link: Link, observer: DatagramObserver | None = None) -> None:
         self.link = link
         self.observer = observer
@@ -40,25 +40,34 @@ class SdpEvccTester:
         return self.udp.local_port
 
     async def send_and_wait(self, data: bytes, wait_s: float) -> SeccDiscoveryRes | None:
-        """Send one datagram to the SDP destination; the first valid response within ``wait_s``."""
-        assert self.udp is not None
-        loop = asyncio.get_running_loop()
-        self.udp.send(data, self.link.sdp_destination, SDP_SERVER_PORT)
-        deadline = loop.time() + wait_s
-        while (remaining := deadline - loop.time()) > 0:
-            datagram = await self.udp.receive(remaining)
-            if datagram is None:
-                break
-            try:
-                message = decode_sdp(datagram.data)
-            except SdpDecodeError:
-                continue  # the capture records it; the verdict judges it
-            if isinstance(message, SeccDiscoveryRes):
-                return message
-        return None
+        """Send one datagram to the SDP destination; the first response within ``wait_s``."""
+        return await self._run(SeccDiscoveryReq(), wait_s, 1, [raw_requests(data)])
 
-    async def discover(self, request: SeccDiscoveryReq, wait_s: float) -> SeccDiscoveryRes | None:
-        return await self.send_and_wait(encode_sdp(request), wait_s)
+    async def discover(
+        self, request: SeccDiscoveryReq, wait_s: float, attempts: int = 1
+    ) -> SeccDiscoveryRes | None:
+        """Send ``request`` up to ``attempts`` times, ``wait_s`` apart; the first response, if any."""
+        return await self._run(request, wait_s, attempts, [])
+
+    async def _run(
+        self, request: SeccDiscoveryReq, wait_s: float, attempts: int, faults: list[Fault]
+    ) -> SeccDiscoveryRes | None:
+        assert self.udp is not None
+        core = EvccSdp(
+            request.security,
+            request.transport,
+            response_wait_s=wait_s,
+            max_requests=attempts,
+            destination=self.link.sdp_destination,
+            accept_any_response=True,
+        )
+        station = SdpStation(FaultyCore(core, faults), self.udp)
+        try:
+            station.start(LinkUp())
+            outcome = await station.finished()
+        finally:
+            station.stop()
+        return outcome.response if isinstance(outcome, Discovered) else None
 
     def close(self) -> None:
         if self.udp:
@@ -72,7 +81,7 @@ class SdpSeccTester:
         self,
         link: Link,
         observer: DatagramObserver | None = None,
-        offered_security: tuple[int, ...] = (0x10,),
+        offered_security: tuple[int, ...] = (SECURITY_NONE,),
     ):
         self.link = link
         self.observer = observer
@@ -81,19 +90,23 @@ class SdpSeccTester:
         self.requests_seen = 0
         self.last_request_t: float | None = None
         self.connected = asyncio.Event()
-        self.answered = asyncio.Event()
         self.request_seen = asyncio.Event()
-        self._tasks: list[asyncio.Task] = []
         self._server: asyncio.Server | None = None
         self._udp: UdpEndpoint | None = None
+        self._station: SdpStation | None = None
         self._writers: list[asyncio.StreamWriter] = []
         self.port = 0
 
     async def open(self) -> None:
         self._server, self.port = await start_tcp_server(self.link, self._on_connection)
         self._udp = await open_udp(self.link, SDP_SERVER_PORT, listen_multicast=True, observer=self.observer)
-        self._machine = SeccSdp(ipaddress.IPv6Address(self.link.address), self.port, self.offered_security)
-        self._tasks.append(asyncio.ensure_future(self._serve()))
+        # The reference SECC's SDP server (no fault switches) plus the tester's one fault: withhold the
+        # answers to the requests it is told to ignore.
+        address = ipaddress.IPv6Address(self.link.address)
+        core = secc_sdp_core(address, self.port, self.offered_security, frozenset())
+        core.add(drop_responses(self._ignoring))
+        self._station = SdpStation(core, self._udp, observe=self._observe)
+        self._station.start()
 
     @property
     def local_ports(self) -> tuple[int, ...]:
@@ -109,27 +122,18 @@ class SdpSeccTester:
         self._writers.append(writer)
         self.connected.set()
 
-    async def _serve(self) -> None:
-        assert self._udp is not None
-        loop = asyncio.get_running_loop()
-        while True:
-            datagram = await self._udp.receive(None)
-            assert datagram is not None
-            try:
-                message = decode_sdp(datagram.data)
-            except SdpDecodeError:
-                continue
-            if not isinstance(message, SeccDiscoveryReq):
-                continue
+    def _observe(self, event: object, now: float) -> None:
+        # Every well-formed request counts, answered or not (the core sees it right after this).
+        if isinstance(event, MessageReceived) and isinstance(event.message, SeccDiscoveryReq):
             self.requests_seen += 1
-            self.last_request_t = loop.time()
+            self.last_request_t = asyncio.get_running_loop().time()
             self.request_seen.set()
-            if self.ignore_first is None or self.requests_seen <= self.ignore_first:
-                continue
-            for action in self._machine.datagram_received(message, datagram.address, loop.time()):
-                if isinstance(action, SendSdp):
-                    self._udp.send(encode_sdp(action.message), datagram.address, datagram.port)
-                    self.answered.set()
+
+    def _ignoring(self, action: object) -> bool:
+        """An answer to one of the first ``ignore_first`` requests (to any, if None)."""
+        if not is_response(action):
+            return False
+        return self.ignore_first is None or self.requests_seen <= self.ignore_first
 
     async def wait_connected(self, timeout: float) -> bool:
         try:
@@ -158,8 +162,8 @@ class SdpSeccTester:
         return False
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
+        if self._station:
+            self._station.stop()
         for writer in self._writers:
             writer.close()
         if self._udp:

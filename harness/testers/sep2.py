@@ -30,16 +30,11 @@ from typing import Any
 
 from harness.codec.sep2 import resources as r
 from harness.codec.sep2.media import MEDIA_TYPE_SEP_XML, SEP_NAMESPACE
-from harness.devices.sep2.common import (
-    DCAP_PATH,
-    SEP2_PORT,
-    SimClock,
-    host_for,
-    identity,
-)
+from harness.devices.sep2.common import SimClock, identity
 from harness.devices.sep2.pfe import Sep2Server
 from harness.devices.sep2.servers import registered_devices
-from harness.lab.config import LabConfig
+from harness.devices.settings import DeviceSettings
+from harness.protocol.sep2.endpoints import DCAP_PATH, SEP2_PORT
 from harness.transport.http import MAX_BODY_BYTES, HttpResponse, Sep2HttpClient, Sep2HttpServer
 from harness.transport.link import Link
 from harness.transport.netns import VethLink, create_veth_link, destroy_veth_link
@@ -69,50 +64,54 @@ ENTITY_EXPANSION = (
 )
 
 
-def tls_server_context(role: str, lab: LabConfig, keylog: Path, fault: str | None = None) -> ssl.SSLContext:
+def tls_server_context(
+    role: str, settings: DeviceSettings, keylog: Path, fault: str | None = None
+) -> ssl.SSLContext:
     """The tester's server context, compliant or with one ``fault`` of TLS_FAULTS."""
     if fault == "untrusted chain":
-        untrusted = identity("untrusted", lab)
-        trusted = identity(role, lab)
+        untrusted = identity("untrusted", settings)
+        trusted = identity(role, settings)
         return server_context(untrusted, trust_anchor=trusted.trust_anchor_path, keylog_path=keylog)
     if fault == "wrong cipher":
-        return server_context(identity(role, lab), keylog_path=keylog, ciphers=WRONG_CIPHER)
+        return server_context(identity(role, settings), keylog_path=keylog, ciphers=WRONG_CIPHER)
     if fault == "TLS 1.3 only":
         return server_context(
-            identity(role, lab),
+            identity(role, settings),
             keylog_path=keylog,
             minimum_version=ssl.TLSVersion.TLSv1_3,
             maximum_version=ssl.TLSVersion.TLSv1_3,
         )
-    return server_context(identity(role, lab), keylog_path=keylog)
+    return server_context(identity(role, settings), keylog_path=keylog)
 
 
-def tls_client_context(role: str, lab: LabConfig, keylog: Path, fault: str | None = None) -> ssl.SSLContext:
+def tls_client_context(
+    role: str, settings: DeviceSettings, keylog: Path, fault: str | None = None
+) -> ssl.SSLContext:
     """The tester's client context, compliant or with one ``fault`` of TLS_FAULTS."""
     if fault == "untrusted chain":
-        untrusted = identity("untrusted", lab)
-        trusted = identity(role, lab)
+        untrusted = identity("untrusted", settings)
+        trusted = identity(role, settings)
         return client_context(untrusted, trust_anchor=trusted.trust_anchor_path, keylog_path=keylog)
     if fault == "unregistered LFDI":
-        return client_context(identity("unregistered", lab), keylog_path=keylog)
+        return client_context(identity("unregistered", settings), keylog_path=keylog)
     if fault == "no client certificate":
-        return client_context(identity(role, lab), keylog_path=keylog, present_certificate=False)
+        return client_context(identity(role, settings), keylog_path=keylog, present_certificate=False)
     if fault == "wrong cipher":
-        return client_context(identity(role, lab), keylog_path=keylog, ciphers=WRONG_CIPHER)
+        return client_context(identity(role, settings), keylog_path=keylog, ciphers=WRONG_CIPHER)
     if fault == "TLS 1.3 only":
         return client_context(
-            identity(role, lab),
+            identity(role, settings),
             keylog_path=keylog,
             minimum_version=ssl.TLSVersion.TLSv1_3,
             maximum_version=ssl.TLSVersion.TLSv1_3,
         )
-    return client_context(identity(role, lab), keylog_path=keylog)
+    return client_context(identity(role, settings), keylog_path=keylog)
 
 
 def _listen_host(link: Link) -> str:
     if link.mode == "loopback":
         return "::1"
-    return host_for(link, link.address)
+    return link.host_for(link.address)
 
 
 # Linux sched.h: the namespace type setns(2) joins.
@@ -214,7 +213,7 @@ class Sep2ServerTester:
     """The tester as the PFE (or BMS) server of a client DUT."""
 
     link: Link
-    lab: LabConfig
+    settings: DeviceSettings
     keylog: Path
     role: str = "pfe-server"
     tls_fault: str | None = None
@@ -226,8 +225,8 @@ class Sep2ServerTester:
 
     async def start(self) -> None:
         self.clock = SimClock()
-        self.site = Sep2Server(self.clock, registered_devices(self.lab), tariff=self.tariff)
-        context = tls_server_context(self.role, self.lab, self.keylog, self.tls_fault)
+        self.site = Sep2Server(self.clock, registered_devices(self.settings), tariff=self.tariff)
+        context = tls_server_context(self.role, self.settings, self.keylog, self.tls_fault)
         sock = None
         if self.bridge is not None and self.bridge.site is not None:
             site = self.bridge.site
@@ -253,11 +252,21 @@ class Sep2ServerTester:
 
     def device_path(self, role: str) -> str:
         assert self.site is not None
-        return f"/edev/{self.site.device_index(identity(role, self.lab).lfdi)}"
+        return f"/edev/{self.site.device_index(identity(role, self.settings).lfdi)}"
 
     def posted(self, suffix: str) -> list[Any]:
         assert self.site is not None
         return [res for _lfdi, path, res in self.site.posted if path.endswith(suffix)]
+
+    def has_read(self, path: str) -> bool:
+        """Whether a client has read (GET) ``path`` from the tester's server."""
+        assert self.site is not None
+        return ("GET", path) in self.site.requests
+
+    def posted_under(self, prefix: str) -> int:
+        """How many resources clients have posted to paths under ``prefix``."""
+        assert self.site is not None
+        return sum(1 for _lfdi, path, _res in self.site.posted if path.startswith(prefix))
 
     async def wait_for(self, predicate: Any, timeout: float) -> bool:
         """Wait until ``predicate()`` holds (the DUT did something) or ``timeout`` passes."""
@@ -282,7 +291,7 @@ class Sep2ClientTester:
     """The tester as a client of a server DUT."""
 
     link: Link
-    lab: LabConfig
+    settings: DeviceSettings
     keylog: Path
     role: str = "ev"
     responses: list[tuple[str, str, int]] = field(default_factory=list)  # (method, target, status)
@@ -291,8 +300,8 @@ class Sep2ClientTester:
 
     def _client(self, fault: str | None = None) -> Sep2HttpClient:
         peer = "::1" if self.link.mode == "loopback" else (self.link.peer_address or "::1")
-        context = tls_client_context(self.role, self.lab, self.keylog, fault)
-        return Sep2HttpClient(host_for(self.link, peer), SEP2_PORT, context, enforce_policy=False)
+        context = tls_client_context(self.role, self.settings, self.keylog, fault)
+        return Sep2HttpClient(self.link.host_for(peer), SEP2_PORT, context, enforce_policy=False)
 
     async def _remember(self, client: Sep2HttpClient) -> None:
         writer = client._writer  # noqa: SLF001 - the local port tells tester from DUT on loopback

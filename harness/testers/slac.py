@@ -3,59 +3,72 @@
 
 Each tester runs the harness's own sans-I/O SLAC core on an emulated modem
 (:mod:`harness.devices.modem_emulator`, without IP gating: the tester's capture point is in front of
-its modem) and the simulated pilot (:mod:`harness.devices.pilot_sim`).  Its ``injector`` takes the
+its modem) and the simulated pilot (:mod:`harness.devices.pilot_sim`), or, on a `plc` lab
+(``real_modem``), on the real Green PHY modem behind the tester's port, with the lab's pilot box holding
+the pilot.  Its ``injector`` (the station's :class:`~harness.protocol.faults.FaultyCore`) takes the
 fault hooks of :mod:`harness.protocol.slac.faults` (drop, delay, duplicate, rewrite of the tester's own
-messages), so a scenario provokes the DUT; verdicts come from the capture.
+messages), so a scenario provokes the DUT; verdicts come from the capture.  Timers and PICS come from
+the plain :class:`~harness.devices.settings.DeviceSettings`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from harness.codec import homeplug as hp
 from harness.devices.modem_emulator import EmulatedModem, flat_profile
 from harness.devices.pilot_sim import SimulatedPilotDriver
-from harness.devices.slac_ev import ev_slac_config
-from harness.devices.slac_evse import UDP_ECHO_PORT, evse_slac_config
+from harness.devices.settings import DeviceSettings
+from harness.devices.slac_ev import ev_slac_config, toggle_pilot
+from harness.devices.slac_evse import evse_slac_config, udp_echo
 from harness.devices.slac_modem import LocalModem
 from harness.devices.slac_station import SlacStation
-from harness.lab.config import LabConfig
 from harness.protocol.faults import FaultInjector
 from harness.protocol.pilot import PilotOutput, PilotState
 from harness.protocol.slac import (
     EvseSlac,
     EvSlac,
-    Matched,
-    MatchFailed,
     PilotStateChanged,
     Start,
     TogglePilot,
 )
 from harness.transport.link import Link
 from harness.transport.raw_ethernet import interface_mac
-from harness.transport.udp import open_udp
 
 # Extra EVSEs the tester plays on a cable bundle get locally administered MACs of this prefix.
 BUNDLE_MAC_PREFIX = "02:76:67:69:00:"
 
 
 class _Tester:
-    def __init__(self, link: Link, lab: LabConfig, observer: object | None) -> None:
+    def __init__(
+        self, link: Link, settings: DeviceSettings, observer: object | None, real_modem: bool
+    ) -> None:
         self.link = link
-        self.lab = lab
+        self.settings = settings
         self.observer = observer
+        # A `plc` lab: the tester's port leads to a real Green PHY modem (no emulation, no simulated
+        # pilot: the lab's pilot box holds the pilot).
+        self.real_modem = real_modem
         self.mac = interface_mac(link.interface)
         self.modems: list[EmulatedModem | LocalModem] = []
         self.stations: list[SlacStation] = []
         self.pilot: SimulatedPilotDriver | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # where the stations and modems live
 
-    @property
-    def real_modem(self) -> bool:
-        """A `plc` lab: the tester's port leads to a real Green PHY modem (no emulation, no simulated
-        pilot: the lab's pilot box holds the pilot)."""
-        return self.lab.access.kind == "plc"
+    def _on_loop(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` on the tester's event loop: now when called there, else as soon as the loop
+        gets to it (steps call from the bench's thread; the cores, modems and timers belong to the loop)."""
+        assert self._loop is not None, "the tester is not open"
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            callback()
+        else:
+            self._loop.call_soon_threadsafe(callback)
 
     def _modem(
         self, mac: str, *, evse: bool, db: int = 22, observe: bool = True
@@ -74,7 +87,7 @@ class _Tester:
 
     async def close(self) -> None:
         for station in self.stations:
-            await station.stop()
+            station.close()
         for modem in self.modems:
             await modem.close()
         if self.pilot is not None:
@@ -82,32 +95,63 @@ class _Tester:
 
     async def echo(self, payload: bytes, wait_s: float) -> bool:
         """Send one UDP echo request to the DUT; True if the reply came within ``wait_s``."""
-        assert self.link.peer_address is not None, "the DUT's address is not known on this link"
-        endpoint = await open_udp(self.link, 0, observer=self.observer)
-        try:
-            endpoint.send(payload, self.link.peer_address, UDP_ECHO_PORT)
-            reply = await endpoint.receive(wait_s)
-            return reply is not None and reply.data == payload
-        finally:
-            endpoint.close()
-
-    async def wait_match(self, timeout: float, station: int = 0) -> object | None:
-        return await self.stations[station].wait_for((Matched, MatchFailed), timeout)
+        return await udp_echo(self.link, payload, wait_s, self.observer)
 
     def leave(self) -> None:
         """The tester's modem(s) leave the AVLN: the DUT sees the PLC link go down."""
         for modem in self.modems:
-            modem.leave()
+            self._on_loop(modem.leave)
+
+    # --- read-only views for steps (they do not reach into stations, cores or modems) ---
+
+    @property
+    def link_up(self) -> bool:
+        """Whether one of the tester's modems has joined the peer's network (hears its beacons)."""
+        return any(modem.link_up for modem in self.modems)
+
+    async def wait_link(self, timeout: float) -> bool:
+        """Wait until the peer joined one of the tester's networks (its modem hears the peer's
+        beacons): the match is complete from both sides."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self.link_up:
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
+
+    def rejoin(self) -> None:
+        """The tester's modem(s) join the AVLN again after :meth:`leave`."""
+        for modem in self.modems:
+            self._on_loop(modem.rejoin)
+
+    def outcome_count(self, station: int = 0) -> int:
+        """How many outcomes (matched, failed, ...) ``station`` reported so far: a mark for
+        :meth:`wait_outcome`."""
+        return len(self.stations[station].outcomes)
+
+    async def wait_outcome(
+        self, kinds: tuple[type, ...], timeout: float, since: int = 0, station: int = 0
+    ) -> object | None:
+        """The first outcome of one of ``kinds`` that ``station`` reported after mark ``since``."""
+        return await self.stations[station].wait_for(kinds, timeout, since)
 
 
 class SlacEvTester(_Tester):
     """The tester plays the EV: vehicle side of the pilot, EV SLAC core."""
 
-    def __init__(self, link: Link, lab: LabConfig, observer: object | None = None) -> None:
-        super().__init__(link, lab, observer)
+    def __init__(
+        self,
+        link: Link,
+        settings: DeviceSettings,
+        observer: object | None = None,
+        *,
+        real_modem: bool = False,
+    ) -> None:
+        super().__init__(link, settings, observer, real_modem)
         self.injector = FaultInjector()
         self.run_ids: list[bytes] = []  # every RunID the tester EV used, in order
-        config = ev_slac_config(self.mac, lab)
+        config = ev_slac_config(self.mac, settings)
         config.run_id_factory = self._new_run_id
         self.core = EvSlac(config)
 
@@ -117,6 +161,7 @@ class SlacEvTester(_Tester):
         return run_id
 
     async def open(self) -> None:
+        self._loop = asyncio.get_running_loop()
         await self._open_pilot("ev")
         modem = self._modem(self.mac, evse=False)
         await modem.open()
@@ -124,20 +169,11 @@ class SlacEvTester(_Tester):
         station = SlacStation(
             self.core, modem, injector=self.injector, name="tester EV", on_outcome=self._outcome
         )
-        station.start()
         self.stations.append(station)
 
     def _outcome(self, action: object) -> None:
         if isinstance(action, TogglePilot) and self.pilot is not None:
-            asyncio.ensure_future(self._toggle(action))
-
-    async def _toggle(self, action: TogglePilot) -> None:
-        assert self.pilot is not None
-        for _ in range(action.toggles):
-            await self.pilot.set_vehicle_state(PilotState.C)
-            await asyncio.sleep(action.state_duration)
-            await self.pilot.set_vehicle_state(PilotState.B)
-            await asyncio.sleep(action.state_duration)
+            asyncio.ensure_future(toggle_pilot(self.pilot, action))
 
     async def set_state(self, state: PilotState) -> None:
         assert self.pilot is not None
@@ -149,15 +185,29 @@ class SlacEvTester(_Tester):
             lambda r: r.duty_percent is not None and low <= r.duty_percent <= high, timeout
         )
 
-    async def wait_output(self, state: PilotState, timeout: float) -> bool:
-        assert self.pilot is not None
-        return await self.pilot.wait_until(lambda r: r.state is state, timeout)
-
     def start_matching(self) -> None:
-        self.stations[0].post(Start())
+        station = self.stations[0]
+        self._on_loop(lambda: station.post(Start()))
 
     def send_raw(self, frame: bytes) -> None:
-        self.modems[0].send(frame)
+        modem = self.modems[0]
+        self._on_loop(lambda: modem.send(frame))
+
+    @property
+    def matched_evse_mac(self) -> str | None:
+        """The MAC of the EVSE the tester EV chose to match with, if any."""
+        chosen = self.core.chosen
+        return chosen.mac if chosen is not None else None
+
+    @property
+    def current_run_id(self) -> bytes | None:
+        """The RunID of the tester EV's current matching process."""
+        return self.core.run_id
+
+    @property
+    def validate_toggles(self) -> int:
+        """How many B-C-B toggles the tester EV makes in CM_VALIDATE."""
+        return self.core.config.validate_toggles
 
 
 class SlacEvseTester(_Tester):
@@ -167,15 +217,17 @@ class SlacEvseTester(_Tester):
     def __init__(
         self,
         link: Link,
-        lab: LabConfig,
+        settings: DeviceSettings,
         observer: object | None = None,
         attenuations_db: Sequence[int] = (22,),
+        *,
+        real_modem: bool = False,
     ) -> None:
-        super().__init__(link, lab, observer)
+        super().__init__(link, settings, observer, real_modem)
         self.attenuations_db = tuple(attenuations_db)
         self.injectors = [FaultInjector() for _ in self.attenuations_db]
         self.macs = [self.mac] + [f"{BUNDLE_MAC_PREFIX}{i:02x}" for i in range(1, len(self.attenuations_db))]
-        self.cores = [EvseSlac(evse_slac_config(mac, lab)) for mac in self.macs]
+        self.cores = [EvseSlac(evse_slac_config(mac, settings)) for mac in self.macs]
         self._follower: asyncio.Task[None] | None = None
 
     @property
@@ -185,6 +237,7 @@ class SlacEvseTester(_Tester):
     async def open(self) -> None:
         if self.real_modem and len(self.macs) > 1:
             raise RuntimeError("a cable bundle needs emulated modems (one real modem is one EVSE)")
+        self._loop = asyncio.get_running_loop()
         await self._open_pilot("evse")
         for index, (mac, db) in enumerate(zip(self.macs, self.attenuations_db, strict=True)):
             modem = self._modem(mac, evse=True, db=db, observe=index == 0)
@@ -193,7 +246,6 @@ class SlacEvseTester(_Tester):
             station = SlacStation(
                 self.cores[index], modem, injector=self.injectors[index], name=f"tester EVSE{index + 1}"
             )
-            station.start()
             self.stations.append(station)
         if self.pilot is not None:
             # CM_VALIDATE: the EVSE the EV is plugged into counts the vehicle's B-C-B toggles.
@@ -222,40 +274,13 @@ class SlacEvseTester(_Tester):
 
     def start_matching(self) -> None:
         for station in self.stations:
-            station.post(Start())
+            self._on_loop(lambda station=station: station.post(Start()))
 
-    async def wait_link(self, timeout: float) -> bool:
-        """Wait until the EV joined one of the tester's networks (its modem hears the EV's beacons):
-        the match is complete from the EV's side too."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not any(modem.link_up for modem in self.modems):
-            if loop.time() >= deadline:
-                return False
-            await asyncio.sleep(0.05)
-        return True
-
-    def matched_station(self) -> int | None:
-        for index, station in enumerate(self.stations):
-            if any(isinstance(action, Matched) for _, action in station.outcomes):
-                return index
-        return None
-
-    async def wait_any_match(self, timeout: float) -> int | None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline:
-            index = self.matched_station()
-            if index is not None:
-                return index
-            await asyncio.sleep(0.05)
-        return self.matched_station()
+    def sessions(self) -> list[tuple[str, bytes]]:
+        """(EV MAC, RunID) of every matching session the tester EVSE(s) have open."""
+        return [(core.session.ev_mac, core.session.run_id) for core in self.cores if core.session is not None]
 
 
 def foreign_mac() -> str:
     """A station that takes no part in the session (a neighbour on the cable bundle)."""
     return "02:76:67:69:ff:01"
-
-
-def broadcast() -> str:
-    return hp.BROADCAST_MAC

@@ -21,6 +21,8 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from harness.protocol.sep2.endpoints import DCAP_PATH
+
 # IEEE 2030.5 clause 6.5: the DNS-SD service type of a 2030.5 server.
 SEP2_SERVICE_TYPE = "_smartenergy._tcp.local."
 # IEEE 2030.5 clause 6.5: TXT record version; the txtvers key must come first (RFC 6763 clause 6.7).
@@ -121,7 +123,7 @@ class Advertisement:
         instance: str,
         port: int,
         *,
-        dcap_path: str = "/dcap",
+        dcap_path: str = DCAP_PATH,
         level: str = SEP2_DEFAULT_LEVEL,
         addresses: Sequence[str] = LOOPBACK_INTERFACES,
         host: str | None = None,

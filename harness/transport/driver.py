@@ -7,6 +7,13 @@ re-armed after every event; when it fires, each due timer is fed as ``TimerExpir
 actions (:class:`StartTimer`, :class:`CancelTimer`) need nothing from ``perform``: the driver reads the
 deadlines from the core itself, so ``perform`` may ignore them (or trace them).
 
+With ``timers_from_perform``, a timer the core starts counts from the moment the driver reaches that
+:class:`StartTimer`, i.e. after the actions before it (typically the request the timer guards) were carried
+out, not from when the core began handling the event: the standards count "wait for the response" from the
+request on the wire (ISO 15118-2 7.10.1 SDP, ISO 15118-3 SLAC timers), and encoding and sending take
+milliseconds under load. The driver moves the core's own deadline (``core.timers``), so the core's table
+stays the one truth.
+
 Events fed from inside ``perform`` (a device reacting to its own action) are queued and handled after
 the current batch, in order, so a core never sees an event while it is still returning actions.
 """
@@ -19,7 +26,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from harness.protocol.core import Core, TimerExpired
+from harness.protocol.core import Core, StartTimer, TimerExpired, TimerTable
 
 Perform = Callable[[Any], None]
 Observe = Callable[[Any, float], None]
@@ -34,6 +41,7 @@ class CoreDriver:
         clock: Callable[[], float] = time.monotonic,
         observe: Observe | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
+        timers_from_perform: bool = False,
     ) -> None:
         self.core = core
         self.perform = perform
@@ -44,6 +52,7 @@ class CoreDriver:
         self._pending: deque[Any] = deque()
         self._busy = False
         self._closed = False
+        self.timers_from_perform = timers_from_perform
 
     def now(self) -> float:
         return self.clock()
@@ -69,6 +78,10 @@ class CoreDriver:
             self.observe(event, now)
         for action in self.core.handle(event, now):
             self.perform(action)
+            if self.timers_from_perform and isinstance(action, StartTimer):
+                table: TimerTable | None = getattr(self.core, "timers", None)
+                if table is not None:
+                    table.postpone(action.name, action.deadline, self.clock() - now)
 
     def _rearm(self) -> None:
         if self._timer is not None:

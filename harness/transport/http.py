@@ -27,8 +27,8 @@ from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from harness.codec.sep2.media import MEDIA_TYPE_SEP_XML
-from harness.pki.identity import lfdi_from_der, sfdi_from_lfdi
-from harness.transport.tls import NegotiatedTls, TlsPolicyError, assert_negotiated, negotiated
+from harness.pki.identity import sfdi_from_lfdi
+from harness.transport.tls import NegotiatedTls, TlsPolicyError, assert_negotiated, negotiated, peer_lfdi
 
 # Limits.  IEEE 2030.5 sets none for HTTP framing; these keep a hostile peer from costing unbounded
 # memory or time, and are generous for 2030.5 resources (paged lists, clause 5.5.3.3).
@@ -44,8 +44,6 @@ MAX_REQUESTS_PER_CONNECTION = 100_000  # bounds the keep-alive loop
 CLOSE_TIMEOUT_S = 5.0  # server close: connection tasks still running after this are left cancelled
 _MAX_CHUNKS = 10_000
 
-# RFC 9110 clause 9: the methods IEEE 2030.5 uses (clause 5.5).
-SEP2_METHODS = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE"})
 _TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
@@ -393,8 +391,7 @@ async def _read_chunked(reader: asyncio.StreamReader, max_body: int) -> bytes:
 
 def _peer_info(writer: asyncio.StreamWriter, session: NegotiatedTls) -> PeerInfo:
     ssl_object = writer.get_extra_info("ssl_object")
-    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-    lfdi = lfdi_from_der(der) if der else None
+    lfdi = peer_lfdi(ssl_object) if ssl_object is not None else None
     address = writer.get_extra_info("peername") or ("", 0)
     return PeerInfo(
         address=(str(address[0]), int(address[1])),
@@ -628,8 +625,7 @@ class Sep2HttpClient:
         except TlsPolicyError:
             writer.close()
             raise
-        der = ssl_object.getpeercert(binary_form=True)
-        self.server_lfdi = lfdi_from_der(der) if der else None
+        self.server_lfdi = peer_lfdi(ssl_object)
         self._reader, self._writer, self.tls = reader, writer, session
         self.connections_opened += 1
         return session

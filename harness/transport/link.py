@@ -38,6 +38,12 @@ class Link:
         scope = self.scope_id if address.lower().startswith(("fe80:", "ff02:")) else 0
         return (address, port, 0, scope)
 
+    def host_for(self, address: str) -> str:
+        """``address`` with this link's zone where it is link-local (asyncio resolves 'fe80::1%veth0')."""
+        if address.lower().startswith("fe80:") and "%" not in address:
+            return f"{address}%{self.interface}"
+        return address
+
 
 def link_on_interface(interface: str) -> Link:
     """The link as a device sees it from inside its namespace, or a lab's real port."""

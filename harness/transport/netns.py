@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -60,13 +59,6 @@ class VethLink:
     dut_interface: str
     tester_address: str
     dut_address: str
-
-    @property
-    def tester_ifindex(self) -> int:
-        return socket.if_nametoindex(self.tester_interface)
-
-    def exec_prefix(self) -> list[str]:
-        return ["ip", "netns", "exec", self.netns]
 
 
 def create_veth_link(

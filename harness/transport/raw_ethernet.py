@@ -16,7 +16,6 @@ import socket
 import struct
 import time
 from dataclasses import dataclass
-from typing import Protocol
 
 from harness.codec.homeplug import ETHERTYPE_HOMEPLUG_AV, MIN_FRAME_LENGTH
 from harness.transport.timestamps import ANCILLARY_SPACE, enable_timestamps, receive_time
@@ -29,11 +28,6 @@ _MAX_FRAME = 65535
 # IEEE 802 (IEEE Std 802) local experimental ethertypes, free for private protocols on a lab link.
 ETHERTYPE_LOCAL_EXPERIMENTAL_1 = 0x88B5
 ETHERTYPE_LOCAL_EXPERIMENTAL_2 = 0x88B6
-
-
-class FrameObserver(Protocol):
-    def frame(self, direction: str, frame: bytes, t: float) -> None:
-        """An Ethernet frame sent ("tx") or received ("rx") at wall-clock time ``t``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.pki.identity import lfdi_from_der, sfdi_from_lfdi
+from harness.pki.identity import lfdi_from_der
 
 # IEEE 2030.5-2018 clause 6.11.3: the one mandatory cipher suite, in its three spellings.
 SEP2_CIPHER_OPENSSL = "ECDHE-ECDSA-AES128-CCM8"
@@ -203,9 +203,3 @@ def peer_lfdi(ssl_object: ssl.SSLObject | ssl.SSLSocket) -> str | None:
     """The peer's LFDI (IEEE 2030.5 clause 6.3.4), or None when it presented no certificate."""
     der = peer_certificate(ssl_object)
     return None if der is None else lfdi_from_der(der)
-
-
-def peer_sfdi(ssl_object: ssl.SSLObject | ssl.SSLSocket) -> int | None:
-    """The peer's SFDI, or None when it presented no certificate."""
-    lfdi = peer_lfdi(ssl_object)
-    return None if lfdi is None else sfdi_from_lfdi(lfdi)

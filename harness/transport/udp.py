@@ -7,6 +7,7 @@ import os
 import socket
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -47,7 +48,7 @@ class Datagram:
 
 class UdpEndpoint:
     """A non-blocking IPv6 UDP socket on the event loop; received datagrams queue up with their
-    kernel timestamps."""
+    kernel timestamps, or go straight to a sink (:meth:`deliver`) as they arrive."""
 
     def __init__(self, sock: socket.socket, link: Link, observer: DatagramObserver | None = None) -> None:
         self.sock = sock
@@ -55,6 +56,7 @@ class UdpEndpoint:
         self.observer = observer
         self.queue: asyncio.Queue[Datagram] = asyncio.Queue()
         self.local_port = sock.getsockname()[1]
+        self._sink: Callable[[Datagram], None] | None = None
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(sock.fileno(), self._on_readable)
 
@@ -72,7 +74,22 @@ class UdpEndpoint:
                 self.observer.datagram(
                     "rx", (address, addr[1]), (self.link.address, self.local_port), data, t
                 )
-            self.queue.put_nowait(Datagram(data, address, addr[1], t))
+            datagram = Datagram(data, address, addr[1], t)
+            if self._sink is not None:
+                self._sink(datagram)
+            else:
+                self.queue.put_nowait(datagram)
+
+    def deliver(self, sink: Callable[[Datagram], None] | None) -> None:
+        """Hand every datagram to ``sink`` as it arrives (first those queued so far) instead of
+        queueing it; ``None`` queues again. A sink may detach itself: what follows then queues."""
+        self._sink = sink
+        while sink is not None and self._sink is sink and not self.queue.empty():
+            sink(self.queue.get_nowait())
+
+    @property
+    def sink(self) -> Callable[[Datagram], None] | None:
+        return self._sink
 
     def send(self, data: bytes, address: str, port: int) -> None:
         t = time.time()

@@ -1,10 +1,16 @@
-"""V2GTP over TCP, and the I/O adapter that runs a sans-I/O DIN SPEC 70121 machine on a connection.
+"""V2GTP over TCP, and the I/O adapter that runs a sans-I/O V2G session core on a connection.
 
 :class:`V2gtpStream` frames bytes on an asyncio stream pair (ISO 15118-2 7.8.3 / DIN SPEC 70121 header,
-lengths bounded so a hostile peer cannot make us buffer without limit). :func:`run_session` feeds a
-machine's events from the connection and its timers from the event loop's clock, and carries out the
-actions it returns (encode, send, arm timers, close). The reference devices and the tester roles share
-it, so a tester is the reference device plus faults.
+lengths bounded so a hostile peer cannot make us buffer without limit). :func:`run_session` runs a core (a
+DIN SPEC 70121 EVCC or SECC machine today) on the kernel's asyncio driver
+(:class:`~harness.transport.driver.CoreDriver`): a reader task feeds it the decoded messages, decode
+errors and the end of the connection, and the driver's timer feeds its expiries; the actions it returns
+are carried out here (encode, send, close, record). The reference devices and the tester roles share it,
+so a tester is the reference device plus faults.
+
+The first message on a V2G connection is supportedAppProtocol; every later one uses the schema of the
+protocol the two sides negotiated (DIN SPEC 70121 8.2 / ISO 15118-2 8.2), looked up from the namespace of
+the offered AppProtocol the response's SchemaID names.
 """
 
 from __future__ import annotations
@@ -26,25 +32,11 @@ from harness.codec.v2g.v2gtp import (
     decode_v2gtp_header,
     encode_v2gtp,
 )
-from harness.protocol.din70121.events import (
-    Action,
-    CancelTimer,
-    CloseConnection,
-    ConnectionLost,
-    ConnectionOpened,
-    Event,
-    MalformedReceived,
-    MessageReceived,
-    Note,
-    SendMalformed,
-    SendMessage,
-    StartTimer,
-    StopResult,
-    StopSession,
-    TimerExpired,
-)
-from harness.protocol.din70121.faults import CORRUPTIONS, Machine, corrupt
+from harness.protocol.core import Close, Core, LinkDown, LinkUp, MessageReceived, Send, TimerExpired
+from harness.protocol.din70121.events import MalformedReceived, Note, SendMalformed, StopResult, StopSession
+from harness.protocol.din70121.faults import CORRUPTIONS, corrupt
 from harness.protocol.din70121.messages import message_name
+from harness.transport.driver import CoreDriver
 
 # Largest V2GTP payload accepted on a DIN SPEC 70121 connection. DIN messages are a few hundred bytes;
 # ISO 15118-2 certificate messages reach a few kB. Anything larger is a framing error, not a reason to
@@ -53,6 +45,8 @@ MAX_PAYLOAD_BYTES = 64 * 1024
 # The schema of the first message on a V2G connection (ISO 15118-2 8.2 / DIN SPEC 70121 8.2): the
 # supportedAppProtocol handshake, before any protocol was negotiated.
 APP_SCHEMA = "app"
+# The schema of the later messages when the handshake named no namespace the codec knows: the one the
+# session's core speaks (DIN SPEC 70121 for the machines of harness.protocol.din70121).
 DIN_SCHEMA = "din"
 # Transport-level corruptions a fault may ask for, beyond the EXI ones of faults.CORRUPTIONS: a
 # V2GTP header with a wrong protocol version, and a frame whose payload stops half way (the header
@@ -112,9 +106,6 @@ class V2gtpStream:
             ) from None
         return V2gtpFrame(payload_type, payload, version, inverse)
 
-    def write_frame(self, payload: bytes, payload_type: int = PayloadType.EXI) -> None:
-        self.writer.write(encode_v2gtp(payload_type, payload))
-
     def write_raw(self, data: bytes) -> None:
         self.writer.write(data)
 
@@ -133,15 +124,51 @@ class V2gtpStream:
         self.writer.transport.abort()
 
 
-def schema_of(message: dict[str, Any]) -> str:
-    """The EXI schema a message of a DIN session is encoded with."""
-    return APP_SCHEMA if next(iter(message)).startswith("supportedAppProtocol") else DIN_SCHEMA
+def is_app_protocol(message: dict[str, Any]) -> bool:
+    """Whether ``message`` is a supportedAppProtocolReq/Res (encoded with the handshake schema)."""
+    return next(iter(message)).startswith("supportedAppProtocol")
 
 
-def encode_action(action: SendMessage | SendMalformed) -> bytes:
+def schema_of(message: dict[str, Any], session_schema: str = DIN_SCHEMA) -> str:
+    """The EXI schema ``message`` is encoded with on a connection whose session speaks ``session_schema``."""
+    return APP_SCHEMA if is_app_protocol(message) else session_schema
+
+
+@dataclass
+class AppProtocolNegotiation:
+    """The schema of a V2G connection after supportedAppProtocol, from what went over it in either direction:
+    the namespaces the request offered by SchemaID, and the SchemaID a successful response chose
+    (ISO 15118-2 8.2 / DIN SPEC 70121 8.2). Until then, and when the choice names no namespace the codec
+    knows (or offers disagree on it), the session is in ``default``."""
+
+    default: str = DIN_SCHEMA
+    offered: dict[int, set[str]] = field(default_factory=dict)
+    chosen: str | None = None
+
+    @property
+    def schema(self) -> str:
+        return self.chosen or self.default
+
+    def observe(self, message: dict[str, Any]) -> None:
+        content = message.get("supportedAppProtocolReq")
+        if isinstance(content, dict):
+            offers = content.get("AppProtocol", [])
+            for offer in [offers] if isinstance(offers, dict) else offers:
+                with contextlib.suppress(AttributeError, KeyError, TypeError, ValueError):
+                    schema = exi_codec.NAMESPACE_SCHEMAS.get(str(offer["ProtocolNamespace"]))
+                    if schema is not None:
+                        self.offered.setdefault(int(offer["SchemaID"]), set()).add(schema)
+            return
+        content = message.get("supportedAppProtocolRes")
+        if isinstance(content, dict) and str(content.get("ResponseCode", "")).startswith("OK"):
+            schemas = self.offered.get(content.get("SchemaID", -1), set())
+            self.chosen = next(iter(schemas)) if len(schemas) == 1 else None
+
+
+def encode_action(action: Send | SendMalformed, session_schema: str = DIN_SCHEMA) -> bytes:
     """The V2GTP frame bytes for a send action (faulty ones corrupted as the action says)."""
-    payload = exi_codec.encode(schema_of(action.message), action.message)
-    if isinstance(action, SendMessage):
+    payload = exi_codec.encode(schema_of(action.message, session_schema), action.message)
+    if isinstance(action, Send):
         return encode_v2gtp(PayloadType.EXI, payload)
     if action.corruption == "v2gtp-version":
         # The inverse byte stays 0xFE, so the frame still reads as (defective) V2GTP.
@@ -178,119 +205,145 @@ class SessionOutcome:
         return [r for r in self.records if r.direction == "note"]
 
 
+class _Guarded:
+    """``core`` with its exceptions handed to ``failed`` (they end the session with that exception) instead of
+    escaping into the event loop, where a timer callback's error would only be logged."""
+
+    def __init__(self, core: Core, failed: Callable[[BaseException], None]) -> None:
+        self.core = core
+        self.failed = failed
+
+    def handle(self, event: Any, now: float) -> list[Any]:
+        try:
+            return self.core.handle(event, now)
+        except Exception as exc:
+            self.failed(exc)
+            return []
+
+    def next_deadline(self) -> float | None:
+        return self.core.next_deadline()
+
+    def due_timers(self, now: float) -> list[str]:
+        return self.core.due_timers(now)
+
+
 async def run_session(
-    machine: Machine,
+    core: Core,
     stream: V2gtpStream,
     *,
     clock: Callable[[], float] | None = None,
     outcome: SessionOutcome | None = None,
     linger_s: float = 0.0,
+    schema: str = DIN_SCHEMA,
 ) -> SessionOutcome:
-    """Run ``machine`` on ``stream`` until it stops or the connection ends.
+    """Run ``core`` on ``stream`` until it stops (a StopSession action) or the connection ends.
 
-    The first frame each side receives is decoded as supportedAppProtocol, every later one as DIN SPEC
-    70121 (the machines negotiate nothing else). After the machine stopped, the connection is kept for
-    ``linger_s`` (so a peer's last message is still read) unless the machine closed it.
+    The first frame each side receives is decoded as supportedAppProtocol, every later one with the schema
+    the handshake negotiated (``schema`` when it named none the codec knows). After the core stopped, the
+    connection is kept for ``linger_s`` (so a peer's last message is still read) unless the core closed it.
     """
     loop = asyncio.get_running_loop()
-    now = clock or loop.time
     outcome = outcome or SessionOutcome()
-    timers: dict[str, float] = {}
-    inbox: asyncio.Queue[Event] = asyncio.Queue()
-    received = 0
+    negotiation = AppProtocolNegotiation(schema)
+    stopped: asyncio.Future[None] = loop.create_future()
     closed = False
 
-    async def pump() -> None:
-        nonlocal received
+    def finish(result: StopSession) -> None:
+        outcome.result = result
+        driver.close()  # a stopped core gets no more events or timers (held faults stay unsent)
+        if not stopped.done():
+            stopped.set_result(None)
+
+    def failed(exc: BaseException) -> None:
+        driver.close()
+        if not stopped.done():
+            stopped.set_exception(exc)
+
+    def record(direction: str, name: str, message: dict[str, Any] | None = None, detail: str = "") -> None:
+        outcome.records.append(SessionRecord(driver.now(), direction, name, message, detail))
+
+    def perform(action: Any) -> None:
+        nonlocal closed
+        if isinstance(action, Send | SendMalformed):
+            if closed:
+                return
+            stream.write_raw(encode_action(action, negotiation.schema))
+            if isinstance(action, Send):
+                negotiation.observe(action.message)
+                record("sent", action.name, action.message)
+            else:
+                record("malformed", action.name, action.message, action.corruption)
+        elif isinstance(action, ResetConnection):
+            if not closed:
+                closed = True
+                stream.reset()
+                record("reset", "TCP RST", None, action.reason)
+            finish(StopSession(StopResult.CONNECTION_LOST, action.reason))
+        elif isinstance(action, Close):
+            if not closed:
+                closed = True
+                stream.close()
+        elif isinstance(action, StopSession):
+            finish(action)
+        elif isinstance(action, Note):
+            record("note", action.check, None, f"{'ok' if action.ok else 'NOT OK'}: {action.detail}")
+        # StartTimer/CancelTimer: the driver reads the deadlines from the core itself.
+
+    def perform_or_fail(action: Any) -> None:
+        try:
+            perform(action)
+        except Exception as exc:
+            failed(exc)
+
+    def observe(event: Any, now: float) -> None:
+        if isinstance(event, TimerExpired):
+            outcome.records.append(SessionRecord(now, "timer", event.name))
+
+    def lost(reason: str) -> None:
+        if stopped.done():
+            return
+        outcome.closed_by_peer = True
+        driver.feed(LinkDown(reason))
+        if not stopped.done():  # a core that ignores the loss still ends here
+            finish(StopSession(StopResult.CONNECTION_LOST, reason))
+
+    async def read() -> None:
+        received = 0
         while True:
             try:
                 frame = await stream.read_frame()
             except V2gtpClosed as exc:
-                await inbox.put(ConnectionLost(str(exc)))
+                lost(str(exc))
                 return
             except V2gtpDecodeError as exc:
-                await inbox.put(MalformedReceived(f"V2GTP: {exc}"))
+                driver.feed(MalformedReceived(f"V2GTP: {exc}"))
                 return
             except (ConnectionError, OSError) as exc:
-                await inbox.put(ConnectionLost(f"connection error: {exc}"))
+                lost(f"connection error: {exc}")
                 return
-            schema = APP_SCHEMA if received == 0 else DIN_SCHEMA
+            session_schema = APP_SCHEMA if received == 0 else negotiation.schema
             received += 1
             if frame.payload_type != PayloadType.EXI:
-                await inbox.put(MalformedReceived(f"V2GTP payload type 0x{frame.payload_type:04X}"))
+                driver.feed(MalformedReceived(f"V2GTP payload type 0x{frame.payload_type:04X}"))
                 continue
             try:
-                message = exi_codec.decode(schema, frame.payload)
+                message = exi_codec.decode(session_schema, frame.payload)
             except exi_codec.DecodeError as exc:
                 offset = getattr(exc, "offset_bits", None)
-                await inbox.put(MalformedReceived(f"EXI ({schema}) at bit {offset}: {exc}"))
+                driver.feed(MalformedReceived(f"EXI ({session_schema}) at bit {offset}: {exc}"))
                 continue
-            outcome.records.append(SessionRecord(now(), "received", message_name(message), message))
-            await inbox.put(MessageReceived(message))
-
-    def execute(actions: list[Action | ResetConnection]) -> bool:
-        """Carry out actions; True once the machine stopped."""
-        nonlocal closed
-        stopped = False
-        for action in actions:
-            if isinstance(action, SendMessage | SendMalformed):
-                if closed:
-                    continue
-                stream.write_raw(encode_action(action))
-                kind = "sent" if isinstance(action, SendMessage) else "malformed"
-                detail = "" if isinstance(action, SendMessage) else action.corruption
-                outcome.records.append(SessionRecord(now(), kind, action.name, action.message, detail))
-            elif isinstance(action, ResetConnection):
-                if not closed:
-                    closed = True
-                    stream.reset()
-                    outcome.records.append(SessionRecord(now(), "reset", "TCP RST", None, action.reason))
-                outcome.result = StopSession(StopResult.CONNECTION_LOST, action.reason)
-                stopped = True
-            elif isinstance(action, StartTimer):
-                timers[action.name] = action.deadline
-            elif isinstance(action, CancelTimer):
-                timers.pop(action.name, None)
-            elif isinstance(action, CloseConnection):
-                if not closed:
-                    closed = True
-                    stream.close()
-            elif isinstance(action, StopSession):
-                outcome.result = action
-                stopped = True
-            elif isinstance(action, Note):
-                outcome.records.append(
-                    SessionRecord(
-                        now(),
-                        "note",
-                        action.check,
-                        None,
-                        f"{'ok' if action.ok else 'NOT OK'}: {action.detail}",
-                    )
-                )
-        return stopped
-
-    reader_task = asyncio.ensure_future(pump())
-    try:
-        stopped = execute(machine.handle(ConnectionOpened(), now()))
-        while not stopped:
+            negotiation.observe(message)
+            record("received", message_name(message), message)
+            driver.feed(MessageReceived(message))
             if not closed:
-                await stream.drain()
-            deadline = min(timers.values(), default=None)
-            timeout = None if deadline is None else max(0.0, deadline - now())
-            try:
-                event = await asyncio.wait_for(inbox.get(), timeout)
-            except TimeoutError:
-                name = min(timers, key=timers.__getitem__)
-                del timers[name]
-                outcome.records.append(SessionRecord(now(), "timer", name))
-                event = TimerExpired(name)
-            if isinstance(event, ConnectionLost):
-                outcome.closed_by_peer = True
-            stopped = execute(machine.handle(event, now()))
-            if isinstance(event, ConnectionLost) and not stopped:
-                outcome.result = StopSession(StopResult.CONNECTION_LOST, event.reason)
-                break
+                with contextlib.suppress(ConnectionError):
+                    await stream.drain()  # flow control; a lost connection shows on the next read
+
+    driver = CoreDriver(_Guarded(core, failed), perform_or_fail, clock=clock or loop.time, observe=observe)
+    reader_task = asyncio.ensure_future(read())
+    try:
+        driver.feed(LinkUp())
+        await stopped
         if not closed:
             with contextlib.suppress(ConnectionError):
                 await stream.drain()
@@ -298,6 +351,7 @@ async def run_session(
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(reader_task), linger_s)
     finally:
+        driver.close()
         reader_task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await reader_task

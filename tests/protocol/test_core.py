@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from harness.protocol.core import (
     CancelTimer,
     MessageReceived,
@@ -143,3 +145,40 @@ def test_asyncio_driver_fires_timers_and_ignores_nothing_due() -> None:
     names, pongs = asyncio.run(main())
     assert names == ["Ping", "Ping", "Ping"]
     assert pongs == 1
+
+
+def test_timer_table_postpones_only_the_deadline_it_was_asked_about() -> None:
+    table = TimerTable()
+    table.start("a", 1.0)
+    assert table.postpone("a", 1.0, 0.004)
+    assert table.next_deadline() == pytest.approx(1.004)
+    assert not table.postpone("a", 1.0, 0.004)  # already moved: not the deadline armed then
+    assert not table.postpone("missing", 1.0, 0.1)
+    assert not table.postpone("a", 1.004, 0.0)
+
+
+def test_asyncio_driver_counts_timers_from_when_the_send_was_performed() -> None:
+    """With timers_from_perform, a retry timer counts from the request on the wire, not from the
+    event that made the core send it (ISO 15118-2 7.10.1: wait SDP_RESPONSE_WAIT after the request)."""
+
+    class Clock:
+        now = 100.0
+
+        def __call__(self) -> float:
+            return self.now
+
+    async def main(from_perform: bool) -> float | None:
+        clock = Clock()
+        core = Pinger(period=0.25)
+
+        def perform(action: object) -> None:
+            if isinstance(action, Send):
+                clock.now += 0.004  # the request takes 4 ms to reach the wire
+
+        driver = CoreDriver(core, perform, clock=clock, timers_from_perform=from_perform)
+        driver.feed(object())
+        driver.close()
+        return core.next_deadline()
+
+    assert asyncio.run(main(True)) == pytest.approx(100.254)
+    assert asyncio.run(main(False)) == pytest.approx(100.25)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from capture.reader import read_timeline
-from harness.protocol.pilot import (
+from harness.codec.pilot import (
     ETHERTYPE_PILOT_RECORD,
     PILOT_SIDE_EV,
     PILOT_SIDE_EVSE,

@@ -14,10 +14,10 @@ from harness.devices.models.battery import Battery, BatteryParameters
 from harness.devices.models.dc_charger import ChargerParameters, DcCharger
 from harness.protocol.din70121 import faults as din_faults
 from harness.protocol.din70121.evcc import EvccMachine
-from harness.protocol.din70121.events import SendMalformed, SendMessage, StopResult
-from harness.protocol.din70121.faults import FaultyMachine
+from harness.protocol.din70121.events import SendMalformed, StopResult, send
 from harness.protocol.din70121.messages import TYPICAL_DC_SESSION_REQUESTS, supported_app_protocol_req
 from harness.protocol.din70121.secc import SeccConfig, SeccMachine
+from harness.protocol.faults import FaultyCore
 from harness.testers.din70121 import reset_connection
 from harness.transport.v2g import (
     V2gtpClosed,
@@ -105,7 +105,7 @@ def test_eof_inside_a_frame_is_a_decode_error():
 
 def test_fault_corruptions_reach_the_wire():
     message = supported_app_protocol_req()
-    good = encode_action(SendMessage(message))
+    good = encode_action(send(message))
     assert decode_v2gtp(good).payload == exi_codec.encode(schema_of(message), message)
     bad_version = encode_action(SendMalformed(message, "v2gtp-version"))
     assert bad_version[0] == 0x02 and bad_version[1] == 0xFE
@@ -118,8 +118,8 @@ def test_fault_corruptions_reach_the_wire():
 
 
 def _machines(evcc_faults=(), secc_faults=()):
-    evcc = FaultyMachine(EvccMachine(Battery(TINY_PACK, soc=79.5)), list(evcc_faults))
-    secc = FaultyMachine(
+    evcc = FaultyCore(EvccMachine(Battery(TINY_PACK, soc=79.5)), list(evcc_faults))
+    secc = FaultyCore(
         SeccMachine(DcCharger(FAST_CHARGER), SeccConfig(session_id=SESSION_ID)), list(secc_faults)
     )
     return evcc, secc

@@ -19,20 +19,17 @@ from typing import Any
 
 from py20305.models.sep import sep
 
-import harness.protocol.sep2.timing  # noqa: F401  (registers SEP2_REPLAN_WINDOW)
 from harness.codec.sep2 import resources as r
 from harness.codec.sep2 import values as v
 from harness.codec.sep2.document import Sep2DecodeError
 from harness.devices.sep2.common import (
-    DCAP_PATH,
-    SEP2_PORT,
     SIM_POLL_RATE_S,
     client_tls,
     find_peer,
-    host_for,
     identity,
 )
-from harness.lab.config import LabConfig
+from harness.devices.settings import DeviceSettings
+from harness.protocol.sep2.endpoints import DCAP_PATH, SEP2_PORT
 from harness.protocol.sep2.planner import (
     AcknowledgeEvent,
     ArmTimer,
@@ -196,14 +193,16 @@ def _pev_info(need: ChargeNeed, now: int, power_w: int) -> Any:
     )
 
 
-async def run_ev_logic(client: Sep2Client, lab: LabConfig, choice: PlanKind = PlanKind.OPTIMIZED) -> None:
+async def run_ev_logic(
+    client: Sep2Client, settings: DeviceSettings, choice: PlanKind = PlanKind.OPTIMIZED
+) -> None:
     """The EV's J2836/1 loop: poll prices and DR, plan, reserve, acknowledge, start when planned."""
     day = client.now - client.now % 86_400
     need = ChargeNeed(SIM_EV_ENERGY_WH, SIM_EV_MAX_POWER_W, day + SIM_EV_DEPARTURE_HOUR * 3600)
     if need.time_charge_is_needed <= client.now:
         need = ChargeNeed(need.energy_wh, need.max_power_w, need.time_charge_is_needed + 86_400)
     # The re-plan window comes from PIXIT (SEP2_REPLAN_WINDOW, 15 min by default), in server time.
-    logic = EvChargingLogic(need, choice, lab.pixit.timer("SEP2_REPLAN_WINDOW"))
+    logic = EvChargingLogic(need, choice, settings.timer("SEP2_REPLAN_WINDOW"))
     assert client.edev is not None
     timers: dict[str, int] = {}
     power_now = 0
@@ -304,19 +303,19 @@ async def run_polling_logic(client: Sep2Client) -> None:
         await client.pause()
 
 
-async def run_client(role: str, link: Link, lab: LabConfig, faults: frozenset[str]) -> None:
+async def run_client(role: str, link: Link, settings: DeviceSettings, faults: frozenset[str]) -> None:
     peer = await find_peer(link)
     print(f"READY {role} sep2 client server={peer}", flush=True)
     backoff = SIM_POLL_RATE_S
     for _ in range(MAX_CYCLES):
-        http = Sep2HttpClient(host_for(link, peer), SEP2_PORT, client_tls(role, lab))
+        http = Sep2HttpClient(link.host_for(peer), SEP2_PORT, client_tls(role, settings))
         try:
             session = await http.connect()
             print(f"CONNECTED {role} tls={session}", flush=True)
-            client = Sep2Client(role, http, identity(role, lab).lfdi, faults=faults)
+            client = Sep2Client(role, http, identity(role, settings).lfdi, faults=faults)
             await client.start()
             if role in ("ev", "telematics"):
-                await run_ev_logic(client, lab)
+                await run_ev_logic(client, settings)
             elif role == "meter":
                 await run_meter_logic(client)
             else:
@@ -331,8 +330,8 @@ async def run_client(role: str, link: Link, lab: LabConfig, faults: frozenset[st
 
 
 def _role_main(role: str):  # noqa: ANN202 - the device entry point type of harness.devices.runner
-    async def main(link: Link, lab: LabConfig, faults: frozenset[str]) -> None:
-        await run_client(role, link, lab, faults)
+    async def main(link: Link, settings: DeviceSettings, faults: frozenset[str]) -> None:
+        await run_client(role, link, settings, faults)
 
     main.__name__ = f"run_{role.replace('-', '_')}_sep2"
     return main

@@ -1,5 +1,6 @@
-"""What every IEEE 2030.5 reference device and tester role shares: the lab PKI, TLS contexts, the
-simulated clock, the well-known port of the simulated lab and how a client finds its server."""
+"""What every IEEE 2030.5 reference device shares (and tester roles reuse): the lab PKI, TLS contexts,
+the simulated clock and how a client finds its server.  The port and DeviceCapability path both sides
+agree on are in :mod:`harness.protocol.sep2.endpoints`."""
 
 from __future__ import annotations
 
@@ -14,18 +15,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.lab.config import LabConfig
+from harness.devices.settings import DeviceSettings
 from harness.pki.hierarchy import init_pki
 from harness.pki.profile import ROLES as PKI_ROLES
 from harness.pki.store import DeviceIdentity, load_identity
+from harness.protocol.sep2.endpoints import DCAP_PATH, SEP2_PORT  # noqa: F401  (re-exported for steps)
 from harness.transport.link import LOOPBACK_ADDRESS, Link
 from harness.transport.tls import client_context, server_context
 
-# IEEE 2030.5 fixes no port (DNS-SD announces it, clause 6.5); the simulated lab's servers (the
-# reference PFE/BMS and the tester as server) listen on this one so both sides agree without mDNS.
-SEP2_PORT = 8443
-# DeviceCapability path; IEEE 2030.5 clause 6.5 announces it in the DNS-SD TXT record ("dcap").
-DCAP_PATH = "/dcap"
 # Extra PKI role: a device with a valid certificate the servers have not registered (negative tests).
 UNREGISTERED_ROLE = "unregistered"
 LAB_PKI_ROLES = (*PKI_ROLES, UNREGISTERED_ROLE)
@@ -41,11 +38,11 @@ SIM_POLL_RATE_S = 1
 PEER_SEARCH_TIMEOUT_S = 5.0
 
 
-def pki_directory(lab: LabConfig | None = None, lab_dir: Path | None = None) -> Path:
-    """The lab's PKI: PIXIT certificates ``sep2_pki`` when set, else a per-user cache made once."""
-    if lab is not None and PIXIT_PKI_KEY in lab.pixit.certificates:
-        path = Path(lab.pixit.certificates[PIXIT_PKI_KEY])
-        return path if path.is_absolute() or lab_dir is None else lab_dir / path
+def pki_directory(settings: DeviceSettings | None = None) -> Path:
+    """The lab's PKI: PIXIT certificates ``sep2_pki`` when set (resolved against the lab file's folder
+    by the edge), else a per-user cache made once."""
+    if settings is not None and PIXIT_PKI_KEY in settings.certificates:
+        return settings.certificates[PIXIT_PKI_KEY]
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return cache / "vgi" / "sep2-pki"
 
@@ -67,16 +64,20 @@ def ensure_pki(directory: Path) -> Path:
     return directory
 
 
-def identity(role: str, lab: LabConfig | None = None) -> DeviceIdentity:
-    return load_identity(ensure_pki(pki_directory(lab)), role)
+def identity(role: str, settings: DeviceSettings | None = None) -> DeviceIdentity:
+    return load_identity(ensure_pki(pki_directory(settings)), role)
 
 
-def server_tls(role: str, lab: LabConfig | None = None, keylog: Path | None = None) -> ssl.SSLContext:
-    return server_context(identity(role, lab), keylog_path=keylog)
+def server_tls(
+    role: str, settings: DeviceSettings | None = None, keylog: Path | None = None
+) -> ssl.SSLContext:
+    return server_context(identity(role, settings), keylog_path=keylog)
 
 
-def client_tls(role: str, lab: LabConfig | None = None, keylog: Path | None = None) -> ssl.SSLContext:
-    return client_context(identity(role, lab), keylog_path=keylog)
+def client_tls(
+    role: str, settings: DeviceSettings | None = None, keylog: Path | None = None
+) -> ssl.SSLContext:
+    return client_context(identity(role, settings), keylog_path=keylog)
 
 
 @dataclass
@@ -92,9 +93,6 @@ class SimClock:
 
     def now(self) -> int:
         return self.start + int((time.monotonic() - self.origin) * self.speedup)
-
-    def wall_delay(self, simulated_s: float) -> float:
-        return max(0.0, simulated_s / self.speedup)
 
 
 # RFC 4443 clause 4.1/4.2: ICMPv6 echo request and reply types.
@@ -141,13 +139,6 @@ async def find_peer(link: Link) -> str:
     finally:
         sock.close()
     raise RuntimeError(f"no IEEE 2030.5 server found on {link.interface}")
-
-
-def host_for(link: Link, address: str) -> str:
-    """``address`` with its zone where it is link-local (asyncio resolves 'fe80::1%veth0')."""
-    if address.lower().startswith("fe80:") and "%" not in address:
-        return f"{address}%{link.interface}"
-    return address
 
 
 def listen_host(link: Link) -> str:

@@ -24,7 +24,8 @@ from harness.codec.sep2 import resources as r
 from harness.codec.sep2 import values as v
 from harness.codec.sep2.document import Sep2DecodeError
 from harness.codec.sep2.media import is_sep_xml
-from harness.devices.sep2.common import DCAP_PATH, SIM_POLL_RATE_S, SimClock
+from harness.devices.sep2.common import SIM_POLL_RATE_S, SimClock
+from harness.protocol.sep2.endpoints import DCAP_PATH
 from harness.protocol.sep2.planner import ROW_S, TABLE_HOURS
 from harness.transport.http import HttpRequest, HttpResponse
 

@@ -13,7 +13,6 @@ import sys
 
 from harness.devices.sep2.common import (
     LAB_PKI_ROLES,
-    SEP2_PORT,
     UNREGISTERED_ROLE,
     SimClock,
     identity,
@@ -21,22 +20,23 @@ from harness.devices.sep2.common import (
     server_tls,
 )
 from harness.devices.sep2.pfe import Sep2Server
-from harness.lab.config import LabConfig
+from harness.devices.settings import DeviceSettings
+from harness.protocol.sep2.endpoints import SEP2_PORT
 from harness.transport.http import Sep2HttpServer
 from harness.transport.link import Link
 
 
-def registered_devices(lab: LabConfig) -> dict[str, str]:
+def registered_devices(settings: DeviceSettings | None = None) -> dict[str, str]:
     """LFDI -> role of every lab device the servers know (IEEE 2030.5 clause 6.3.4 registration)."""
     out = {}
     for role in LAB_PKI_ROLES:
         if role != UNREGISTERED_ROLE:
-            out[identity(role, lab).lfdi] = role
+            out[identity(role, settings).lfdi] = role
     return out
 
 
-async def serve(role: str, link: Link, lab: LabConfig, site: Sep2Server) -> None:
-    server = Sep2HttpServer(site.handle, server_tls(role, lab), host=listen_host(link), port=SEP2_PORT)
+async def serve(role: str, link: Link, settings: DeviceSettings, site: Sep2Server) -> None:
+    server = Sep2HttpServer(site.handle, server_tls(role, settings), host=listen_host(link), port=SEP2_PORT)
     await server.start()
     print(f"READY {role} sep2 server address={link.address} port={server.port}", flush=True)
     try:
@@ -46,16 +46,16 @@ async def serve(role: str, link: Link, lab: LabConfig, site: Sep2Server) -> None
         print(f"STOPPED {role}", file=sys.stderr, flush=True)
 
 
-async def run_pfe_server(link: Link, lab: LabConfig, faults: frozenset[str]) -> None:
-    site = Sep2Server(SimClock(), registered_devices(lab))
+async def run_pfe_server(link: Link, settings: DeviceSettings, faults: frozenset[str]) -> None:
+    site = Sep2Server(SimClock(), registered_devices(settings))
     site.accept_malformed = "sep2-server-accepts-malformed" in faults
-    await serve("pfe-server", link, lab, site)
+    await serve("pfe-server", link, settings, site)
 
 
-async def run_bms(link: Link, lab: LabConfig, faults: frozenset[str]) -> None:
-    site = Sep2Server(SimClock(), registered_devices(lab), messages=["Site load management active"])
+async def run_bms(link: Link, settings: DeviceSettings, faults: frozenset[str]) -> None:
+    site = Sep2Server(SimClock(), registered_devices(settings), messages=["Site load management active"])
     site.accept_malformed = "sep2-server-accepts-malformed" in faults
     # The site's own peak: limit EV charging 18:00-21:00 of the simulated day.
     day = site.clock.start
     site.add_dr_event(day + 18 * 3600, 3 * 3600)
-    await serve("bms", link, lab, site)
+    await serve("bms", link, settings, site)

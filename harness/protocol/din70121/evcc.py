@@ -1,8 +1,9 @@
 """The EVCC side of a DIN SPEC 70121 DC session, sans-I/O.
 
 `EvccMachine.handle(event, now)` returns actions: the next request to send, the timers of DIN SPEC 70121
-Tables 75/77 to arm or cancel, and, when the session ends, CloseConnection and StopSession. The battery
-(any :class:`~harness.protocol.din70121.models.EvBatteryModel`, e.g.
+Tables 75/77 to arm or cancel, and, when the session ends, Close and StopSession. It is a kernel core
+(:class:`~harness.protocol.core.TimedCore`): its timers live in one table, a stale expiry is ignored.
+The battery (any :class:`~harness.protocol.din70121.models.EvBatteryModel`, e.g.
 :mod:`harness.devices.models.battery`) supplies every request value; the current the EVSE reports in
 CurrentDemandRes is what flows into it until the next report.
 
@@ -17,23 +18,25 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from harness.protocol.core import (
+    Close,
+    LinkDown,
+    LinkUp,
+    MessageReceived,
+    TimedCore,
+    TimerExpired,
+    TimerTable,
+)
 from harness.protocol.din70121 import app_protocol
 from harness.protocol.din70121.events import (
     Action,
-    CancelTimer,
-    CloseConnection,
-    ConnectionLost,
-    ConnectionOpened,
     Event,
     MalformedReceived,
-    MessageReceived,
     Note,
-    SendMessage,
-    StartTimer,
     StopRequested,
     StopResult,
     StopSession,
-    TimerExpired,
+    send,
 )
 from harness.protocol.din70121.messages import (
     CHARGE_SERVICE_ID,
@@ -107,7 +110,7 @@ class EvccConfig:
 
 
 @dataclass
-class EvccMachine:
+class EvccMachine(TimedCore):
     """One EVCC session over one V2G TCP connection."""
 
     battery: EvBatteryModel
@@ -118,6 +121,7 @@ class EvccMachine:
     result: StopSession | None = None
     responses: list[str] = field(default_factory=list)
     evse_limits: dict[str, float] = field(default_factory=dict)
+    timers: TimerTable = field(default_factory=TimerTable, init=False, repr=False)
     _last_time: float | None = field(default=None, init=False, repr=False)
     _flowing_current_a: float = field(default=0.0, init=False, repr=False)
     _awaiting: str | None = field(default=None, init=False, repr=False)
@@ -139,7 +143,7 @@ class EvccMachine:
         if self.state is EvccState.DONE:
             return []
         self._advance_battery(now)
-        if isinstance(event, ConnectionOpened):
+        if isinstance(event, LinkUp):
             return self._on_connection(now)
         if isinstance(event, MessageReceived):
             return self._on_response(event.message, now)
@@ -151,7 +155,7 @@ class EvccMachine:
                 f"response did not decode: {event.reason}",
                 note=("decodable response", False),
             )
-        if isinstance(event, ConnectionLost):
+        if isinstance(event, LinkDown):
             return self._stop(StopResult.CONNECTION_LOST, event.reason, close=False)
         if isinstance(event, StopRequested):
             # Acted on at the next response: before energy transfer with SessionStopReq, during it with
@@ -166,13 +170,15 @@ class EvccMachine:
         if self.state is not EvccState.IDLE:
             return []
         timeout = self.timings.evcc_communication_setup_timeout_s
-        return [StartTimer(COMMUNICATION_SETUP_TIMER, now + timeout)] + self._send(
+        return [self.timers.start(COMMUNICATION_SETUP_TIMER, now + timeout)] + self._send(
             supported_app_protocol_req(self.config.schema_id), now
         )
 
     # --- timers ---
 
     def _on_timer(self, name: str, now: float) -> list[Action]:
+        if not self.timers.fire(name, now):
+            return []  # cancelled or re-armed since the driver looked
         if name == NEXT_REQUEST_TIMER:
             pending, self._next = self._next, None
             return pending(now) if pending is not None else []
@@ -211,7 +217,7 @@ class EvccMachine:
         self._sent_request = name
         self._sent_at = now
         self.state = EvccState.WAITING
-        return [SendMessage(message), StartTimer(MSG_TIMER, now + self.timings.msg_timeout_s(name))]
+        return [send(message), self.timers.start(MSG_TIMER, now + self.timings.msg_timeout_s(name))]
 
     def _request(self, name: str, content: dict[str, Any]) -> Message:
         return v2g_message(self.session or ZERO_SESSION_ID, name, content)
@@ -221,7 +227,7 @@ class EvccMachine:
         self._awaiting = None
         self.state = EvccState.PAUSED
         self._next = build
-        return [StartTimer(NEXT_REQUEST_TIMER, now + interval_s)]
+        return [self.timers.start(NEXT_REQUEST_TIMER, now + interval_s)]
 
     # --- responses ---
 
@@ -237,7 +243,7 @@ class EvccMachine:
                 f"received {name} while expecting {self._awaiting or 'no message'}",
                 note=("message sequence", False),
             )
-        actions: list[Action] = [CancelTimer(MSG_TIMER)]
+        actions: list[Action] = [*self.timers.cancel(MSG_TIMER)]
         elapsed = now - self._sent_at
         budget = self.timings.performance_time_s(self._sent_request or "")
         if budget is not None:
@@ -303,8 +309,8 @@ class EvccMachine:
             )
         self.session = assigned
         actions += [
-            CancelTimer(COMMUNICATION_SETUP_TIMER),
-            StartTimer(READY_TO_CHARGE_TIMER, now + self.timings.evcc_ready_to_charge_timeout_s),
+            *self.timers.cancel(COMMUNICATION_SETUP_TIMER),
+            self.timers.start(READY_TO_CHARGE_TIMER, now + self.timings.evcc_ready_to_charge_timeout_s),
         ]
         return actions + self._send(self._request("ServiceDiscoveryReq", {}), now)
 
@@ -374,7 +380,9 @@ class EvccMachine:
         actions: list[Action] = []
         if not self._cable_check_started:
             self._cable_check_started = True
-            actions.append(StartTimer(CABLE_CHECK_TIMER, now + self.timings.evcc_cable_check_timeout_s))
+            actions.append(
+                self.timers.start(CABLE_CHECK_TIMER, now + self.timings.evcc_cable_check_timeout_s)
+            )
         request = {"DC_EVStatus": self._ev_status()}
         return actions + self._send(self._request("CableCheckReq", request), now)
 
@@ -395,13 +403,13 @@ class EvccMachine:
             return self._session_stop(
                 StopResult.ISOLATION_FAULT, f"cable check finished with EVSEIsolationStatus {isolation}", now
             )
-        return [CancelTimer(CABLE_CHECK_TIMER)] + self._pre_charge(now)
+        return self.timers.cancel(CABLE_CHECK_TIMER) + self._pre_charge(now)
 
     def _pre_charge(self, now: float) -> list[Action]:
         actions: list[Action] = []
         if not self._precharge_started:
             self._precharge_started = True
-            actions.append(StartTimer(PRE_CHARGE_TIMER, now + self.timings.evcc_pre_charge_timeout_s))
+            actions.append(self.timers.start(PRE_CHARGE_TIMER, now + self.timings.evcc_pre_charge_timeout_s))
         # Precharge to the pack's open-circuit voltage so the contactors close without inrush.
         self._precharge_target_v = self.battery.open_circuit_voltage_v
         request = {
@@ -420,7 +428,10 @@ class EvccMachine:
         present = to_float(content["EVSEPresentVoltage"])
         if abs(present - self._precharge_target_v) > self.config.precharge_tolerance_v:
             return self._later(self.config.precharge_interval_s, self._pre_charge, now)
-        actions: list[Action] = [CancelTimer(PRE_CHARGE_TIMER), CancelTimer(READY_TO_CHARGE_TIMER)]
+        actions: list[Action] = [
+            *self.timers.cancel(PRE_CHARGE_TIMER),
+            *self.timers.cancel(READY_TO_CHARGE_TIMER),
+        ]
         return actions + self._send(self._power_delivery_req(ready=True), now)
 
     def _on_PowerDeliveryRes(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
@@ -492,9 +503,9 @@ class EvccMachine:
         """End a session in which no energy flowed: SessionStopReq straight away."""
         self._stop_reason = (result, reason)
         actions: list[Action] = [
-            CancelTimer(CABLE_CHECK_TIMER),
-            CancelTimer(PRE_CHARGE_TIMER),
-            CancelTimer(READY_TO_CHARGE_TIMER),
+            *self.timers.cancel(CABLE_CHECK_TIMER),
+            *self.timers.cancel(PRE_CHARGE_TIMER),
+            *self.timers.cancel(READY_TO_CHARGE_TIMER),
         ]
         return actions + self._send(self._request("SessionStopReq", {}), now)
 
@@ -533,17 +544,9 @@ class EvccMachine:
         actions: list[Action] = []
         if note is not None:
             actions.append(Note(note[0], note[1], reason))
-        for timer in (
-            MSG_TIMER,
-            NEXT_REQUEST_TIMER,
-            COMMUNICATION_SETUP_TIMER,
-            READY_TO_CHARGE_TIMER,
-            CABLE_CHECK_TIMER,
-            PRE_CHARGE_TIMER,
-        ):
-            actions.append(CancelTimer(timer))
+        actions += self.timers.cancel_all()
         if close:
-            actions.append(CloseConnection(reason))
+            actions.append(Close(reason))
         actions.append(self.result)
         return actions
 

@@ -1,5 +1,11 @@
 """Events the DIN SPEC 70121 machines take and actions they return (h11 style, sans-I/O).
 
+The generic vocabulary is the kernel's (:mod:`harness.protocol.core`): :class:`LinkUp` (the V2G TCP
+connection is up, after SDP), :class:`MessageReceived` (a decoded message, a plain dict in the codec's
+shape), :class:`TimerExpired`, :class:`LinkDown`, and the actions :class:`Send`, :class:`StartTimer`,
+:class:`CancelTimer`, :class:`Close`. This module adds only what is DIN's own: a malformed frame
+received or to be sent, a user's stop request, how a session ended, and the tester's observations.
+
 The I/O adapter (or the in-memory simulation) feeds every event with the time it happened, in seconds on
 a monotonic clock of its choosing, and carries out the returned actions in order. Nothing here reads a
 clock, sleeps or touches a socket.
@@ -11,21 +17,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from harness.protocol.core import (
+    CancelTimer,
+    Close,
+    LinkDown,
+    LinkUp,
+    MessageReceived,
+    Send,
+    StartTimer,
+    TimerExpired,
+)
 from harness.protocol.din70121.messages import message_name
 
 # --- events -------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionOpened:
-    """The V2G TCP connection is up (after SDP): the EVCC starts talking, the SECC starts waiting."""
-
-
-@dataclass(frozen=True, slots=True)
-class MessageReceived:
-    """A decoded message from the peer (plain dict, codec shape)."""
-
-    message: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,36 +40,20 @@ class MalformedReceived:
 
 
 @dataclass(frozen=True, slots=True)
-class TimerExpired:
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionLost:
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
 class StopRequested:
     """The EV's user (or the tester) asks the EVCC to end charging now."""
 
     reason: str = "user stop"
 
 
-Event = ConnectionOpened | MessageReceived | MalformedReceived | TimerExpired | ConnectionLost | StopRequested
+Event = LinkUp | MessageReceived | MalformedReceived | TimerExpired | LinkDown | StopRequested
 
 # --- actions ------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class SendMessage:
-    """Encode and send ``message`` to the peer."""
-
-    message: dict[str, Any]
-
-    @property
-    def name(self) -> str:
-        return message_name(self.message)
+def send(message: dict[str, Any]) -> Send:
+    """The kernel action that sends a DIN (or supportedAppProtocol) message, named by its body element."""
+    return Send(message, message_name(message))
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,24 +67,6 @@ class SendMalformed:
     @property
     def name(self) -> str:
         return message_name(self.message)
-
-
-@dataclass(frozen=True, slots=True)
-class StartTimer:
-    """(Re)arm the named timer to fire at ``deadline``; a running timer of that name is replaced."""
-
-    name: str
-    deadline: float
-
-
-@dataclass(frozen=True, slots=True)
-class CancelTimer:
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class CloseConnection:
-    reason: str
 
 
 class StopResult(StrEnum):
@@ -133,4 +103,4 @@ class Note:
     detail: str
 
 
-Action = SendMessage | SendMalformed | StartTimer | CancelTimer | CloseConnection | StopSession | Note
+Action = Send | SendMalformed | StartTimer | CancelTimer | Close | StopSession | Note

@@ -1,30 +1,21 @@
 """DIN SPEC 70121 faults, built on the generic action faults of :mod:`harness.protocol.faults`.
 
-A tester role is the reference machine plus faults: :class:`FaultyMachine` wraps an EVCC or SECC machine
-and passes the actions it returns through a generic :class:`~harness.protocol.faults.FaultInjector`. This
-module supplies the DIN-specific parts: the selector :func:`sends` (by message name and occurrence) and
-rewrites of the message dicts (SessionID, ResponseCode, DC_EVSEStatus, a request out of sequence, a
-malformed-payload marker). Negative tests therefore run the same machine as positive ones.
-
-Held-back (delayed) actions are released through a machine timer named :data:`FAULT_RELEASE_TIMER`, so a
-delay runs on whatever clock drives the machine, simulated or real, and the adapter needs nothing extra.
+A tester role is the reference machine plus faults: the kernel's :class:`~harness.protocol.faults.FaultyCore`
+wraps an EVCC or SECC machine and passes the actions it returns through the generic fault injector (a delay
+is released through a kernel timer, on whichever clock drives the machine). This module supplies the
+DIN-specific parts: the selector :func:`sends` (by message name and occurrence) and rewrites of the message
+dicts (SessionID, ResponseCode, DC_EVSEStatus, a request out of sequence, a malformed-payload marker).
+Negative tests therefore run the same machine as positive ones.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from harness.protocol.din70121.events import (
-    Action,
-    Event,
-    SendMalformed,
-    SendMessage,
-    StartTimer,
-    TimerExpired,
-)
+from harness.protocol.core import Send
+from harness.protocol.din70121.events import SendMalformed, send
 from harness.protocol.din70121.messages import (
     DCEVSEStatusCode,
     EVSENotification,
@@ -40,20 +31,15 @@ from harness.protocol.din70121.messages import (
     v2g_message,
     with_session_id,
 )
-from harness.protocol.faults import Delay, Drop, Fault, FaultInjector, Rewrite
+from harness.protocol.faults import Delay, Drop, Fault, Rewrite
 
-FAULT_RELEASE_TIMER = "fault:release"
 # A SessionID no SECC hands out by chance in a test run (8 bytes, DIN SPEC 70121 8.4.3.2).
 FOREIGN_SESSION_ID = "DEADBEEF00C0FFEE"
 
 
-class Machine(Protocol):
-    def handle(self, event: Event, now: float) -> list[Action]: ...
-
-
 def sends(name: str) -> Callable[[object], bool]:
-    """Selects the SendMessage actions of message ``name`` (body element name)."""
-    return lambda action: isinstance(action, SendMessage) and action.name == name
+    """Selects the Send actions of message ``name`` (body element name)."""
+    return lambda action: isinstance(action, Send) and action.name == name
 
 
 def _window(occurrence: int) -> dict[str, Any]:
@@ -63,11 +49,11 @@ def _window(occurrence: int) -> dict[str, Any]:
     return {"after": 0, "times": None} if occurrence == 0 else {"after": occurrence - 1, "times": 1}
 
 
-def _rewrite_message(edit: Callable[[Message], None]) -> Callable[[SendMessage], SendMessage]:
-    def rewrite(action: SendMessage) -> SendMessage:
+def _rewrite_message(edit: Callable[[Message], None]) -> Callable[[Send], Send]:
+    def rewrite(action: Send) -> Send:
         message = copy.deepcopy(action.message)
         edit(message)
-        return SendMessage(message)
+        return send(message)
 
     return rewrite
 
@@ -79,7 +65,7 @@ def wrong_session_id(message: str, occurrence: int = 1, session: str = FOREIGN_S
     """Send ``message`` with a SessionID that is not the session's."""
     return Rewrite(
         sends(message),
-        rewrite=lambda action: SendMessage(with_session_id(action.message, session)),
+        rewrite=lambda action: send(with_session_id(action.message, session)),
         **_window(occurrence),
     )
 
@@ -204,9 +190,10 @@ def request_template(name: str, soc: float = 50.0) -> dict[str, Any]:
 def out_of_sequence(instead_of: str, send: str, occurrence: int = 1) -> Fault:
     """Send request ``send`` (plausible content, the session's SessionID) in place of ``instead_of``."""
 
-    def rewrite(action: SendMessage) -> SendMessage:
+    def rewrite(action: Send) -> Send:
         header = session_id(action.message) or "00"
-        return SendMessage(v2g_message(header, send, request_template(send)))
+        # (``send`` is the request's name here, not events.send: the action is built directly)
+        return Send(v2g_message(header, send, request_template(send)), send)
 
     return Rewrite(sends(instead_of), rewrite=rewrite, **_window(occurrence))
 
@@ -262,38 +249,3 @@ def isolation_fault(occurrence: int = 1) -> Fault:
         status={"EVSEIsolationStatus": str(IsolationLevel.Fault)},
         fields={"EVSEProcessing": str(EVSEProcessing.Finished)},
     )
-
-
-# --- a machine with faults ------------------------------------------------------------------------------
-
-
-@dataclass
-class FaultyMachine:
-    """``machine`` with ``faults`` applied to its actions; the same ``handle`` interface as the machine."""
-
-    machine: Machine
-    faults: list[Fault] = field(default_factory=list)
-    injector: FaultInjector = field(init=False)
-    _armed: float | None = field(default=None, init=False)
-
-    def __post_init__(self) -> None:
-        self.injector = FaultInjector(list(self.faults))
-
-    def handle(self, event: Event, now: float) -> list[Action]:
-        if isinstance(event, TimerExpired) and event.name == FAULT_RELEASE_TIMER:
-            self._armed = None
-            actions = list(self.injector.release(now))
-        else:
-            actions = self.injector.transform(self.machine.handle(event, now), now)
-        due = self.injector.next_release()
-        if due is not None and due != self._armed:
-            self._armed = due
-            actions.append(StartTimer(FAULT_RELEASE_TIMER, due))
-        return actions
-
-    def __getattr__(self, name: str) -> Any:
-        # state, result, session, battery, ... of the wrapped machine (never our own fields, so that copy
-        # and pickle, which look attributes up before __init__ ran, do not recurse)
-        if name.startswith("_") or name in ("machine", "faults", "injector"):
-            raise AttributeError(name)
-        return getattr(self.machine, name)

@@ -261,10 +261,6 @@ def response_code(message: Mapping[str, Any]) -> str | None:
     return body(message).get("ResponseCode")
 
 
-def is_request(name: str) -> bool:
-    return name.endswith("Req")
-
-
 def v2g_message(session: str, name: str, content: Mapping[str, Any]) -> Message:
     """Wrap a body in a DIN V2G_Message with the given header SessionID."""
     return {"V2G_Message": {"Header": {"SessionID": session.upper()}, "Body": {name: dict(content)}}}
@@ -274,13 +270,6 @@ def with_session_id(message: Mapping[str, Any], session: str) -> Message:
     """A copy of ``message`` with another header SessionID."""
     changed = copy.deepcopy(dict(message))
     changed["V2G_Message"]["Header"]["SessionID"] = session.upper()
-    return changed
-
-
-def with_body_fields(message: Mapping[str, Any], **changes: Any) -> Message:
-    """A copy of ``message`` with top-level body fields replaced."""
-    changed = copy.deepcopy(dict(message))
-    body(changed).update(changes)
     return changed
 
 
@@ -345,8 +334,3 @@ def supported_app_protocol_res(code: str, schema_id: int | None) -> Message:
     if schema_id is not None:
         content["SchemaID"] = schema_id
     return {"supportedAppProtocolRes": content}
-
-
-def empty_body(name: str) -> dict[str, Any]:
-    """ServiceDiscoveryReq, ContractAuthenticationReq, SessionStopReq: DIN DC EVs send them empty."""
-    return {}

@@ -1,11 +1,11 @@
 """The SECC side of a DIN SPEC 70121 DC session, sans-I/O.
 
 `SeccMachine.handle(event, now)` takes a decoded request (or a timer expiry, connection event) and returns
-actions: the response to send, timers to (re)arm, and - when the session ends - CloseConnection and
-StopSession. The power stage is any :class:`~harness.protocol.din70121.models.DcChargerModel` (the reference
-one is :class:`harness.devices.models.dc_charger.DcCharger`), which the machine
-advances to the timestamp of every request before it reads the present values, so a simulated clock gives
-deterministic physics.
+actions: the response to send, timers to (re)arm, and - when the session ends - Close and StopSession. It
+is a kernel core (:class:`~harness.protocol.core.TimedCore`): one timer table, stale expiries ignored.
+The power stage is any :class:`~harness.protocol.din70121.models.DcChargerModel` (the reference one is
+:class:`harness.devices.models.dc_charger.DcCharger`), which the machine advances to the timestamp of
+every request before it reads the present values, so a simulated clock gives deterministic physics.
 
 Checks a tester makes on the EVCC (session id, sequence) come out as :class:`Note` actions.
 """
@@ -17,23 +17,26 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from harness.protocol.core import (
+    Close,
+    LinkDown,
+    LinkUp,
+    MessageReceived,
+    StartTimer,
+    TimedCore,
+    TimerExpired,
+    TimerTable,
+)
 from harness.protocol.din70121 import app_protocol
 from harness.protocol.din70121.events import (
     Action,
-    CancelTimer,
-    CloseConnection,
-    ConnectionLost,
-    ConnectionOpened,
     Event,
     MalformedReceived,
-    MessageReceived,
     Note,
-    SendMessage,
-    StartTimer,
     StopRequested,
     StopResult,
     StopSession,
-    TimerExpired,
+    send,
 )
 from harness.protocol.din70121.messages import (
     CHARGE_SERVICE_ID,
@@ -132,7 +135,7 @@ class SeccConfig:
 
 
 @dataclass
-class SeccMachine:
+class SeccMachine(TimedCore):
     """One SECC session over one V2G TCP connection."""
 
     charger: DcChargerModel
@@ -145,6 +148,7 @@ class SeccMachine:
     requests: list[str] = field(default_factory=list)
     # Set by StopRequested: the reason the EVSE wants charging to end.
     stop_requested: str | None = None
+    timers: TimerTable = field(default_factory=TimerTable, init=False, repr=False)
     _authorization_rounds: int = field(default=0, init=False, repr=False)
     _charge_parameter_rounds: int = field(default=0, init=False, repr=False)
 
@@ -153,7 +157,7 @@ class SeccMachine:
     def handle(self, event: Event, now: float) -> list[Action]:
         if self.state is SeccState.DONE:
             return []
-        if isinstance(event, ConnectionOpened):
+        if isinstance(event, LinkUp):
             self.state = SeccState.WAIT_APP_PROTOCOL
             return [self._arm_sequence_timer(now)]
         if isinstance(event, MessageReceived):
@@ -165,7 +169,7 @@ class SeccMachine:
                 note=("decodable request", False),
             )
         if isinstance(event, TimerExpired):
-            if event.name == SEQUENCE_TIMER:
+            if self.timers.fire(event.name, now) and event.name == SEQUENCE_TIMER:
                 return self._stop(
                     StopResult.TIMEOUT,
                     "no request within V2G_SECC_Sequence_Timeout "
@@ -173,7 +177,7 @@ class SeccMachine:
                     note=("V2G_SECC_Sequence_Timeout", False),
                 )
             return []
-        if isinstance(event, ConnectionLost):
+        if isinstance(event, LinkDown):
             return self._stop(StopResult.CONNECTION_LOST, event.reason, close=False)
         if isinstance(event, StopRequested):
             # The EVSE side wants to end charging (operator, grid, fault): DIN SPEC 70121 has it ask the EV
@@ -189,7 +193,7 @@ class SeccMachine:
             name = message_name(message)
         except ValueError as exc:
             return self._stop(StopResult.MALFORMED, str(exc), note=("decodable request", False))
-        actions: list[Action] = [CancelTimer(SEQUENCE_TIMER)]
+        actions: list[Action] = [*self.timers.cancel(SEQUENCE_TIMER)]
         self.requests.append(name)
         self.charger.advance_to(now)
         if name not in REQUEST_TO_RESPONSE:
@@ -235,7 +239,7 @@ class SeccMachine:
         negotiation = app_protocol.negotiate(content)
         response = supported_app_protocol_res(negotiation.code, negotiation.schema_id)
         if not negotiation.ok:
-            return [SendMessage(response)] + self._stop(
+            return [send(response)] + self._stop(
                 StopResult.NEGOTIATION_FAILED, "the EVCC offered no DIN SPEC 70121 version 2 protocol"
             )
         self.schema_id = negotiation.schema_id
@@ -391,7 +395,7 @@ class SeccMachine:
 
     def _on_SessionStopReq(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
         self.charger.stop()
-        actions: list[Action] = [SendMessage(self._response("SessionStopRes", ResponseCode.OK))]
+        actions: list[Action] = [send(self._response("SessionStopRes", ResponseCode.OK))]
         # DIN SPEC 70121 8.4.3.13: the EVCC closes the TCP connection after SessionStopRes; the SECC waits.
         return actions + self._stop(StopResult.COMPLETED, "SessionStopReq answered", close=False)
 
@@ -500,11 +504,11 @@ class SeccMachine:
         return v2g_message(self.session or "00", name, content)
 
     def _respond(self, response: Message, now: float) -> list[Action]:
-        return [SendMessage(response), self._arm_sequence_timer(now)]
+        return [send(response), self._arm_sequence_timer(now)]
 
     def _arm_sequence_timer(self, now: float) -> StartTimer:
         # DIN SPEC 70121 Table 75: V2G_SECC_Sequence_Timeout runs from the response to the next request.
-        return StartTimer(SEQUENCE_TIMER, now + self.timings.secc_sequence_timeout_s)
+        return self.timers.start(SEQUENCE_TIMER, now + self.timings.secc_sequence_timeout_s)
 
     def _refuse(
         self, request: str, code: ResponseCode, result: StopResult, reason: str, *, check: str
@@ -516,7 +520,7 @@ class SeccMachine:
             response = supported_app_protocol_res("Failed_NoNegotiation", None)
         else:
             response = self._response(response_name, code)
-        return [SendMessage(response)] + self._stop(result, reason, note=(check, False))
+        return [send(response)] + self._stop(result, reason, note=(check, False))
 
     def _stop(
         self, result: StopResult, reason: str, *, note: tuple[str, bool] | None = None, close: bool = True
@@ -526,9 +530,9 @@ class SeccMachine:
         actions: list[Action] = []
         if note is not None:
             actions.append(Note(note[0], note[1], reason))
-        actions.append(CancelTimer(SEQUENCE_TIMER))
+        actions += self.timers.cancel_all()
         if close:
-            actions.append(CloseConnection(reason))
+            actions.append(Close(reason))
         actions.append(self.result)
         return actions
 

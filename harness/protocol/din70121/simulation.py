@@ -1,38 +1,24 @@
-"""An EVCC and an SECC machine connected in memory, run on a simulated clock.
+"""An EVCC and an SECC machine connected in memory, run on the kernel's simulated clock.
 
-No sockets and no real time: events sit in a queue ordered by simulated time; a message sent at ``t`` arrives
-at ``t + latency_s``; a timer fires at its deadline unless it was cancelled or re-armed. The reference
-devices' physics advances with the timestamps, so a one-hour session takes milliseconds and every run is
-identical.
+No sockets and no real time: the two cores run on one :class:`~harness.protocol.simclock.SimulatedClock`; a
+message sent at ``t`` arrives at ``t + latency_s``; a timer fires at its deadline unless it was cancelled or
+re-armed (the cores' timer tables say so). The reference devices' physics advances with the timestamps, so a
+one-hour session takes milliseconds and every run is identical. What happened is kept as a trace.
 """
 
 from __future__ import annotations
 
-import heapq
 import itertools
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from harness.protocol.din70121.events import (
-    Action,
-    CancelTimer,
-    CloseConnection,
-    ConnectionLost,
-    ConnectionOpened,
-    Event,
-    MalformedReceived,
-    MessageReceived,
-    Note,
-    SendMalformed,
-    SendMessage,
-    StartTimer,
-    StopSession,
-    TimerExpired,
-)
-from harness.protocol.din70121.faults import Machine
+from harness.protocol.core import Close, Core, LinkDown, LinkUp, MessageReceived, Send, TimerExpired
+from harness.protocol.din70121.events import Event, MalformedReceived, Note, SendMalformed, StopSession
+from harness.protocol.simclock import Attached, SimulatedClock
 
 Side = Literal["EVCC", "SECC"]
 Kind = Literal["message", "malformed", "discarded", "timer", "note", "close", "stop"]
+SIDES: tuple[Side, Side] = ("EVCC", "SECC")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,98 +36,83 @@ class TraceEntry:
 
 @dataclass
 class Simulation:
-    evcc: Machine
-    secc: Machine
+    evcc: Core
+    secc: Core
     latency_s: float = 0.0
-    now: float = 0.0
     trace: list[TraceEntry] = field(default_factory=list)
     stopped: dict[str, StopSession] = field(default_factory=dict)
     connected: bool = False
-    _queue: list[tuple[float, int, Side, Event, int | None]] = field(default_factory=list)
-    _seq: itertools.count = field(default_factory=itertools.count)
-    _timers: dict[tuple[Side, str], int] = field(default_factory=dict)
-    _tokens: itertools.count = field(default_factory=itertools.count)
+    clock: SimulatedClock = field(default_factory=SimulatedClock)
+    _attached: dict[Side, Attached] = field(default_factory=dict, init=False, repr=False)
 
-    def machine(self, side: Side) -> Machine:
+    def __post_init__(self) -> None:
+        for side in SIDES:
+            self._attached[side] = self.clock.attach(
+                self.machine(side),
+                lambda actions, now, side=side: self._execute(side, actions),
+                lambda event, now, side=side: self._observe(side, event),
+                side,
+            )
+
+    @property
+    def now(self) -> float:
+        return self.clock.now
+
+    def machine(self, side: Side) -> Core:
         return self.evcc if side == "EVCC" else self.secc
 
     @staticmethod
     def peer(side: Side) -> Side:
         return "SECC" if side == "EVCC" else "EVCC"
 
-    def _push(self, time: float, side: Side, event: Event, token: int | None = None) -> None:
-        heapq.heappush(self._queue, (time, next(self._seq), side, event, token))
-
     def inject(self, side: Side, event: Event, at: float) -> None:
         """Schedule an outside event (e.g. StopRequested) for ``side``."""
-        self._push(at, side, event)
+        self.clock.schedule(self._attached[side], event, at)
 
     def run(self, until: float = 7200.0, max_events: int = 2_000_000) -> list[TraceEntry]:
         """Connect and run until both sides stopped, nothing is left to do, or ``until`` (simulated s)."""
         if not self.connected:
             self.connected = True
-            self._push(self.now, "SECC", ConnectionOpened())
-            self._push(self.now, "EVCC", ConnectionOpened())
-        for _ in range(max_events):
-            if not self._queue or len(self.stopped) == 2:
-                break
-            time, _, side, event, token = heapq.heappop(self._queue)
-            if time > until:
-                heapq.heappush(self._queue, (time, next(self._seq), side, event, token))
-                break
-            if isinstance(event, TimerExpired):
-                if self._timers.get((side, event.name)) != token:
-                    continue  # cancelled or re-armed
-                del self._timers[(side, event.name)]
-                self.trace.append(TraceEntry(time, side, "timer", event.name))
-            self.now = max(self.now, time)
-            self._execute(side, self.machine(side).handle(event, self.now))
+            self.clock.schedule(self._attached["SECC"], LinkUp())
+            self.clock.schedule(self._attached["EVCC"], LinkUp())
+        self.clock.run(until=until, done=lambda: len(self.stopped) == 2, max_steps=max_events)
         return self.trace
 
-    def _execute(self, side: Side, actions: list[Action]) -> None:
-        peer = self.peer(side)
-        arrival = self.now + self.latency_s
+    def _observe(self, side: Side, event: object) -> None:
+        # A timer counts as fired only if it is still due when its turn comes (an expiry made stale by an
+        # earlier event of the same instant is ignored by the core, and not traced).
+        if isinstance(event, TimerExpired) and event.name in self.machine(side).due_timers(self.now):
+            self.trace.append(TraceEntry(self.now, side, "timer", event.name))
+
+    def _deliver(self, side: Side, event: Event) -> None:
+        self.clock.schedule(self._attached[self.peer(side)], event, self.now + self.latency_s)
+
+    def _execute(self, side: Side, actions: list[Any]) -> None:
+        now = self.now
         for action in actions:
-            if isinstance(action, SendMessage | SendMalformed):
+            if isinstance(action, Send | SendMalformed):
                 if not self.connected:
-                    self.trace.append(TraceEntry(self.now, side, "discarded", action.name, action.message))
-                    continue
-                if isinstance(action, SendMessage):
-                    self.trace.append(TraceEntry(self.now, side, "message", action.name, action.message))
-                    self._push(arrival, peer, MessageReceived(action.message))
+                    self.trace.append(TraceEntry(now, side, "discarded", action.name, action.message))
+                elif isinstance(action, Send):
+                    self.trace.append(TraceEntry(now, side, "message", action.name, action.message))
+                    self._deliver(side, MessageReceived(action.message))
                 else:
-                    self.trace.append(
-                        TraceEntry(
-                            self.now, side, "malformed", action.name, action.message, action.corruption
-                        )
-                    )
-                    self._push(
-                        arrival, peer, MalformedReceived(f"{action.name} sent with {action.corruption}")
-                    )
-            elif isinstance(action, StartTimer):
-                token = next(self._tokens)
-                self._timers[(side, action.name)] = token
-                self._push(action.deadline, side, TimerExpired(action.name), token)
-            elif isinstance(action, CancelTimer):
-                self._timers.pop((side, action.name), None)
-            elif isinstance(action, CloseConnection):
-                self.trace.append(
-                    TraceEntry(self.now, side, "close", "CloseConnection", detail=action.reason)
-                )
+                    entry = TraceEntry(now, side, "malformed", action.name, action.message, action.corruption)
+                    self.trace.append(entry)
+                    self._deliver(side, MalformedReceived(f"{action.name} sent with {action.corruption}"))
+            elif isinstance(action, Close):
+                self.trace.append(TraceEntry(now, side, "close", "Close", detail=action.reason))
                 if self.connected:
                     self.connected = False
-                    self._push(
-                        arrival, peer, ConnectionLost(f"{side} closed the connection: {action.reason}")
-                    )
+                    self._deliver(side, LinkDown(f"{side} closed the connection: {action.reason}"))
             elif isinstance(action, StopSession):
                 self.stopped[side] = action
-                self.trace.append(
-                    TraceEntry(self.now, side, "stop", str(action.result), detail=action.reason)
-                )
+                self.trace.append(TraceEntry(now, side, "stop", str(action.result), detail=action.reason))
             elif isinstance(action, Note):
                 self.trace.append(
-                    TraceEntry(self.now, side, "note", action.check, detail=action.detail, ok=action.ok)
+                    TraceEntry(now, side, "note", action.check, detail=action.detail, ok=action.ok)
                 )
+            # StartTimer/CancelTimer: the clock reads the deadlines from the cores themselves.
 
     # --- reading the trace ---
 

@@ -8,7 +8,7 @@ them through PIXIT, by field name, with :meth:`DinTimings.from_pixit`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 
 # DIN SPEC 70121 Table 75: the EVCC waits at most 2 s for the response to every request except
 # CurrentDemandReq.
@@ -37,7 +37,10 @@ V2G_SECC_CP_STATE_DETECTION_TIMEOUT_S = 1.5
 # DIN SPEC 70121 Table 77: time the SECC keeps the 5 % oscillator on after the session ended (pilot layer).
 V2G_SECC_CP_OSCILLATOR_RETAIN_TIME_S = 1.5
 
-# Timer names as they appear in StartTimer/CancelTimer/TimerExpired; they are the standard's names.
+# Timer names as they appear in StartTimer/CancelTimer/TimerExpired; they are the standard's names and the
+# PIXIT registry's (harness.protocol.timers), so ``DeviceSettings.timer(COMMUNICATION_SETUP_TIMER)`` is a
+# lab's value of V2G_EVCC_CommunicationSetup_Timeout (default V2G_EVCC_COMMUNICATION_SETUP_TIMEOUT_S),
+# with its PIXIT override applied.
 MSG_TIMER = "V2G_EVCC_Msg_Timeout"
 COMMUNICATION_SETUP_TIMER = "V2G_EVCC_CommunicationSetup_Timeout"
 READY_TO_CHARGE_TIMER = "V2G_EVCC_ReadyToCharge_Timeout"
@@ -53,7 +56,7 @@ NEXT_REQUEST_TIMER = "evcc_next_request"
 # with the clause a lab report cites.
 PIXIT_TIMERS: dict[str, tuple[str, str, str]] = {
     "evcc_msg_timeout_s": (
-        "V2G_EVCC_Msg_Timeout",
+        MSG_TIMER,
         "DIN SPEC 70121 Table 75",
         "EVCC wait for a response (not CurrentDemand)",
     ),
@@ -68,27 +71,27 @@ PIXIT_TIMERS: dict[str, tuple[str, str, str]] = {
         "SECC answer time to CurrentDemandReq",
     ),
     "secc_sequence_timeout_s": (
-        "V2G_SECC_Sequence_Timeout",
+        SEQUENCE_TIMER,
         "DIN SPEC 70121 Table 75",
         "SECC wait for the next request",
     ),
     "evcc_ready_to_charge_timeout_s": (
-        "V2G_EVCC_ReadyToCharge_Timeout",
+        READY_TO_CHARGE_TIMER,
         "DIN SPEC 70121 Table 77",
         "session setup to PowerDeliveryReq",
     ),
     "evcc_communication_setup_timeout_s": (
-        "V2G_EVCC_CommunicationSetup_Timeout",
+        COMMUNICATION_SETUP_TIMER,
         "DIN SPEC 70121 Table 77",
         "connection to SessionSetupRes",
     ),
     "evcc_cable_check_timeout_s": (
-        "V2G_EVCC_CableCheck_Timeout",
+        CABLE_CHECK_TIMER,
         "DIN SPEC 70121 Table 77",
         "first CableCheckReq to check finished",
     ),
     "evcc_pre_charge_timeout_s": (
-        "V2G_EVCC_PreCharge_Timeout",
+        PRE_CHARGE_TIMER,
         "DIN SPEC 70121 Table 77",
         "first PreChargeReq to target voltage",
     ),
@@ -147,9 +150,6 @@ class DinTimings:
     def from_lab(cls, timer: Callable[[str], float]) -> DinTimings:
         """The timings of a lab: ``timer`` is its PIXIT lookup by registry name (``Pixit.timer``)."""
         return cls(**{field_name: timer(name) for field_name, (name, _, _) in PIXIT_TIMERS.items()})
-
-    def with_overrides(self, **overrides: float) -> DinTimings:
-        return replace(self, **overrides)
 
     def msg_timeout_s(self, request_name: str) -> float:
         """DIN SPEC 70121 Table 75: the EVCC's timeout for the response to ``request_name``."""

@@ -1,53 +1,44 @@
-"""SLAC (ISO 15118-3 signal level attenuation characterization), sans-I/O: EV and EVSE cores."""
+"""SLAC (ISO 15118-3 signal level attenuation characterization), sans-I/O: EV and EVSE cores on the
+kernel of :mod:`harness.protocol.core` (whose events and actions they use; the SLAC-only ones are here)."""
 
 from harness.protocol.slac.common import (
     AttemptFailed,
-    CancelTimer,
-    FrameReceived,
     Ignored,
-    LinkDown,
     LinkLost,
-    LinkUp,
     Matched,
     MatchFailed,
+    Outcome,
     PilotStateChanged,
-    SendFrame,
     SetKey,
     SlacAction,
     SlacEvent,
     Start,
-    StartTimer,
     Stop,
-    TimerExpired,
     TogglePilot,
+    frame_received,
 )
 from harness.protocol.slac.ev import EvSlac, EvSlacConfig, EvState
 from harness.protocol.slac.evse import EvseSlac, EvseSlacConfig, EvseState
 
 __all__ = [
     "AttemptFailed",
-    "CancelTimer",
     "EvSlac",
     "EvSlacConfig",
     "EvState",
     "EvseSlac",
     "EvseSlacConfig",
     "EvseState",
-    "FrameReceived",
     "Ignored",
-    "LinkDown",
     "LinkLost",
-    "LinkUp",
     "MatchFailed",
     "Matched",
+    "Outcome",
     "PilotStateChanged",
-    "SendFrame",
     "SetKey",
     "SlacAction",
     "SlacEvent",
     "Start",
-    "StartTimer",
     "Stop",
-    "TimerExpired",
     "TogglePilot",
+    "frame_received",
 ]

@@ -1,17 +1,24 @@
-"""Events and actions shared by the EV and EVSE SLAC cores (sans-I/O, in the style of h11).
+"""What the EV and EVSE SLAC cores add to the kernel vocabulary of :mod:`harness.protocol.core`.
 
-A core is fed ``handle(event, now)`` with ``now`` in float seconds from any monotonic clock the caller
-owns, and returns a list of actions for the caller to perform.  Timers are named; the caller arms a
-timer on :class:`StartTimer` (a new StartTimer of the same name replaces the old one), forgets it on
-:class:`CancelTimer`, and feeds :class:`TimerExpired` when the deadline passes.  A core ignores expiries
-of timers it has cancelled or re-armed, so a sloppy caller cannot make it misbehave.
+The cores are :class:`~harness.protocol.core.TimedCore` subclasses: ``handle(event, now)`` with ``now``
+in float seconds on the driver's clock, actions back.  The generic events and actions are the kernel's:
+a received frame is :class:`~harness.protocol.core.MessageReceived` carrying the decoded
+:class:`~harness.codec.homeplug.SlacMessage`; a frame to send is :class:`~harness.protocol.core.Send`
+whose ``message`` is the complete Ethernet frame (bytes, already padded), ``name`` the SLAC message
+name and ``destination`` the MAC it goes to; timers are the kernel's StartTimer/CancelTimer/
+TimerExpired, and LinkUp/LinkDown are the local modem joining or losing the logical network (AVLN).
+
+Only what is SLAC's own is defined here: plug-in and unplug (:class:`Start`, :class:`Stop`), the pilot
+state the EVSE measures during CM_VALIDATE, the key for the local modem, the pilot toggles of the EV,
+and the outcomes the cores report to their owner.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from harness.codec.homeplug import SlacMessage
+from harness.protocol import core
 
 # --------------------------------------------------------------------------------------------------
 # Events
@@ -31,57 +38,19 @@ class Stop:
 
 
 @dataclass(frozen=True, slots=True)
-class FrameReceived:
-    message: SlacMessage
-
-
-@dataclass(frozen=True, slots=True)
-class TimerExpired:
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class LinkUp:
-    """The local modem reports that it joined the logical network (AVLN)."""
-
-
-@dataclass(frozen=True, slots=True)
-class LinkDown:
-    """The local modem lost the logical network."""
-
-
-@dataclass(frozen=True, slots=True)
 class PilotStateChanged:
     """EVSE side of CM_VALIDATE: the vehicle state the EVSE measures on the pilot ("B", "C", ...)."""
 
     state: str
 
 
-SlacEvent = Start | Stop | FrameReceived | TimerExpired | LinkUp | LinkDown | PilotStateChanged
+SlacEvent = (
+    Start | Stop | core.MessageReceived | core.TimerExpired | core.LinkUp | core.LinkDown | PilotStateChanged
+)
 
 # --------------------------------------------------------------------------------------------------
 # Actions
 # --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SendFrame:
-    """Send ``frame`` (a complete Ethernet frame, already padded) on the PLC interface."""
-
-    frame: bytes
-    name: str  # the SLAC message name, e.g. "CM_SLAC_PARM.REQ"
-    dst: str
-
-
-@dataclass(frozen=True, slots=True)
-class StartTimer:
-    name: str
-    deadline: float
-
-
-@dataclass(frozen=True, slots=True)
-class CancelTimer:
-    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,47 +112,12 @@ class Ignored:
     reason: str
 
 
-SlacAction = (
-    SendFrame
-    | StartTimer
-    | CancelTimer
-    | SetKey
-    | TogglePilot
-    | Matched
-    | AttemptFailed
-    | MatchFailed
-    | LinkLost
-    | Ignored
-)
+# What a core reports to its owner (the device or tester acts on these; a driver does not).
+Outcome = Matched | AttemptFailed | MatchFailed | LinkLost | Ignored
+
+SlacAction = core.Send | core.StartTimer | core.CancelTimer | SetKey | TogglePilot | Outcome
 
 
-@dataclass
-class TimerTable:
-    """The deadlines a core has armed; expiries of unknown or re-armed timers are stale."""
-
-    deadlines: dict[str, float] = field(default_factory=dict)
-
-    def start(self, name: str, deadline: float) -> StartTimer:
-        self.deadlines[name] = deadline
-        return StartTimer(name, deadline)
-
-    def cancel(self, name: str) -> list[CancelTimer]:
-        if self.deadlines.pop(name, None) is None:
-            return []
-        return [CancelTimer(name)]
-
-    def cancel_all(self) -> list[CancelTimer]:
-        actions = [CancelTimer(name) for name in self.deadlines]
-        self.deadlines.clear()
-        return actions
-
-    def fire(self, name: str, now: float) -> bool:
-        """True (and disarm) if ``name`` is armed and due at ``now``."""
-        deadline = self.deadlines.get(name)
-        if deadline is None or now + 1e-9 < deadline:
-            return False
-        del self.deadlines[name]
-        return True
-
-    def next_deadline(self) -> float | None:
-        return min(self.deadlines.values(), default=None)
+def frame_received(message: SlacMessage) -> core.MessageReceived:
+    """The kernel event for a decoded SLAC frame, with its sender as the event's source."""
+    return core.MessageReceived(message, message.src)

@@ -28,24 +28,19 @@ from enum import Enum
 
 from harness.codec import homeplug as hp
 from harness.codec.homeplug import SlacMessage, average_attenuation
+from harness.protocol.core import LinkDown, LinkUp, MessageReceived, Send, TimedCore, TimerExpired
 from harness.protocol.slac import constants as c
 from harness.protocol.slac.common import (
     AttemptFailed,
-    FrameReceived,
     Ignored,
-    LinkDown,
     LinkLost,
-    LinkUp,
     Matched,
     MatchFailed,
-    SendFrame,
     SetKey,
     SlacAction,
     SlacEvent,
     Start,
     Stop,
-    TimerExpired,
-    TimerTable,
     TogglePilot,
 )
 
@@ -109,13 +104,13 @@ class Candidate:
     num_sounds: int = 0
 
 
-class EvSlac:
+class EvSlac(TimedCore):
     """Sans-I/O SLAC state machine of the EV (PEV) host."""
 
     def __init__(self, config: EvSlacConfig) -> None:
+        super().__init__()
         self.config = config
         self.state = EvState.IDLE
-        self.timers = TimerTable()
         self.run_id = b""
         self.attempt = 0
         self.candidates: dict[str, Candidate] = {}
@@ -139,16 +134,13 @@ class EvSlac:
             if not self.timers.fire(event.name, now):
                 return []
             return self._timer(event.name, now)
-        if isinstance(event, FrameReceived):
+        if isinstance(event, MessageReceived):
             return self._frame(event.message, now)
         if isinstance(event, LinkUp):
             return self._link_up()
         if isinstance(event, LinkDown):
             return self._link_down(now)
         return []
-
-    def next_deadline(self) -> float | None:
-        return self.timers.next_deadline()
 
     # ---------------------------------------------------------------- attempts
 
@@ -189,14 +181,11 @@ class EvSlac:
 
     # ---------------------------------------------------------------- sending
 
-    def _send(self, frame: bytes, name: str, dst: str) -> SendFrame:
-        return SendFrame(frame, name, dst)
-
     def _send_parm_req(self, now: float) -> list[SlacAction]:
         self._sent_requests += 1
         frame = hp.encode_slac_parm_req(self.config.mac, self.run_id)
         return [
-            self._send(frame, "CM_SLAC_PARM.REQ", hp.BROADCAST_MAC),
+            Send(frame, "CM_SLAC_PARM.REQ", hp.BROADCAST_MAC),
             self.timers.start(TIMER_RESPONSE, now + self.config.match_response_s),
         ]
 
@@ -208,11 +197,11 @@ class EvSlac:
             frame = hp.encode_start_atten_char_ind(
                 cfg.mac, self.run_id, num_sounds=cfg.num_sounds, time_out=cfg.evse_sound_time_out
             )
-            actions: list[SlacAction] = [self._send(frame, "CM_START_ATTEN_CHAR.IND", hp.BROADCAST_MAC)]
+            actions: list[SlacAction] = [Send(frame, "CM_START_ATTEN_CHAR.IND", hp.BROADCAST_MAC)]
         else:
             countdown = cfg.start_atten_char_inds + cfg.num_sounds - 1 - index
             frame = hp.encode_mnbc_sound_ind(cfg.mac, self.run_id, countdown=countdown)
-            actions = [self._send(frame, "CM_MNBC_SOUND.IND", hp.BROADCAST_MAC)]
+            actions = [Send(frame, "CM_MNBC_SOUND.IND", hp.BROADCAST_MAC)]
         if self._batch_sent < cfg.start_atten_char_inds + cfg.num_sounds:
             actions.append(self.timers.start(TIMER_BATCH, now + cfg.batch_interval_s))
         else:
@@ -224,14 +213,14 @@ class EvSlac:
         assert self.chosen is not None
         self._sent_requests += 1
         frame = hp.encode_validate_req(self.config.mac, self.chosen.mac, timer=timer)
-        return [self._send(frame, "CM_VALIDATE.REQ", self.chosen.mac)]
+        return [Send(frame, "CM_VALIDATE.REQ", self.chosen.mac)]
 
     def _send_match_req(self, now: float) -> list[SlacAction]:
         assert self.chosen is not None
         self._sent_requests += 1
         frame = hp.encode_slac_match_req(self.config.mac, self.chosen.mac, self.run_id)
         return [
-            self._send(frame, "CM_SLAC_MATCH.REQ", self.chosen.mac),
+            Send(frame, "CM_SLAC_MATCH.REQ", self.chosen.mac),
             self.timers.start(TIMER_RESPONSE, now + self.config.match_response_s),
         ]
 
@@ -413,9 +402,9 @@ class EvSlac:
             actions.extend(self._maybe_select(now))
         return actions
 
-    def _atten_char_rsp(self, message: SlacMessage) -> SendFrame:
+    def _atten_char_rsp(self, message: SlacMessage) -> Send:
         frame = hp.encode_atten_char_rsp(self.config.mac, message.src, self.run_id)
-        return self._send(frame, "CM_ATTEN_CHAR.RSP", message.src)
+        return Send(frame, "CM_ATTEN_CHAR.RSP", message.src)
 
     def _validate_cnf(self, message: SlacMessage, now: float) -> list[SlacAction]:
         cfg = self.config

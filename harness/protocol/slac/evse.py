@@ -22,25 +22,20 @@ from enum import Enum
 
 from harness.codec import homeplug as hp
 from harness.codec.homeplug import SlacMessage
+from harness.protocol.core import LinkDown, LinkUp, MessageReceived, Send, TimedCore, TimerExpired
 from harness.protocol.slac import constants as c
 from harness.protocol.slac.common import (
     AttemptFailed,
-    FrameReceived,
     Ignored,
-    LinkDown,
     LinkLost,
-    LinkUp,
     Matched,
     MatchFailed,
     PilotStateChanged,
-    SendFrame,
     SetKey,
     SlacAction,
     SlacEvent,
     Start,
     Stop,
-    TimerExpired,
-    TimerTable,
 )
 
 TIMER_SLAC_INIT = "TT_EVSE_SLAC_init"
@@ -107,13 +102,13 @@ class Session:
     aag: list[int] = field(default_factory=list)
 
 
-class EvseSlac:
+class EvseSlac(TimedCore):
     """Sans-I/O SLAC state machine of the EVSE (SECC) host."""
 
     def __init__(self, config: EvseSlacConfig) -> None:
+        super().__init__()
         self.config = config
         self.state = EvseState.IDLE
-        self.timers = TimerTable()
         self.session: Session | None = None
         self.nid = b""
         self.nmk = b""
@@ -132,7 +127,7 @@ class EvseSlac:
             if not self.timers.fire(event.name, now):
                 return []
             return self._timer(event.name, now)
-        if isinstance(event, FrameReceived):
+        if isinstance(event, MessageReceived):
             return self._frame(event.message, now)
         if isinstance(event, PilotStateChanged):
             return self._pilot(event.state)
@@ -141,9 +136,6 @@ class EvseSlac:
         if isinstance(event, LinkUp):
             return []
         return []
-
-    def next_deadline(self) -> float | None:
-        return self.timers.next_deadline()
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -198,7 +190,7 @@ class EvseSlac:
             frame = hp.encode_validate_cnf(
                 cfg.mac, self.session.ev_mac, toggle_num=self.session.toggles, result=result
             )
-            return [SendFrame(frame, "CM_VALIDATE.CNF", self.session.ev_mac)]
+            return [Send(frame, "CM_VALIDATE.CNF", self.session.ev_mac)]
         return []
 
     # ---------------------------------------------------------------- sending
@@ -216,7 +208,7 @@ class EvseSlac:
             m_sound_target=cfg.m_sound_target,
         )
         return [
-            SendFrame(frame, "CM_SLAC_PARM.CNF", session.ev_mac),
+            Send(frame, "CM_SLAC_PARM.CNF", session.ev_mac),
             self.timers.start(TIMER_SEQUENCE, now + cfg.match_sequence_s),
         ]
 
@@ -231,17 +223,17 @@ class EvseSlac:
             cfg.mac, session.ev_mac, session.run_id, aag=session.aag, num_sounds=session.profiles
         )
         self.state = EvseState.WAIT_ATTEN_RSP
-        actions.append(SendFrame(frame, "CM_ATTEN_CHAR.IND", session.ev_mac))
+        actions.append(Send(frame, "CM_ATTEN_CHAR.IND", session.ev_mac))
         actions.append(self.timers.start(TIMER_RESPONSE, now + cfg.match_response_s))
         return actions
 
-    def _send_match_cnf(self) -> SendFrame:
+    def _send_match_cnf(self) -> Send:
         session = self.session
         assert session is not None
         frame = hp.encode_slac_match_cnf(
             self.config.mac, session.ev_mac, session.run_id, nid=self.nid, nmk=self.nmk
         )
-        return SendFrame(frame, "CM_SLAC_MATCH.CNF", session.ev_mac)
+        return Send(frame, "CM_SLAC_MATCH.CNF", session.ev_mac)
 
     # ---------------------------------------------------------------- received frames
 
@@ -370,13 +362,13 @@ class EvseSlac:
             frame = hp.encode_validate_cnf(
                 self.config.mac, session.ev_mac, result=hp.VALIDATE_RESULT_NOT_REQUIRED
             )
-            return [SendFrame(frame, "CM_VALIDATE.CNF", session.ev_mac)]
+            return [Send(frame, "CM_VALIDATE.CNF", session.ev_mac)]
         actions: list[SlacAction] = []
         if self.state is EvseState.WAIT_ATTEN_RSP:
             actions.extend(self._atten_char_rsp(message, now))
         if timer == 0:
             frame = hp.encode_validate_cnf(self.config.mac, session.ev_mac, result=hp.VALIDATE_RESULT_READY)
-            return actions + [SendFrame(frame, "CM_VALIDATE.CNF", session.ev_mac)]
+            return actions + [Send(frame, "CM_VALIDATE.CNF", session.ev_mac)]
         assert isinstance(timer, int)
         session.toggles, session.last_pilot = 0, ""
         self.state = EvseState.VALIDATING

@@ -1,8 +1,9 @@
-"""SLAC cores wired together in memory on a virtual clock: one EV and one or more EVSEs on a cable bundle.
+"""SLAC cores wired together in memory on simulated time: one EV and one or more EVSEs on a cable bundle.
 
-No sockets and no real time: events are processed in timestamp order from a queue.  Frames travel as
-bytes (encoded by the cores, decoded with :func:`harness.codec.homeplug.decode_slac`), so the codec is
-exercised too.  What the simulated modems do:
+No sockets and no real time: the cores run on the kernel's :class:`~harness.protocol.simclock.
+SimulatedClock`, which takes their timers from the cores themselves.  Frames travel as bytes (encoded by
+the cores, decoded with :func:`harness.codec.homeplug.decode_slac`), so the codec is exercised too.
+What the simulated modems do:
 
 * every CM_MNBC_SOUND.IND of the EV makes each EVSE's modem report a CM_ATTEN_PROFILE.IND to its host,
   with that EVSE's attenuation profile (the EVSE the EV is plugged into has the lowest);
@@ -10,32 +11,31 @@ exercised too.  What the simulated modems do:
   EVSE's modem hold the same NMK both hosts get :class:`LinkUp` after ``join_delay``;
 * :meth:`SlacSimulation.cut_link` takes the EV's modem off the network (both hosts get LinkDown).
 
-Pilot toggles the EV performs for CM_VALIDATE reach only the EVSE it is plugged into.  Each station
-may have a :class:`FaultInjector` applied to its actions.  Used by the unit tests, and usable for dry
-runs of tester logic; the network-namespace modem emulator lives in harness.devices.
+Pilot toggles the EV performs for CM_VALIDATE reach only the EVSE it is plugged into.  Each station's
+core is wrapped in a :class:`~harness.protocol.faults.FaultyCore` (``station.injector`` takes the
+faults; delayed frames are released through the kernel timer).  Used by the unit tests, and usable for
+dry runs of tester logic; the network-namespace modem emulator lives in harness.devices.
 """
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
 from harness.codec import homeplug as hp
 from harness.codec.homeplug import HomePlugDecodeError, decode_slac
-from harness.protocol.faults import FaultInjector
+from harness.protocol.core import LinkDown, LinkUp, Send
+from harness.protocol.faults import FaultInjector, FaultyCore
+from harness.protocol.simclock import Attached, SimulatedClock
 from harness.protocol.slac.common import (
-    FrameReceived,
-    LinkDown,
-    LinkUp,
     PilotStateChanged,
-    SendFrame,
     SetKey,
     SlacEvent,
     Start,
-    StartTimer,
-    TimerExpired,
     TogglePilot,
+    frame_received,
 )
 from harness.protocol.slac.ev import EvSlac
 from harness.protocol.slac.evse import EvseSlac
@@ -46,19 +46,32 @@ MODEM_REPORT_LATENCY_S = 0.005
 JOIN_DELAY_S = 0.5
 
 
-@dataclass
+@dataclass(eq=False)
 class Station:
     name: str
     core: EvSlac | EvseSlac
     modem_mac: str
     profile: tuple[int, ...] = ()  # EVSE: the attenuation its modem measures for the EV's sounds
-    injector: FaultInjector = field(default_factory=FaultInjector)
     nmk: bytes = b""
     link_up: bool = False
+    faulty: FaultyCore = field(init=False, repr=False)
+    attached: Attached | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.faulty = FaultyCore(self.core)
 
     @property
     def mac(self) -> str:
         return self.core.config.mac
+
+    @property
+    def injector(self) -> FaultInjector:
+        """The faults applied to this station's actions."""
+        return self.faulty.injector
+
+    @injector.setter
+    def injector(self, injector: FaultInjector) -> None:
+        self.faulty.injector = injector
 
 
 @dataclass(frozen=True)
@@ -94,10 +107,13 @@ class SlacSimulation:
         self.frame_latency = frame_latency
         self.modem_latency = modem_latency
         self.join_delay = join_delay
-        self.now = 0.0
         self.log: list[LogEntry] = []
-        self._queue: list[tuple[float, int, Station, SlacEvent | _CutLink]] = []
-        self._sequence = 0
+        self.clock = SimulatedClock()
+        for station in self.stations:
+            station.attached = self.clock.attach(
+                station.faulty, partial(self._perform, station), partial(self._observe, station), station.name
+            )
+        self._medium = self.clock.attach(_Medium(self), lambda actions, now: None, name="medium")
 
     # ---------------------------------------------------------------- driving
 
@@ -105,9 +121,14 @@ class SlacSimulation:
     def stations(self) -> list[Station]:
         return [self.ev, *self.evses]
 
-    def schedule(self, time: float, station: Station, event: SlacEvent | _CutLink) -> None:
-        self._sequence += 1
-        heapq.heappush(self._queue, (time, self._sequence, station, event))
+    @property
+    def now(self) -> float:
+        return self.clock.now
+
+    def schedule(self, time: float, station: Station, event: SlacEvent) -> None:
+        """Deliver ``event`` to ``station``'s core at simulated time ``time``."""
+        assert station.attached is not None
+        self.clock.schedule(station.attached, event, at=time)
 
     def start(self, *, ev_at: float = 0.1, evses_at: float = 0.0) -> None:
         """Plug in: the EVSEs detect the EV at ``evses_at``, the EV starts SLAC at ``ev_at``."""
@@ -117,43 +138,24 @@ class SlacSimulation:
 
     def cut_link(self, at: float) -> None:
         """The EV's modem drops off the network at ``at`` (its key is forgotten)."""
-        self.schedule(at, self.ev, _CutLink())
+        self.clock.schedule(self._medium, _CutLink(self.ev), at=at)
 
     def run(self, until: float) -> None:
-        while True:
-            release = self._next_release()
-            if self._queue and (release is None or self._queue[0][0] <= release):
-                if self._queue[0][0] > until:
-                    break
-                time, _, station, event = heapq.heappop(self._queue)
-                self.now = max(self.now, time)
-                if isinstance(event, _CutLink):
-                    self._cut(station)
-                    continue
-                self.log.append(LogEntry(self.now, station.name, "event", event))
-                actions = station.core.handle(event, self.now)
-                self._perform(station, station.injector.transform(actions, self.now))
-            elif release is not None and release <= until:
-                self.now = max(self.now, release)
-                for station in self.stations:
-                    self._perform(station, station.injector.release(self.now))
-            else:
-                break
-        self.now = max(self.now, until)
+        """Run everything due up to simulated time ``until``; the clock then stands at ``until``."""
+        self.clock.run(until=until)
+        self.clock.now = max(self.clock.now, until)
 
-    def _next_release(self) -> float | None:
-        times = [t for t in (s.injector.next_release() for s in self.stations) if t is not None]
-        return min(times, default=None)
+    def _observe(self, station: Station, event: Any, now: float) -> None:
+        self.log.append(LogEntry(now, station.name, "event", event))
 
     # ---------------------------------------------------------------- the medium
 
-    def _perform(self, station: Station, actions: list[object]) -> None:
+    def _perform(self, station: Station, actions: list[Any], now: float) -> None:
+        # Timers need nothing here: the clock reads every core's deadlines from the core itself.
         for action in actions:
-            self.log.append(LogEntry(self.now, station.name, "action", action))
-            if isinstance(action, StartTimer):
-                self.schedule(action.deadline, station, TimerExpired(action.name))
-            elif isinstance(action, SendFrame):
-                self._transmit(station, action.frame)
+            self.log.append(LogEntry(now, station.name, "action", action))
+            if isinstance(action, Send):
+                self._transmit(station, action.message)
             elif isinstance(action, SetKey):
                 self._set_key(station, action)
             elif isinstance(action, TogglePilot) and station is self.ev and self.plugged is not None:
@@ -170,7 +172,7 @@ class SlacSimulation:
         except HomePlugDecodeError as error:
             self.log.append(LogEntry(self.now, station.name, "decode-error", error))
             return
-        self.schedule(self.now + delay, station, FrameReceived(message))
+        self.schedule(self.now + delay, station, frame_received(message))
 
     def _transmit(self, sender: Station, frame: bytes) -> None:
         try:
@@ -194,7 +196,8 @@ class SlacSimulation:
         self._deliver(station, confirm, self.modem_latency)
         self._update_links()
 
-    def _cut(self, station: Station) -> None:
+    def leave_network(self, station: Station) -> None:
+        """``station``'s modem forgets its key (it leaves the logical network) now."""
         station.nmk = b""
         self._update_links()
 
@@ -220,17 +223,38 @@ class SlacSimulation:
             and (kind is None or isinstance(entry.item, kind))
         ]
 
-    def sent(self, station: str, name: str | None = None) -> list[tuple[float, SendFrame]]:
+    def sent(self, station: str, name: str | None = None) -> list[tuple[float, Send]]:
         return [
             (time, item)
-            for time, item in self.actions(station, SendFrame)
-            if isinstance(item, SendFrame) and (name is None or item.name == name)
+            for time, item in self.actions(station, Send)
+            if isinstance(item, Send) and (name is None or item.name == name)
         ]
 
 
 @dataclass(frozen=True)
 class _CutLink:
-    """Internal queue item: the EV's modem leaves the network."""
+    """Event of the medium: ``station``'s modem leaves the network."""
+
+    station: Station
+
+
+class _Medium:
+    """The shared medium on the clock, so that changes of the medium happen at their simulated time
+    among the cores' events.  It has no timers and returns no actions."""
+
+    def __init__(self, simulation: SlacSimulation) -> None:
+        self.simulation = simulation
+
+    def handle(self, event: Any, now: float) -> list[Any]:
+        if isinstance(event, _CutLink):
+            self.simulation.leave_network(event.station)
+        return []
+
+    def next_deadline(self) -> float | None:
+        return None
+
+    def due_timers(self, now: float) -> list[str]:
+        return []
 
 
 def _is_sound(frame: bytes) -> bool:

@@ -7,8 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.devices.models.dc_charger import DcCharger
+from harness.protocol.core import LinkUp, MessageReceived, Send
 from harness.protocol.din70121 import app_protocol
-from harness.protocol.din70121.events import ConnectionOpened, MessageReceived, SendMessage, StopResult
+from harness.protocol.din70121.events import StopResult
 from harness.protocol.din70121.messages import (
     AppProtocolResponseCode,
     PhysicalValue,
@@ -85,12 +86,12 @@ def test_negotiation_minor_deviation_and_failure() -> None:
 
 def connected_secc() -> SeccMachine:
     secc = SeccMachine(DcCharger(), config=SeccConfig(session_id="0102030405060708"))
-    secc.handle(ConnectionOpened(), 0.0)
+    secc.handle(LinkUp(), 0.0)
     return secc
 
 
 def sent(actions: list) -> list[dict]:
-    return [a.message for a in actions if isinstance(a, SendMessage)]
+    return [a.message for a in actions if isinstance(a, Send)]
 
 
 def test_secc_refuses_an_evcc_without_din() -> None:

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from harness.devices.models.dc_charger import DcCharger
-from harness.protocol.din70121.events import ConnectionOpened, MessageReceived, SendMessage, StopSession
+from harness.protocol.core import LinkUp, MessageReceived, Send
+from harness.protocol.din70121.events import StopSession
 from harness.protocol.din70121.faults import (
     emergency_shutdown,
     isolation_fault,
@@ -80,13 +81,13 @@ def test_reference_secc_serves_josevs_evcc(exi_vectors_path: Path) -> None:
     # josev's SECC gave 8FA57FDE2BFAFE78, so the reference SECC hands out the same id to match the capture.
     secc = SeccMachine(DcCharger(), config=SeccConfig(session_id="8FA57FDE2BFAFE78"))
     now = 0.0
-    secc.handle(ConnectionOpened(), now)
+    secc.handle(LinkUp(), now)
     answers: list[dict[str, Any]] = []
     for request in requests:
         while True:
             now += 0.5
             actions = secc.handle(MessageReceived(request), now)
-            sent = [a.message for a in actions if isinstance(a, SendMessage)]
+            sent = [a.message for a in actions if isinstance(a, Send)]
             assert len(sent) == 1, (message_name(request), actions)
             answers.append(sent[0])
             # As a real EV would, repeat while the EVSE is still processing.

@@ -1,13 +1,11 @@
-"""Control pilot: J1772 states and ranges, duty <-> ampacity, the EVSE pilot core, driver plug-ins."""
+"""Control pilot: J1772 states and ranges, duty <-> ampacity, the EVSE pilot core on the kernel."""
 
 from __future__ import annotations
-
-import asyncio
-from importlib.metadata import EntryPoint
 
 import pytest
 
 from harness.protocol import pilot as p
+from harness.protocol.core import CancelTimer, Core, StartTimer, TimerExpired
 from harness.protocol.pilot import (
     BeginMatching,
     DeEnergize,
@@ -17,12 +15,10 @@ from harness.protocol.pilot import (
     EvsePilot,
     EvsePilotConfig,
     NominalTransition,
-    PilotCancelTimer,
+    OutputOnWire,
     PilotFault,
     PilotOutput,
-    PilotStartTimer,
     PilotState,
-    PilotTimerExpired,
     SetOutput,
     SlacFailed,
     SlacMatched,
@@ -178,12 +174,12 @@ def test_slac_failure_steps_through_f_and_retries_c_sequ_retry_times() -> None:
         actions = pilot.handle(SlacFailed("TT_EVSE_SLAC_init"), now)
         assert actions[0] == EndMatching()
         assert SetOutput(PilotOutput.STATE_F) in actions
-        (timer,) = [a for a in actions if isinstance(a, PilotStartTimer)]
-        assert timer == PilotStartTimer("T_step_EF", now + p.T_step_EF)
+        (timer,) = [a for a in actions if isinstance(a, StartTimer)]
+        assert timer == StartTimer("T_step_EF", now + p.T_step_EF)
         assert pilot.next_deadline() == timer.deadline
-        assert pilot.handle(PilotTimerExpired("T_step_EF"), now + 1.0) == []  # not due yet
+        assert pilot.handle(TimerExpired("T_step_EF"), now + 1.0) == []  # not due yet
         now = timer.deadline
-        back = pilot.handle(PilotTimerExpired("T_step_EF"), now)
+        back = pilot.handle(TimerExpired("T_step_EF"), now)
         assert back == [SetOutput(PilotOutput.X2, 5.0), BeginMatching()]
         outputs.append(pilot.output)
     final = pilot.handle(SlacFailed(), now + 50.0)
@@ -197,7 +193,7 @@ def test_state_e_can_be_chosen_for_the_step() -> None:
     pilot = EvsePilot(EvsePilotConfig(ev_state_for_step=PilotState.E, t_step_ef_s=6.0))
     plug(pilot)
     actions = pilot.handle(SlacFailed(), 50.0)
-    assert SetOutput(PilotOutput.STATE_E) in actions and PilotStartTimer("T_step_EF", 56.0) in actions
+    assert SetOutput(PilotOutput.STATE_E) in actions and StartTimer("T_step_EF", 56.0) in actions
 
 
 def test_fallback_to_nominal_after_the_last_retry() -> None:
@@ -208,11 +204,11 @@ def test_fallback_to_nominal_after_the_last_retry() -> None:
         now += 50.0
         pilot.handle(SlacFailed(), now)
         now += p.T_step_EF
-        pilot.handle(PilotTimerExpired("T_step_EF"), now)
+        pilot.handle(TimerExpired("T_step_EF"), now)
     actions = pilot.handle(SlacFailed(), now + 50.0)
     # 5 % -> nominal goes through E/F first [unverified rule, configurable].
     assert SetOutput(PilotOutput.STATE_F) in actions
-    actions = pilot.handle(PilotTimerExpired("T_step_EF"), now + 50.0 + p.T_step_EF)
+    actions = pilot.handle(TimerExpired("T_step_EF"), now + 50.0 + p.T_step_EF)
     assert actions == [SetOutput(PilotOutput.X2, p.duty_from_ampacity(16.0))]
     assert BeginMatching() not in actions
 
@@ -232,7 +228,7 @@ def test_five_percent_to_nominal_transition_rules(transition, expected_outputs) 
     assert actions[0] == EndMatching()
     assert [a.output for a in actions if isinstance(a, SetOutput)] == expected_outputs
     if transition is NominalTransition.VIA_EF:
-        actions = pilot.handle(PilotTimerExpired("T_step_EF"), 1.0 + p.T_step_EF)
+        actions = pilot.handle(TimerExpired("T_step_EF"), 1.0 + p.T_step_EF)
     assert pilot.output is PilotOutput.X2 and pilot.duty_percent == p.duty_from_ampacity(20.0)
 
 
@@ -262,63 +258,92 @@ def test_unplug_during_the_step_cancels_the_timer() -> None:
     plug(pilot)
     pilot.handle(SlacFailed(), 50.0)
     actions = pilot.handle(VehicleStateMeasured(PilotState.A), 51.0)
-    assert PilotCancelTimer("T_step_EF") in actions and pilot.output is PilotOutput.X1
-    assert pilot.handle(PilotTimerExpired("T_step_EF"), 54.0) == []
+    assert CancelTimer("T_step_EF") in actions and pilot.output is PilotOutput.X1
+    assert pilot.handle(TimerExpired("T_step_EF"), 54.0) == []
 
 
-# ---------------------------------------------------------------------------------- drivers
+# ---------------------------------------------------------------------------------- on the kernel
 
 
-def test_entry_point_group_name() -> None:
-    assert p.PILOT_DRIVER_ENTRY_POINT_GROUP == "vgi.pilot_drivers"
+def test_the_pilot_core_is_a_kernel_core_with_the_kernel_timer_table() -> None:
+    pilot = EvsePilot()
+    assert isinstance(pilot, Core)
+    plug(pilot)
+    pilot.handle(SlacFailed(), 10.0)
+    assert pilot.timers.deadlines == {p.TIMER_STEP_EF: 10.0 + p.T_step_EF}
+    assert pilot.due_timers(10.0 + p.T_step_EF - 0.5) == []
+    assert pilot.due_timers(10.0 + p.T_step_EF) == [p.TIMER_STEP_EF]
 
 
-def test_loopback_driver_is_always_available() -> None:
-    assert p.load_pilot_driver("loopback") is p.LoopbackPilotDriver
-
-
-def test_drivers_are_found_through_the_entry_point_group(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = []
-
-    def fake_entry_points(*, group: str):
-        calls.append(group)
-        return [
-            EntryPoint(name="box", value="harness.protocol.pilot:LoopbackPilotDriver", group=group),
-            EntryPoint(name="broken", value="harness.protocol.pilot:PilotReading", group=group),
-        ]
-
-    monkeypatch.setattr(p, "entry_points", fake_entry_points)
-    assert set(p.available_pilot_drivers()) == {"box", "broken", "loopback"}
-    assert calls == ["vgi.pilot_drivers"]
-    assert p.load_pilot_driver("box") is p.LoopbackPilotDriver
-    with pytest.raises(TypeError, match="not a PilotDriver"):
-        p.load_pilot_driver("broken")
-    with pytest.raises(LookupError, match="known: box, broken, loopback"):
-        p.load_pilot_driver("missing")
-
-
-def test_loopback_driver_combines_evse_output_and_vehicle_state() -> None:
-    async def scenario() -> list[p.PilotReading]:
-        driver = p.LoopbackPilotDriver()
-        await driver.open()
-        await driver.set_vehicle_state(PilotState.B)
-        await driver.set_output(PilotOutput.X2, 5.0)
-        await driver.set_vehicle_state(PilotState.C)
-        await driver.set_output(PilotOutput.STATE_F)
-        stream = driver.readings()
-        seen = [await anext(stream) for _ in range(4)]
-        with pytest.raises(ValueError):
-            await driver.set_output(PilotOutput.X2)
-        with pytest.raises(ValueError):
-            await driver.set_vehicle_state(PilotState.F)
-        await driver.close()
-        return seen
-
-    readings = asyncio.run(scenario())
-    assert [(r.state, r.duty_percent) for r in readings] == [
-        (PilotState.B, None),
-        (PilotState.B, 5.0),
-        (PilotState.C, 5.0),
-        (PilotState.F, None),
+def test_an_expiry_of_a_re_armed_step_timer_is_stale() -> None:
+    pilot = EvsePilot()
+    plug(pilot)
+    pilot.handle(SlacFailed(), 10.0)
+    # The F output reaches the line 2 ms after the decision: the hold counts from there.
+    assert pilot.handle(OutputOnWire(PilotOutput.STATE_F), 10.002) == [
+        StartTimer("T_step_EF", pytest.approx(14.002))
     ]
-    assert [p.classify_pilot_voltage(r.high_v) for r in readings] == [r.state for r in readings]
+    assert pilot.handle(TimerExpired("T_step_EF"), 14.0) == []  # the first deadline no longer holds
+    assert pilot.output is PilotOutput.STATE_F
+    assert pilot.handle(TimerExpired("T_step_EF"), 14.002) == [
+        SetOutput(PilotOutput.X2, 5.0),
+        BeginMatching(),
+    ]
+
+
+def test_output_on_wire_moves_the_hold_once_and_only_for_the_step_output() -> None:
+    pilot = EvsePilot()
+    assert pilot.handle(OutputOnWire(PilotOutput.X1), 0.0) == []  # no step: nothing to count
+    plug(pilot)
+    assert pilot.handle(OutputOnWire(PilotOutput.X2), 0.001) == []
+    pilot.handle(SlacFailed(), 10.0)
+    assert pilot.handle(OutputOnWire(PilotOutput.X2), 10.001) == []  # not the step's output
+    assert len(pilot.handle(OutputOnWire(PilotOutput.STATE_F), 10.002)) == 1
+    assert pilot.handle(OutputOnWire(PilotOutput.STATE_F), 11.0) == []  # a repeat does not extend it
+    assert pilot.next_deadline() == pytest.approx(14.002)
+
+
+def test_an_unknown_timer_expiry_is_ignored() -> None:
+    pilot = EvsePilot()
+    plug(pilot)
+    assert pilot.handle(TimerExpired("T_unknown"), 100.0) == []
+    assert pilot.output is PilotOutput.X2
+
+
+def test_retries_run_on_the_simulated_clock() -> None:
+    """Two E/F steps of T_step_EF each and the final F, with SLAC failing after 20 s each time."""
+    from harness.protocol.simclock import SimulatedClock
+
+    clock = SimulatedClock()
+    pilot = EvsePilot()
+    outputs: list[tuple[float, PilotOutput]] = []
+
+    def perform(actions: list[object], now: float) -> None:
+        for action in actions:
+            if isinstance(action, SetOutput):
+                outputs.append((now, action.output))
+            if isinstance(action, BeginMatching):
+                clock.schedule(attached, SlacFailed("TT_EVSE_SLAC_init"), now + 20.0)
+
+    attached = clock.attach(pilot, perform, name="EVSE pilot")
+    clock.schedule(attached, VehicleStateMeasured(PilotState.B), 1.0)
+    clock.run(until=200.0)
+    assert outputs == [
+        (1.0, PilotOutput.X2),
+        (21.0, PilotOutput.STATE_F),
+        (21.0 + p.T_step_EF, PilotOutput.X2),
+        (41.0 + p.T_step_EF, PilotOutput.STATE_F),
+        (41.0 + 2 * p.T_step_EF, PilotOutput.X2),
+        (61.0 + 2 * p.T_step_EF, PilotOutput.STATE_F),
+    ]
+    assert pilot.retries_used == p.C_sequ_retry and pilot.next_deadline() is None
+
+
+def test_the_package_keeps_the_names_importers_use() -> None:
+    from harness.codec import pilot as codec
+
+    assert p.PilotState is codec.PilotState and p.PilotOutput is codec.PilotOutput
+    # the wire format lives in the codec only
+    assert not hasattr(p, "decode_pilot_record") and not hasattr(p, "PilotRecord")
+    # The kernel's timer types are the pilot's: no pilot-specific copies remain.
+    assert not hasattr(p, "PilotTimerExpired") and not hasattr(p, "PilotStartTimer")

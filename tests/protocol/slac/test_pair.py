@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 
 from harness.codec.homeplug import decode_slac
-from harness.protocol.faults import Delay, Drop, FaultInjector, Rewrite
+from harness.protocol.core import Send, StartTimer
+from harness.protocol.faults import FAULT_RELEASE_TIMER, Delay, Drop, FaultInjector, Rewrite
 from harness.protocol.slac import constants as c
-from harness.protocol.slac.common import AttemptFailed, Ignored, LinkLost, Matched, MatchFailed, SendFrame
+from harness.protocol.slac.common import AttemptFailed, Ignored, LinkLost, Matched, MatchFailed
 from harness.protocol.slac.ev import EvSlac, EvSlacConfig, EvState
 from harness.protocol.slac.evse import EvseSlac, EvseSlacConfig, EvseState
 from harness.protocol.slac.faults import sends, sets_key, with_field, with_run_id
-from harness.protocol.slac.simulation import SlacSimulation
+from harness.protocol.slac.simulation import FRAME_LATENCY_S, SlacSimulation
 
 EV = "02:00:00:00:00:01"
 
@@ -49,7 +50,7 @@ def test_single_evse_matches_and_link_comes_up() -> None:
     assert ev_match.nmk == evse_match.nmk == bytes([1]) * 16
     assert ev_match.run_id == evse_match.run_id
     assert sim.ev.link_up and sim.evses[0].link_up
-    names = [f.name for _, f in sim.actions("EV", SendFrame) if isinstance(f, SendFrame)]
+    names = [f.name for _, f in sim.actions("EV", Send) if isinstance(f, Send)]
     assert names == (
         ["CM_SLAC_PARM.REQ"]
         + ["CM_START_ATTEN_CHAR.IND"] * 3
@@ -73,7 +74,7 @@ def test_several_evses_ev_picks_the_lowest_attenuation() -> None:
     for name in ("EVSE1", "EVSE2", "EVSE3"):
         assert len(sim.sent(name, "CM_SLAC_PARM.CNF")) == 1 and len(sim.sent(name, "CM_ATTEN_CHAR.IND")) == 1
     (request,) = [f for _, f in sim.sent("EV", "CM_SLAC_MATCH.REQ")]
-    assert request.dst == "02:00:00:00:01:02"
+    assert request.destination == "02:00:00:00:01:02"
     # The others give up after TT_EVSE_match_session and wait for a new EV.
     for name in ("EVSE1", "EVSE3"):
         (failed,) = final(sim, name, AttemptFailed)
@@ -163,7 +164,7 @@ def test_validation_on_both_sides() -> None:
     sim.run(until=10.0)
     (matched,) = final(sim, "EV", Matched)
     assert matched.peer == "02:00:00:00:01:02"
-    results = [decode_slac(f.frame).fields for _, f in sim.sent("EVSE2", "CM_VALIDATE.CNF")]
+    results = [decode_slac(f.message).fields for _, f in sim.sent("EVSE2", "CM_VALIDATE.CNF")]
     assert results[-1]["ToggleNum"] == 3 and results[-1]["Result"] == 2
 
 
@@ -183,7 +184,8 @@ def test_simulation_is_deterministic() -> None:
         sim = bench(levels=(25, 21))
         sim.run(until=5.0)
         return [
-            (round(t, 6), f.name, f.frame) for t, f in sim.sent("EV") + sim.sent("EVSE1") + sim.sent("EVSE2")
+            (round(t, 6), f.name, f.message)
+            for t, f in sim.sent("EV") + sim.sent("EVSE1") + sim.sent("EVSE2")
         ]
 
     assert trace() == trace()
@@ -196,3 +198,24 @@ def test_injector_logs_what_it_did() -> None:
     injector.add(Drop(sends("CM_SLAC_PARM.CNF"), times=1))
     sim.run(until=5.0)
     assert [(kind, item.name) for _, kind, item in injector.log] == [("Drop", "CM_SLAC_PARM.CNF")]
+
+
+def test_a_delayed_frame_is_released_through_the_kernel_timer() -> None:
+    sim = bench()
+    sim.evses[0].injector.add(Delay(sends("CM_SLAC_PARM.CNF"), times=1, seconds=0.15))
+    sim.run(until=5.0)
+    ((request_at, _),) = sim.sent("EV", "CM_SLAC_PARM.REQ")
+    ((confirm_at, _),) = sim.sent("EVSE1", "CM_SLAC_PARM.CNF")
+    assert confirm_at == pytest.approx(request_at + FRAME_LATENCY_S + 0.15)
+    releases = [a for _, a in sim.actions("EVSE1", StartTimer) if a.name == FAULT_RELEASE_TIMER]
+    assert [a.deadline for a in releases] == [pytest.approx(confirm_at)]
+    assert final(sim, "EV", Matched) and sim.now == 5.0 == sim.clock.now
+
+
+def test_the_simulation_stops_at_until_and_continues_from_there() -> None:
+    sim = bench()
+    sim.run(until=0.15)
+    # The EV started at 0.1 s; its sounding waits for TT_match_response, which has not run out yet.
+    assert sim.now == 0.15 and [f.name for _, f in sim.sent("EV")] == ["CM_SLAC_PARM.REQ"]
+    sim.run(until=5.0)
+    assert final(sim, "EV", Matched) and sim.now == 5.0

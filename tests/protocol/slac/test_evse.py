@@ -6,21 +6,18 @@ import pytest
 
 from harness.codec import homeplug as hp
 from harness.codec.homeplug import decode_slac
+from harness.protocol.core import LinkDown, Send, StartTimer, TimerExpired
 from harness.protocol.slac import constants as c
 from harness.protocol.slac.common import (
     AttemptFailed,
-    FrameReceived,
     Ignored,
-    LinkDown,
     LinkLost,
     Matched,
     MatchFailed,
     PilotStateChanged,
-    SendFrame,
     SetKey,
     Start,
-    StartTimer,
-    TimerExpired,
+    frame_received,
 )
 from harness.protocol.slac.ev import parm_cnf_deviation
 from harness.protocol.slac.evse import EvseSlac, EvseSlacConfig, EvseState, average_profile
@@ -39,12 +36,12 @@ def make_evse(**overrides) -> EvseSlac:
     return evse
 
 
-def frames(actions, name: str | None = None) -> list[SendFrame]:
-    return [a for a in actions if isinstance(a, SendFrame) and (name is None or a.name == name)]
+def frames(actions, name: str | None = None) -> list[Send]:
+    return [a for a in actions if isinstance(a, Send) and (name is None or a.name == name)]
 
 
 def receive(evse: EvseSlac, frame: bytes, now: float):
-    return evse.handle(FrameReceived(decode_slac(frame)), now)
+    return evse.handle(frame_received(decode_slac(frame)), now)
 
 
 def fire(evse: EvseSlac, name: str):
@@ -98,7 +95,7 @@ def test_parm_cnf_echoes_run_id_with_table_a2_values() -> None:
     evse.handle(Start(), 0.0)
     actions = receive(evse, hp.encode_slac_parm_req(EV, RUN_ID), 1.0)
     (cnf,) = frames(actions)
-    message = decode_slac(cnf.frame)
+    message = decode_slac(cnf.message)
     assert message.name == "CM_SLAC_PARM.CNF" and message.dst == EV and message.src == EVSE
     assert message.run_id == RUN_ID
     assert parm_cnf_deviation(message, EV) == ""
@@ -113,7 +110,7 @@ def test_repeated_parm_req_is_answered_again_and_new_run_id_restarts() -> None:
     assert len(frames(receive(evse, hp.encode_slac_parm_req(EV, RUN_ID), 1.2))) == 1
     new = bytes(8)
     (cnf,) = frames(receive(evse, hp.encode_slac_parm_req(EV, new), 1.3))
-    assert decode_slac(cnf.frame).run_id == new and evse.sessions_started == 2
+    assert decode_slac(cnf.message).run_id == new and evse.sessions_started == 2
 
 
 def test_other_ev_is_ignored_while_busy() -> None:
@@ -139,7 +136,7 @@ def test_ten_profiles_are_averaged_per_group_into_atten_char_ind() -> None:
     levels = [[10 + (group % 7) + sound for group in range(58)] for sound in range(10)]
     actions = profiles(evse, levels)
     (ind,) = frames(actions, "CM_ATTEN_CHAR.IND")
-    message = decode_slac(ind.frame)
+    message = decode_slac(ind.message)
     expected = [round(sum(level[g] for level in levels) / 10 + 1e-9) for g in range(58)]
     assert message.fields["AAG"] == expected
     assert message.fields["NUM_SOUNDS"] == 10 and message.fields["NumGroups"] == 58
@@ -159,7 +156,7 @@ def test_mnbc_timer_sends_what_was_received() -> None:
     deadline, actions = fire(evse, "TT_EVSE_match_MNBC")
     assert deadline == pytest.approx(1.1 + c.TT_EVSE_match_MNBC)
     (ind,) = frames(actions, "CM_ATTEN_CHAR.IND")
-    assert decode_slac(ind.frame).fields["NUM_SOUNDS"] == 3
+    assert decode_slac(ind.message).fields["NUM_SOUNDS"] == 3
 
 
 def test_no_sound_at_all_fails_the_session() -> None:
@@ -197,7 +194,7 @@ def test_match_req_is_answered_with_nid_and_nmk() -> None:
     assert evse.timers.deadlines["TT_EVSE_match_session"] == pytest.approx(1.5 + c.TT_EVSE_match_session)
     actions = receive(evse, hp.encode_slac_match_req(EV, EVSE, RUN_ID), 2.0)
     (cnf,) = frames(actions)
-    message = decode_slac(cnf.frame)
+    message = decode_slac(cnf.message)
     assert message.name == "CM_SLAC_MATCH.CNF" and message.run_id == RUN_ID
     assert message.fields["NID"] == NID.hex() and message.fields["NMK"] == NMK.hex()
     assert message.fields["PEV_MAC"] == EV and message.fields["EVSE_MAC"] == EVSE
@@ -235,14 +232,14 @@ def test_validation_not_supported_answers_not_required() -> None:
     evse = make_evse()
     to_match_wait(evse)
     (cnf,) = frames(receive(evse, hp.encode_validate_req(EV, EVSE), 2.0))
-    assert decode_slac(cnf.frame).fields["Result"] == hp.VALIDATE_RESULT_NOT_REQUIRED
+    assert decode_slac(cnf.message).fields["Result"] == hp.VALIDATE_RESULT_NOT_REQUIRED
 
 
 def test_validation_counts_pilot_toggles_in_the_window() -> None:
     evse = make_evse(validate_supported=True)
     to_match_wait(evse)
     (ready,) = frames(receive(evse, hp.encode_validate_req(EV, EVSE, timer=0), 2.0))
-    assert decode_slac(ready.frame).fields["Result"] == hp.VALIDATE_RESULT_READY
+    assert decode_slac(ready.message).fields["Result"] == hp.VALIDATE_RESULT_READY
     assert receive(evse, hp.encode_validate_req(EV, EVSE, timer=20), 2.1) == [
         StartTimer("CM_VALIDATE toggle window", pytest.approx(4.1))
     ]
@@ -250,7 +247,7 @@ def test_validation_counts_pilot_toggles_in_the_window() -> None:
         evse.handle(PilotStateChanged(state), 2.4 + 0.3 * index)
     _, actions = fire(evse, "CM_VALIDATE toggle window")
     (result,) = frames(actions)
-    fields = decode_slac(result.frame).fields
+    fields = decode_slac(result.message).fields
     assert fields["ToggleNum"] == 2 and fields["Result"] == hp.VALIDATE_RESULT_SUCCESS
 
 

@@ -6,22 +6,18 @@ import pytest
 
 from harness.codec import homeplug as hp
 from harness.codec.homeplug import decode_slac
+from harness.protocol.core import LinkDown, LinkUp, Send, StartTimer, TimerExpired
 from harness.protocol.slac import constants as c
 from harness.protocol.slac.common import (
     AttemptFailed,
-    FrameReceived,
     Ignored,
-    LinkDown,
     LinkLost,
-    LinkUp,
     Matched,
     MatchFailed,
-    SendFrame,
     SetKey,
     Start,
-    StartTimer,
-    TimerExpired,
     TogglePilot,
+    frame_received,
 )
 from harness.protocol.slac.ev import EvSlac, EvSlacConfig, EvState, parm_cnf_deviation
 
@@ -41,12 +37,12 @@ def make_ev(**overrides) -> EvSlac:
     return EvSlac(EvSlacConfig(mac=EV, run_id_factory=run_ids(), **overrides))
 
 
-def frames(actions, name: str | None = None) -> list[SendFrame]:
-    return [a for a in actions if isinstance(a, SendFrame) and (name is None or a.name == name)]
+def frames(actions, name: str | None = None) -> list[Send]:
+    return [a for a in actions if isinstance(a, Send) and (name is None or a.name == name)]
 
 
 def receive(ev: EvSlac, frame: bytes, now: float):
-    return ev.handle(FrameReceived(decode_slac(frame)), now)
+    return ev.handle(frame_received(decode_slac(frame)), now)
 
 
 def parm_cnf(ev: EvSlac, src: str, **kwargs) -> bytes:
@@ -81,7 +77,7 @@ def test_start_broadcasts_parm_req_and_waits_tt_match_response() -> None:
     ev = make_ev()
     actions = ev.handle(Start(), 10.0)
     (sent,) = frames(actions)
-    message = decode_slac(sent.frame)
+    message = decode_slac(sent.message)
     assert message.name == "CM_SLAC_PARM.REQ" and message.dst == hp.BROADCAST_MAC
     assert message.run_id == (1).to_bytes(8, "big")
     assert StartTimer("TT_match_response", 10.0 + c.TT_match_response) in actions
@@ -161,10 +157,10 @@ def test_sounding_sends_3_start_atten_char_and_10_sounds_counting_down() -> None
         times.append(now)
     names = [s.name for s in sent]
     assert names == ["CM_START_ATTEN_CHAR.IND"] * 3 + ["CM_MNBC_SOUND.IND"] * 10
-    assert [decode_slac(s.frame).fields["CNT"] for s in sent[3:]] == list(range(9, -1, -1))
+    assert [decode_slac(s.message).fields["CNT"] for s in sent[3:]] == list(range(9, -1, -1))
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert gaps == pytest.approx([c.TP_EV_batch_msg_interval] * 12)
-    start = decode_slac(sent[0].frame)
+    start = decode_slac(sent[0].message)
     assert start.fields["NUM_SOUNDS"] == 10 and start.fields["Time_Out"] == 6 and start.run_id == ev.run_id
     assert ev.state is EvState.WAIT_ATTEN_CHAR
 
@@ -180,11 +176,11 @@ def test_two_evses_lowest_average_attenuation_is_chosen() -> None:
     first = receive(ev, atten_char(ev, EVSE_A, 40), now + 0.05)
     assert [f.name for f in frames(first)] == ["CM_ATTEN_CHAR.RSP"]
     second = receive(ev, atten_char(ev, EVSE_B, 22), now + 0.06)
-    assert [(f.name, f.dst) for f in frames(second)] == [
+    assert [(f.name, f.destination) for f in frames(second)] == [
         ("CM_ATTEN_CHAR.RSP", EVSE_B),
         ("CM_SLAC_MATCH.REQ", EVSE_B),
     ]
-    request = decode_slac(frames(second)[1].frame)
+    request = decode_slac(frames(second)[1].message)
     assert request.fields["EVSE_MAC"] == EVSE_B and request.fields["PEV_MAC"] == EV
     assert request.run_id == ev.run_id
     assert ev.chosen is not None and ev.chosen.attenuation_db == 22
@@ -196,7 +192,7 @@ def test_atten_results_timer_selects_among_those_that_reported() -> None:
     now = sound(ev)
     receive(ev, atten_char(ev, EVSE_A, 30), now + 0.05)
     _, actions = fire(ev, "TT_EV_atten_results")
-    assert [(f.name, f.dst) for f in frames(actions)] == [("CM_SLAC_MATCH.REQ", EVSE_A)]
+    assert [(f.name, f.destination) for f in frames(actions)] == [("CM_SLAC_MATCH.REQ", EVSE_A)]
 
 
 def test_no_atten_char_within_tt_ev_atten_results_fails_the_attempt() -> None:
@@ -323,7 +319,7 @@ def test_link_loss_after_match_starts_a_new_matching_process() -> None:
     actions = ev.handle(LinkDown(), now + 5)
     assert isinstance(actions[0], LinkLost)
     (request,) = frames(actions, "CM_SLAC_PARM.REQ")
-    assert decode_slac(request.frame).run_id != old_run_id and ev.state is EvState.WAIT_PARM_CNF
+    assert decode_slac(request.message).run_id != old_run_id and ev.state is EvState.WAIT_PARM_CNF
 
 
 def to_validation(ev: EvSlac) -> float:
@@ -332,7 +328,7 @@ def to_validation(ev: EvSlac) -> float:
     receive(ev, atten_char(ev, EVSE_A, 20), now + 0.05)
     actions = receive(ev, atten_char(ev, EVSE_B, 30), now + 0.05)
     (request,) = frames(actions, "CM_VALIDATE.REQ")
-    assert request.dst == EVSE_A and decode_slac(request.frame).fields["Timer"] == 0
+    assert request.destination == EVSE_A and decode_slac(request.message).fields["Timer"] == 0
     return now + 0.05
 
 
@@ -341,11 +337,11 @@ def test_validation_toggles_then_matches() -> None:
     now = to_validation(ev)
     actions = receive(ev, hp.encode_validate_cnf(EVSE_A, EV, result=hp.VALIDATE_RESULT_READY), now + 0.01)
     (request,) = frames(actions, "CM_VALIDATE.REQ")
-    assert decode_slac(request.frame).fields["Timer"] == round(c.TP_EV_vald_toggle / 0.1)
+    assert decode_slac(request.message).fields["Timer"] == round(c.TP_EV_vald_toggle / 0.1)
     assert TogglePilot(2, c.TP_EV_vald_state_duration) in actions
     result = hp.encode_validate_cnf(EVSE_A, EV, toggle_num=2, result=hp.VALIDATE_RESULT_SUCCESS)
     actions = receive(ev, result, now + 2)
-    assert [(f.name, f.dst) for f in frames(actions)] == [("CM_SLAC_MATCH.REQ", EVSE_A)]
+    assert [(f.name, f.destination) for f in frames(actions)] == [("CM_SLAC_MATCH.REQ", EVSE_A)]
 
 
 def test_validation_not_required_goes_straight_to_match() -> None:
@@ -362,4 +358,4 @@ def test_failed_validation_tries_the_next_best_evse() -> None:
     wrong = hp.encode_validate_cnf(EVSE_A, EV, toggle_num=0, result=hp.VALIDATE_RESULT_FAILURE)
     actions = receive(ev, wrong, now + 2)
     (request,) = frames(actions, "CM_VALIDATE.REQ")
-    assert request.dst == EVSE_B and EVSE_A in ev.rejected
+    assert request.destination == EVSE_B and EVSE_A in ev.rejected

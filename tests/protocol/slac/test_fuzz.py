@@ -7,17 +7,14 @@ from hypothesis import strategies as st
 
 from harness.codec import homeplug as hp
 from harness.codec.homeplug import decode_slac
+from harness.protocol.core import LinkDown, LinkUp, MessageReceived, Send, TimerExpired
 from harness.protocol.faults import Delay, Drop, Duplicate, Rewrite
 from harness.protocol.slac.common import (
-    FrameReceived,
-    LinkDown,
-    LinkUp,
     Matched,
     PilotStateChanged,
-    SendFrame,
     Start,
     Stop,
-    TimerExpired,
+    frame_received,
 )
 from harness.protocol.slac.ev import EvSlac, EvSlacConfig, EvState
 from harness.protocol.slac.evse import EvseSlac, EvseSlacConfig
@@ -77,7 +74,7 @@ def frame_strategy():
 
 
 EVENTS = st.one_of(
-    st.builds(lambda f: FrameReceived(decode_slac(f)), frame_strategy()),
+    st.builds(lambda f: frame_received(decode_slac(f)), frame_strategy()),
     st.builds(TimerExpired, st.sampled_from(TIMERS)),
     st.sampled_from([Start(), Stop(), LinkUp(), LinkDown(), PilotStateChanged("B"), PilotStateChanged("C")]),
 )
@@ -117,13 +114,13 @@ def test_random_events_in_any_state_never_crash(prefix_s, validate, events) -> N
             now = max(
                 now, ev.timers.deadlines.get(event.name, now), evse.timers.deadlines.get(event.name, now)
             )
-        if isinstance(event, FrameReceived) and event.message.name == "CM_SLAC_MATCH.CNF":
+        if isinstance(event, MessageReceived) and event.message.name == "CM_SLAC_MATCH.CNF":
             ev_got_cnf = True
         for action in ev.handle(event, now):
             if isinstance(action, Matched):
                 assert ev_got_cnf
         for action in evse.handle(event, now):
-            if isinstance(action, SendFrame) and action.name == "CM_SLAC_MATCH.CNF":
+            if isinstance(action, Send) and action.name == "CM_SLAC_MATCH.CNF":
                 evse_sent_cnf = True
             if isinstance(action, Matched):
                 assert evse_sent_cnf
