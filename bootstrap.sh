@@ -43,8 +43,13 @@ extras=""
 stamp="$VENV/.vgi-installed$extras"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   say "installing the harness and its dependencies into $VENV"
-  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-  "$VENV/bin/python" -m pip install -q -e ".$extras"
+  # pip's and the build backend's notes (e.g. setuptools' "Editable installation" banner) go to a log,
+  # shown only when the installation fails.
+  log="$VENV/pip-install.log"
+  if ! { "$VENV/bin/python" -m pip install -q --upgrade pip && "$VENV/bin/python" -m pip install -q -e ".$extras"; } \
+      >"$log" 2>&1; then
+    cat "$log" >&2; say "installing the harness failed (log: $log)"; exit 1
+  fi
   touch "$stamp"
 fi
 # Byte-compile once: where PYTHONDONTWRITEBYTECODE is set, every process (each reference device) would
@@ -54,6 +59,12 @@ fi
 case "$mode" in
   setup) say "ready: $VENV/bin/vgi --help" ;;
   run) exec "$VENV/bin/vgi" run "$@" ;;
-  test) exec "$VENV/bin/python" -m pytest "$@" ;;
+  test)
+    # The layer contract of DESIGN.md (pyproject [tool.importlinter]) first: a broken layer fails fast.
+    if ! "$VENV/bin/lint-imports" --no-cache --no-logo >"$VENV/lint-imports.log" 2>&1; then
+      cat "$VENV/lint-imports.log" >&2; say "import layers: contract broken (see above)"; exit 1
+    fi
+    say "import layers: $(grep -E '^Contracts:' "$VENV/lint-imports.log" || echo 'checked')"
+    exec "$VENV/bin/python" -m pytest "$@" ;;
   *) say "unknown mode '$mode' (setup, run or test)"; exit 2 ;;
 esac

@@ -18,8 +18,8 @@ from capture.timeline import Timeline
 from harness.scenario import judge, summarise_checks
 from harness.verdict.expectations import Parties
 from harness.verdict.protocol_checks import PROTOCOL_CHECKS
+from harness.verdict.results import CheckResult, Results
 from harness.verdict.verdicts import Verdict
-from reports.model import CheckResult, Results
 
 
 def analyze_capture(path: Path) -> tuple[Timeline, list[CheckResult]]:

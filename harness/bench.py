@@ -1,5 +1,8 @@
 """The test bench of one run: the link between tester and DUT, the DUT adapter, the capture
-backend and the event loop the tester roles run on."""
+backend and the event loop the tester roles run on.
+
+The bench is at the edge: it holds the loaded lab and translates it once into the plain settings the
+tester roles take (:attr:`Bench.settings`), and into the plain values the DUT adapters take."""
 
 from __future__ import annotations
 
@@ -7,11 +10,13 @@ import asyncio
 import threading
 from collections.abc import Coroutine
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from harness.dut.adapters import DutAdapter, ExternalDut, ProcessDut, SimDut
+from harness.devices.settings import DeviceSettings
+from harness.dut.adapters import DutAdapter, ExternalDut, ProcessCommand, ProcessDut, SimDut
 from harness.lab.loader import LoadedLab
+from harness.lab.settings import device_settings
 from harness.transport.link import LOOPBACK_ADDRESS, Link, link_on_interface
 from harness.transport.netns import VethLink, can_use_netns, create_veth_link, destroy_veth_link
 
@@ -29,6 +34,8 @@ class Bench:
     dut: DutAdapter
     veth: VethLink | None
     capture_interface: str
+    # what tester roles read from the lab (timers with PIXIT overrides, PICS, certificates)
+    settings: DeviceSettings = field(init=False)
 
     @classmethod
     def open(cls, lab: LoadedLab) -> Bench:
@@ -66,14 +73,25 @@ class Bench:
                     f"loopback ::1 ({reason}): SDP goes unicast to ::1 instead of multicast to ff02::1",
                 )
                 dut_if, netns = "lo", None
-            dut: DutAdapter = (
-                SimDut(lab, dut_if, netns) if access.kind == "sim" else ProcessDut(lab, access, netns)
-            )
+            dut: DutAdapter
+            if access.kind == "sim":
+                dut = SimDut(lab.path, dut_if, netns)
+            else:
+                process = ProcessCommand(
+                    tuple(access.command),
+                    access.interface,
+                    lab.path.parent,
+                    access.ready_pattern,
+                    access.startup_s,
+                    dict(access.env),
+                )
+                dut = ProcessDut(process, netns)
             return cls(lab, link, dut, veth, link.interface)
         link = link_on_interface(access.interface)
         return cls(lab, link, ExternalDut(access.kind), None, access.interface)
 
     def __post_init__(self) -> None:
+        self.settings = device_settings(self.lab.config, self.lab.path.parent)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="vgi-tester-loop", daemon=True)
         self._thread.start()

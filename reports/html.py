@@ -1,6 +1,6 @@
 """``report.html``: one self-contained, printable file a certification lab can read and sign.
 
-This module turns :class:`~reports.model.Results` and the scenario timelines into plain view objects
+This module turns :class:`~harness.verdict.results.Results` and the scenario timelines into plain view objects
 (counts, rows, chart geometry); ``templates/report.html.j2`` only lays them out.  Autoescaping is on,
 so every string from a run (a DUT's serial, a decode error's text) is shown, never interpreted.
 """
@@ -16,8 +16,8 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from harness.verdict.results import CheckResult, Evidence, RequirementResult, Results, ScenarioResult
 from harness.verdict.verdicts import Verdict, combine
-from reports.model import CheckResult, Evidence, RequirementResult, Results, ScenarioResult
 from reports.sequence_chart import SequenceChart, build_chart
 from reports.timeline_file import LoadedTimeline, load_timeline
 from reports.timing import TimedCheck, TimingRow, timed_checks, timing_rows

@@ -13,8 +13,8 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from harness.verdict.results import Results, ScenarioResult
 from harness.verdict.verdicts import Verdict
-from reports.model import Results, ScenarioResult
 
 JUNIT_FILE = "junit.xml"
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.verdict.results import Results
 from reports.html import write_html
 from reports.junit import JUNIT_FILE, write_junit
 from reports.manifest import write_manifest
-from reports.model import Results
 
 
 def render_all(run_dir: Path) -> list[Path]:

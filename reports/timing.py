@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from capture.timeline import TimelineEvent
-from reports.model import CheckResult
+from harness.verdict.results import CheckResult
 from reports.sequence_chart import endpoint, event_kind, format_ms
 
 # The table lists more than the chart, but a runaway capture must not make a report of megabytes.

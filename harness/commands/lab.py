@@ -64,7 +64,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _timers(args: argparse.Namespace) -> int:
-    from harness.protocol.timers import known_timers
+    from harness.lab.timers import known_timers
 
     for timer in sorted(known_timers().values(), key=lambda t: t.name):
         flag = " [unverified]" if timer.unverified else ""

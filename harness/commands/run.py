@@ -64,7 +64,7 @@ def _handle(args: argparse.Namespace) -> int:
     from harness.commands.lab import load_lab_or_usage_error
     from harness.plugin import default_run_dir
     from harness.selection import TagExpressionError, parse_tag_expression
-    from reports.model import Results
+    from harness.verdict.results import Results
 
     loaded = load_lab_or_usage_error(args.lab)
     bad = [i for i in args.interface if not 1 <= i <= 9]

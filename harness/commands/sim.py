@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 
 from harness.commands import UsageError
-from harness.devices.catalog import SIM_ROLES
-from harness.lab.config import SIM_FAULTS
+from harness.devices.catalog import SIM_FAULTS, SIM_ROLES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -45,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _handle(args: argparse.Namespace) -> int:
     from harness.commands.lab import load_lab_or_usage_error
     from harness.devices.runner import run_device
+    from harness.lab.settings import device_settings
     from harness.transport.link import link_on_interface
 
     loaded = load_lab_or_usage_error(args.lab)
@@ -53,5 +53,7 @@ def _handle(args: argparse.Namespace) -> int:
         raise UsageError(
             f"role {args.role} has no service {args.service!r}; known: {sorted(SIM_ROLES[args.role])}"
         )
-    run_device(args.role, link_on_interface(args.interface), loaded.config, faults, args.service)
+    # The edge: the lab is translated once into the plain settings the reference devices take.
+    settings = device_settings(loaded.config, loaded.path.parent)
+    run_device(args.role, link_on_interface(args.interface), settings, faults, args.service)
     return 0

@@ -1,7 +1,8 @@
 """How the harness reaches and controls the device under test, one adapter per access kind.
 
 ``start(role)`` makes the DUT present on the link (for an EV: "plugged in"); ``stop()`` ends what
-``start`` began and returns what the DUT printed, kept with the run's artifacts.
+``start`` began and returns what the DUT printed, kept with the run's artifacts.  The adapters take
+plain values; the bench (the edge) reads them from the lab config.
 """
 
 from __future__ import annotations
@@ -13,14 +14,26 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-
-from harness.lab.config import ProcessAccess
-from harness.lab.loader import LoadedLab
 
 # A reference device that has not said READY by then is broken, not slow.
 SIM_READY_TIMEOUT_S = 15.0
 STOP_GRACE_S = 3.0
+
+
+@dataclass(frozen=True)
+class ProcessCommand:
+    """How to start an external DUT process (the lab config's ``access: process``, read by the bench)."""
+
+    # argv with the placeholders {interface}, {lab_dir}, {role} and {python}
+    command: tuple[str, ...]
+    interface: str  # the DUT-side veth interface
+    lab_dir: Path  # the lab file's folder, for {lab_dir}
+    ready_pattern: str | None = None  # printed once ready; without it the runner waits startup_s
+    startup_s: float = 10.0
+    env: Mapping[str, str] = field(default_factory=dict)
 
 
 class DutStartError(RuntimeError):
@@ -128,9 +141,9 @@ class SimDut(_ProcessRunner):
 
     kind = "sim"
 
-    def __init__(self, lab: LoadedLab, interface: str, netns: str | None) -> None:
+    def __init__(self, lab_path: Path, interface: str, netns: str | None) -> None:
         super().__init__()
-        self.lab = lab
+        self.lab_path = lab_path  # handed to `vgi sim --lab`, which translates it into device settings
         self.interface = interface
         self.netns = netns
 
@@ -142,7 +155,7 @@ class SimDut(_ProcessRunner):
             "sim",
             role,
             "--lab",
-            str(self.lab.path),
+            str(self.lab_path),
             "--interface",
             self.interface,
         ]
@@ -158,24 +171,24 @@ class ProcessDut(_ProcessRunner):
 
     kind = "process"
 
-    def __init__(self, lab: LoadedLab, access: ProcessAccess, netns: str | None) -> None:
+    def __init__(self, process: ProcessCommand, netns: str | None) -> None:
         super().__init__()
-        self.lab = lab
-        self.access = access
+        self.process = process
         self.netns = netns
 
     def start(self, role: str, log_path: Path, service: str | None = None) -> None:
+        process = self.process
         values = {
-            "interface": self.access.interface,
-            "lab_dir": str(self.lab.path.parent),
+            "interface": process.interface,
+            "lab_dir": str(process.lab_dir),
             "role": role,
             "python": sys.executable,  # the harness's interpreter, for launchers shipped with it
         }
-        argv = [part.format(**values) for part in self.access.command]
+        argv = [part.format(**values) for part in process.command]
         if self.netns:
             argv = ["ip", "netns", "exec", self.netns, *argv]
-        ready = re.compile(self.access.ready_pattern) if self.access.ready_pattern else None
-        self._spawn(argv, log_path, ready, self.access.startup_s, self.access.env)
+        ready = re.compile(process.ready_pattern) if process.ready_pattern else None
+        self._spawn(argv, log_path, ready, process.startup_s, dict(process.env))
 
 
 class ExternalDut(DutAdapter):

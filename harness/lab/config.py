@@ -11,6 +11,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+# The lab is at the edge: it may name what the reference devices offer (they never import the lab).
+from harness.devices.catalog import SIM_FAULTS, SIM_ROLES
+
 ROLES = {
     "evcc": "EV communication controller (ISO 15118 / DIN SPEC 70121 client)",
     "secc": "supply equipment communication controller (ISO 15118 / DIN SPEC 70121 server)",
@@ -40,27 +43,6 @@ PICS_OPTIONS = {
         "the EV/EVSE uses CM_VALIDATE (pilot toggles) before CM_SLAC_MATCH (ISO 15118-3 A.9.2.6)"
     ),
 }
-_SIM_FAULTS = {
-    "sdp-silent": "the reference SECC never answers SDP requests",
-    "sdp-slow": "the reference SECC answers SDP requests 400 ms late",
-    "sdp-wrong-security": "the reference SECC answers with the security byte the EVCC did not ask for",
-    "sdp-bad-port": "the reference SECC announces a TCP port outside 49152-65535",
-    "sdp-answer-malformed": "the reference SECC also answers malformed SDP requests",
-    "din-slow-current-demand": "the reference SECC answers the 2nd CurrentDemandReq 60 ms late (limit 25 ms)",
-    "din-wrong-session-id": "the reference SECC answers ServiceDiscoveryReq with a foreign SessionID",
-    "din-isolation-fault": "the reference SECC reports an isolation fault in CableCheckRes",
-    "din-emergency-shutdown": "the reference SECC reports EVSE_EmergencyShutdown in the 3rd CurrentDemandRes",
-    "din-silent-cable-check": "the reference SECC never answers the first CableCheckReq",
-    "din-ev-wrong-session-id": "the reference EVCC sends ServiceDiscoveryReq with a foreign SessionID",
-    "din-ev-out-of-sequence": "the reference EVCC sends ChargeParameterDiscoveryReq for ServiceDiscoveryReq",
-    "din-ev-malformed": "the reference EVCC sends undecodable EXI instead of ServiceDiscoveryReq",
-}
-_SIM_FAULTS["sep2-ev-ignores-dr"] = "the reference EV/telematics never acknowledges DR events (no DrResponse)"
-_SIM_FAULTS["sep2-client-polls-fast"] = (
-    "the reference IEEE 2030.5 clients poll Time without waiting for pollRate"
-)
-_SIM_FAULTS["sep2-server-accepts-malformed"] = "the reference PFE/BMS answers 201 to bodies it cannot parse"
-SIM_FAULTS = _SIM_FAULTS
 
 
 class _Strict(BaseModel):
@@ -252,7 +234,7 @@ class Pixit(_Strict):
     @field_validator("timers")
     @classmethod
     def _known_timers(cls, value: dict[str, TimerOverride]) -> dict[str, TimerOverride]:
-        from harness.protocol.timers import known_timers
+        from harness.lab.timers import known_timers
 
         known = known_timers()
         unknown = [k for k in value if k not in known]
@@ -261,10 +243,39 @@ class Pixit(_Strict):
         return value
 
     def timer(self, name: str) -> float:
-        from harness.protocol.timers import known_timers
+        from harness.lab.timers import known_timers
 
         override = self.timers.get(name)
         return override.value_s if override else known_timers()[name].default_s
+
+
+class PilotConfig(_Strict):
+    driver: str | None = Field(
+        default="sim",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="the pilot driver the tester holds the control pilot with, by its name in the entry "
+        "point group `vgi.pilot_drivers`: `sim` (the simulated pilot on the test link, whose records the "
+        "capture shows), `loopback` (in memory) or a lab's pilot test box driver; `null`: the pilot is held "
+        "outside the harness (a box the operator sets)",
+    )
+    options: dict[str, str | int | float | bool] = Field(
+        default_factory=dict,
+        description="keyword options the driver is built with (e.g. the box's address); `sim` and "
+        "`loopback` take none",
+    )
+
+    @field_validator("driver")
+    @classmethod
+    def _installed_driver(cls, value: str | None) -> str | None:
+        from harness.transport.pilot import PILOT_DRIVER_ENTRY_POINT_GROUP, available_pilot_drivers
+
+        known = available_pilot_drivers()
+        if value is not None and value not in known:
+            raise ValueError(
+                f"no pilot driver {value!r} installed in entry point group "
+                f"{PILOT_DRIVER_ENTRY_POINT_GROUP!r}; known: {sorted(known)}"
+            )
+        return value
 
 
 class LabConfig(_Strict):
@@ -283,12 +294,26 @@ class LabConfig(_Strict):
         default_factory=Pixit,
         description="protocol implementation extra information for testing: lab parameters",
     )
+    pilot: PilotConfig = Field(
+        default_factory=PilotConfig,
+        description="how the tester holds the control pilot; left out: driver `sim`, except on `plc` labs "
+        "where it is `null` (the lab's pilot box is outside the harness)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_pilot(cls, data: object) -> object:
+        # A `plc` lab reaches a real DUT whose pilot the lab's box holds: no driver unless the lab names one.
+        if isinstance(data, dict) and "pilot" not in data:
+            access = data.get("access")
+            kind = access.get("kind") if isinstance(access, dict) else getattr(access, "kind", None)
+            if kind == "plc":
+                return {**data, "pilot": {"driver": None}}
+        return data
 
     @model_validator(mode="after")
     def _roles_fit_access(self) -> LabConfig:
         if self.access.kind == "sim":
-            from harness.devices.catalog import SIM_ROLES
-
             missing = [r for r in self.dut.roles if r not in SIM_ROLES]
             if missing:
                 raise ValueError(

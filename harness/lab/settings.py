@@ -7,7 +7,7 @@ from types import MappingProxyType
 
 from harness.devices.settings import DeviceSettings
 from harness.lab.config import LabConfig
-from harness.protocol.timers import known_timers
+from harness.lab.timers import known_timers
 
 
 def device_settings(lab: LabConfig, lab_dir: Path | None = None) -> DeviceSettings:
@@ -24,4 +24,6 @@ def device_settings(lab: LabConfig, lab_dir: Path | None = None) -> DeviceSettin
         certificates=MappingProxyType(certificates),
         addresses=MappingProxyType(dict(lab.pixit.addresses)),
         lab_dir=lab_dir,
+        pilot_driver=lab.pilot.driver,
+        pilot_options=MappingProxyType(dict(lab.pilot.options)),
     )
