@@ -8,6 +8,7 @@ and the reports.
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 import time
@@ -22,8 +23,18 @@ from harness.lab.loader import LoadedLab, load_lab
 from harness.scenario import ScenarioMeta, ScenarioRun, utc_now
 from harness.selection import parse_tag_expression, tag_values
 from harness.verdict.catalogue import load_catalogue
+from harness.verdict.checks import CHECK_MODULES
+from harness.verdict.checks.requirements import unknown_requirements
+from harness.verdict.results import (
+    DutIdentity,
+    LabRef,
+    RequirementResult,
+    Results,
+    RunInfo,
+    ScenarioResult,
+    StepResult,
+)
 from harness.verdict.verdicts import Inconclusive, NotApplicable, Verdict, combine
-from reports.model import DutIdentity, LabRef, RequirementResult, Results, RunInfo, ScenarioResult, StepResult
 
 _SESSION = pytest.StashKey["VgiSession"]()
 _RUN = pytest.StashKey[ScenarioRun]()
@@ -188,7 +199,29 @@ def pytest_bdd_apply_tag(tag: str, function):  # noqa: ANN001
     return function if ":" in tag else None
 
 
+def cited_requirement_problems() -> list[str]:
+    """Requirement ids the check modules (and the step modules loaded as plugins) cite that the
+    catalogue does not know: they declare them at import (harness.verdict.checks.requirements)."""
+    for module in CHECK_MODULES:
+        importlib.import_module(module)
+    return unknown_requirements(load_catalogue())
+
+
+def tagged_requirement_problems(metas: list[ScenarioMeta]) -> list[str]:
+    """Scenarios whose @req tags name a requirement the catalogue does not know."""
+    catalogue = load_catalogue()
+    return [
+        f"scenario {meta.id} ({meta.feature}) tags @req:{req}, which is not in the requirement catalogue"
+        for meta in metas
+        for req in meta.requirements
+        if req not in catalogue
+    ]
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    problems = cited_requirement_problems()
+    if problems:
+        raise pytest.UsageError("vgi: " + "; ".join(problems))
     config.stash[_SESSION] = VgiSession(config)
 
 
@@ -207,8 +240,12 @@ def pytest_collection_modifyitems(
     expression = config.getoption("--vgi-tags")
     predicate = parse_tag_expression(expression) if expression else None
     keep, drop = [], []
+    metas = {id(item): scenario_meta(item) for item in items}
+    problems = tagged_requirement_problems([m for m in metas.values() if m is not None])
+    if problems:
+        raise pytest.UsageError("vgi: " + "; ".join(problems))
     for item in items:
-        meta = scenario_meta(item)
+        meta = metas[id(item)]
         if meta is None:
             drop.append(item)
             continue

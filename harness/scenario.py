@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from capture.live import LiveCapture
 from capture.reader import CaptureReadError, read_timeline
@@ -17,9 +17,25 @@ from capture.timeline import TimelineEvent
 from harness.bench import Bench
 from harness.dut.adapters import DutStartError
 from harness.transport.udp import TrafficObserver
+from harness.verdict.checks.common import Check
+from harness.verdict.checks.schema import validate_spec
 from harness.verdict.expectations import Parties, evaluate
+from harness.verdict.results import (
+    CAPTURES_DIR,
+    TIMELINES_DIR,
+    CheckResult,
+    Evidence,
+    ScenarioResult,
+    StepResult,
+)
 from harness.verdict.verdicts import Inconclusive, NotApplicable, Verdict, combine
-from reports.model import CAPTURES_DIR, TIMELINES_DIR, CheckResult, Evidence, ScenarioResult, StepResult
+
+if TYPE_CHECKING:
+    from harness.testers.din70121 import DinEvTester, DinSeccTester, TesterSetup
+    from harness.testers.sdp import SdpEvccTester, SdpSeccTester
+    from harness.testers.sep2 import Sep2ClientTester, Sep2ServerTester
+    from harness.testers.slac import SlacEvseTester, SlacEvTester
+    from harness.transport.v2g import SessionOutcome
 
 
 @dataclass
@@ -56,6 +72,70 @@ def safe_name(scenario_id: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in scenario_id)
 
 
+# --- what earlier steps of a scenario learned, for later ones: one small record per protocol ---------
+
+T = TypeVar("T")
+
+
+def required(value: T | None, what: str) -> T:
+    """``value``, which an earlier step of the scenario sets up (``what`` names it): a missing one is
+    a feature or step bug, reported as a harness error."""
+    if value is None:
+        raise RuntimeError(f"no {what} in this scenario (an earlier step is missing)")
+    return value
+
+
+@dataclass
+class SlacState:
+    """The SLAC tester of the scenario and what the matching showed about the DUT."""
+
+    ev: SlacEvTester | None = None
+    evse: SlacEvseTester | None = None
+    tester_macs: list[str] = field(default_factory=list)
+    dut_mac: str | None = None  # the DUT's MAC once it took part in SLAC
+    run_ids: list[str] = field(default_factory=list)  # every RunID of the session, hex, in order
+    link_up: bool = False  # the PLC link came up after the match (whole-stack scenarios)
+
+    @property
+    def tester(self) -> SlacEvTester | SlacEvseTester:
+        return required(self.ev or self.evse, "SLAC tester")
+
+    def learn_run_id(self, run_id: str) -> None:
+        if run_id not in self.run_ids:
+            self.run_ids.append(run_id)
+
+
+@dataclass
+class DinState:
+    """The DIN SPEC 70121 tester of the scenario, its setup (faults, stop point) and the sessions."""
+
+    setup: TesterSetup | None = None
+    ev: DinEvTester | None = None
+    secc: DinSeccTester | None = None
+    outcomes: list[SessionOutcome] = field(default_factory=list)
+
+
+@dataclass
+class SdpState:
+    evcc: SdpEvccTester | None = None
+    secc: SdpSeccTester | None = None
+    observed_s: float | None = None  # how long the tester EVCC watched for answers
+    announced_port: int | None = None  # the V2G port the tester SECC announced
+
+
+@dataclass
+class Sep2State:
+    server: Sep2ServerTester | None = None
+    client: Sep2ClientTester | None = None
+    dut_role: str | None = None  # the client role under test (EV, EVSE, ...)
+    dr_mrid: str | None = None  # the mRID of the DR event the tester published
+
+
+@dataclass
+class PilotRecord:
+    nominal_duty_percent: float | None = None  # the nominal duty cycle the tester EVSE offered
+
+
 @dataclass
 class ScenarioRun:
     meta: ScenarioMeta
@@ -69,7 +149,11 @@ class ScenarioRun:
     t0: float = field(default_factory=time.monotonic)
     dut_started: bool = False
     result: ScenarioResult | None = None
-    values: dict[str, Any] = field(default_factory=dict)  # what earlier steps learned, for later ones
+    slac: SlacState = field(default_factory=SlacState)
+    din: DinState = field(default_factory=DinState)
+    sdp: SdpState = field(default_factory=SdpState)
+    sep2: Sep2State = field(default_factory=Sep2State)
+    pilot: PilotRecord = field(default_factory=PilotRecord)
     tester_ports: set[int] = field(default_factory=set)
 
     @property
@@ -96,7 +180,20 @@ class ScenarioRun:
         endpoints = {f"[{self.bench.link.address}]:{port}" for port in self.tester_ports}
         return Parties(frozenset(self.bench.tester_addresses) | endpoints)
 
-    def expect(self, spec: dict[str, Any], description: str, requirement: str | None = None) -> None:
+    def timer(self, name: str) -> float:
+        """A protocol timer by its registry name, as the lab's PIXIT sets it (seconds)."""
+        return self.bench.lab.config.pixit.timer(name)
+
+    @property
+    def capture_jitter_s(self) -> float:
+        """The capture's timestamp jitter (PIXIT): lower time bounds are loosened by it."""
+        return self.bench.lab.config.pixit.capture_jitter_s
+
+    def expect(self, check: Check, description: str, requirement: str | None = None) -> None:
+        """Register a check (a typed builder of :mod:`harness.verdict.checks`); its spec is validated
+        now, so a malformed one fails the step that built it."""
+        spec = check.spec()
+        validate_spec(spec)
         self.checks.append((spec, description, requirement))
 
     def start_dut(self, role: str, service: str | None = None) -> None:

@@ -15,6 +15,9 @@ bool, "where": {...}}``.  ``where`` maps a field name (dots for nesting; ``sport
 ports) to a value (equality) or an operator dict: ``eq``, ``ne``, ``in``, ``range`` [lo, hi],
 ``prefix``.  ``on_missing`` (default FAIL) is the verdict when nothing the check needs was seen.
 ``tolerance_s`` loosens lower time bounds by the capture's timestamp jitter.
+
+:mod:`harness.verdict.checks.schema` lists the keys each kind takes; :func:`evaluate` refuses a spec
+with any other (judged ERROR), and :mod:`harness.verdict.checks` builds specs from typed parts.
 """
 
 from __future__ import annotations
@@ -24,7 +27,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from capture.timeline import TimelineEvent
+from harness.verdict.checks.schema import SpecError, validate_spec
 from harness.verdict.verdicts import Verdict
+
+__all__ = ["CHECKS", "Outcome", "Parties", "SpecError", "evaluate", "validate_spec"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +58,6 @@ class Parties:
         if who == "dut":
             return not self.is_tester(address, port)
         return address == who
-
-
-class SpecError(ValueError):
-    """An expectation that cannot be evaluated as written: a harness bug, judged ERROR."""
 
 
 _MISSING = object()
@@ -348,10 +350,13 @@ CHECKS: dict[str, Callable[[dict, Sequence[TimelineEvent], Parties], Outcome]] =
 
 
 def evaluate(spec: dict[str, Any], events: Sequence[TimelineEvent], parties: Parties) -> Outcome:
-    """Judge one expectation; a malformed spec is the harness's fault (ERROR), never the DUT's."""
-    check = CHECKS.get(spec.get("kind", ""))
-    if check is None:
-        return Outcome(Verdict.ERROR, f"unknown expectation kind {spec.get('kind')!r}")
+    """Judge one expectation; a malformed spec (an unknown kind or key, a value of the wrong type) is
+    the harness's fault (ERROR), never the DUT's."""
+    try:
+        validate_spec(spec)
+    except SpecError as exc:
+        return Outcome(Verdict.ERROR, f"malformed expectation: {exc}")
+    check = CHECKS[spec["kind"]]
     try:
         return check(spec, events, parties)
     except (KeyError, TypeError, SpecError) as exc:

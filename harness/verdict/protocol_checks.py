@@ -14,77 +14,56 @@ from harness.protocol.din70121.timing import (
     V2G_SECC_MSG_PERFORMANCE_TIME_CURRENT_DEMAND_S,
 )
 from harness.protocol.sdp import SDP_RESPONSE_WAIT_S
+from harness.verdict.checks import din70121 as din
+from harness.verdict.checks import sdp
+from harness.verdict.checks.common import Interval, Present, ResponseTime, malformed
+from harness.verdict.verdicts import Verdict
 
-_REQ = {"protocol": "SDP", "message": "SECCDiscoveryReq"}
-_RES = {"protocol": "SDP", "message": "SECCDiscoveryRes"}
+# A capture without the protocol says nothing about it.
+_SILENT = Verdict.NOT_APPLICABLE
 
-# (requirement id or None, description, spec); "on_missing" NOT_APPLICABLE: a capture without SDP
-# says nothing about SDP.
+# (requirement id or None, description, spec)
 PROTOCOL_CHECKS: list[tuple[str | None, str, dict[str, Any]]] = [
     (
         None,
         "every frame of a protocol under test decodes",
-        {"kind": "present", "select": {"error": True}, "min": 0, "max": 0},
+        Present(malformed(), min=0, max=0).spec(),
     ),
     (
-        "SDP-SECC-04",
+        sdp.SDP_SECC_04,
         "SECCDiscoveryReq answered within SDP_RESPONSE_WAIT",
-        {
-            "kind": "response_time",
-            "request": _REQ,
-            "response": _RES,
-            "max_s": SDP_RESPONSE_WAIT_S,
-            "on_missing": "NOT_APPLICABLE",
-        },
+        ResponseTime(
+            sdp.discovery_request(), sdp.discovery_response(), SDP_RESPONSE_WAIT_S, on_missing=_SILENT
+        ).spec(),
     ),
     (
-        "SDP-EVCC-01",
+        sdp.SDP_EVCC_01,
         "repeated SECCDiscoveryReq at least SDP_RESPONSE_WAIT apart",
-        {
-            "kind": "interval",
-            "select": _REQ,
-            "min_s": SDP_RESPONSE_WAIT_S,
-            "per_source": True,
-            "on_missing": "NOT_APPLICABLE",
-        },
+        Interval(
+            sdp.discovery_request(), min_s=SDP_RESPONSE_WAIT_S, per_source=True, on_missing=_SILENT
+        ).spec(),
+    ),
+    # DIN SPEC 70121 Table 75: the SECC answers CurrentDemandReq within its 25 ms performance time, and
+    # every other request before the EVCC's 2 s V2G_EVCC_Msg_Timeout.
+    (
+        din.DIN_SECC_TIME_01,
+        "DIN CurrentDemandReq answered within the SECC's 25 ms performance time",
+        ResponseTime(
+            din.din("CurrentDemandReq"),
+            din.din("CurrentDemandRes"),
+            V2G_SECC_MSG_PERFORMANCE_TIME_CURRENT_DEMAND_S,
+            on_missing=_SILENT,
+        ).spec(),
+    ),
+    *(
+        (
+            din.DIN_SECC_TIME_02,
+            f"DIN {request} answered within V2G_EVCC_Msg_Timeout",
+            ResponseTime(
+                din.din(request), din.din(response), V2G_EVCC_MSG_TIMEOUT_S, on_missing=_SILENT
+            ).spec(),
+        )
+        for request, response in REQUEST_TO_RESPONSE.items()
+        if request != "CurrentDemandReq"
     ),
 ]
-
-
-def _din(message: str) -> dict[str, Any]:
-    return {
-        "protocol": "AppProtocol" if message.startswith("supportedAppProtocol") else "DIN",
-        "message": message,
-    }
-
-
-# DIN SPEC 70121 Table 75: the SECC answers CurrentDemandReq within its 25 ms performance time, and every
-# other request before the EVCC's 2 s V2G_EVCC_Msg_Timeout. A capture without DIN says nothing about them.
-PROTOCOL_CHECKS.append(
-    (
-        "DIN-SECC-TIME-01",
-        "DIN CurrentDemandReq answered within the SECC's 25 ms performance time",
-        {
-            "kind": "response_time",
-            "request": _din("CurrentDemandReq"),
-            "response": _din("CurrentDemandRes"),
-            "max_s": V2G_SECC_MSG_PERFORMANCE_TIME_CURRENT_DEMAND_S,
-            "on_missing": "NOT_APPLICABLE",
-        },
-    )
-)
-PROTOCOL_CHECKS.extend(
-    (
-        "DIN-SECC-TIME-02",
-        f"DIN {request} answered within V2G_EVCC_Msg_Timeout",
-        {
-            "kind": "response_time",
-            "request": _din(request),
-            "response": _din(response),
-            "max_s": V2G_EVCC_MSG_TIMEOUT_S,
-            "on_missing": "NOT_APPLICABLE",
-        },
-    )
-    for request, response in REQUEST_TO_RESPONSE.items()
-    if request != "CurrentDemandReq"
-)

@@ -1,0 +1,175 @@
+"""The schema of expectation specs: which keys each kind takes and of what type.
+
+A spec with an unknown key (a misspelt ``mni`` for ``min``) or a value of the wrong type is a harness
+bug: it is refused when a step builds it and judged ERROR when `vgi analyze RUN_DIR` meets it in a
+results.json, with a message naming the key and the kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from harness.verdict.verdicts import Verdict
+
+
+class SpecError(ValueError):
+    """An expectation that cannot be evaluated as written: a harness bug, judged ERROR."""
+
+
+OPERATORS = ("eq", "ne", "in", "range", "prefix")
+SELECTOR_KEYS = ("protocol", "message", "from", "to", "error", "where")
+SEQUENCE_ITEM_KEYS = ("select", "min", "max")
+
+_Checker = Callable[[Any, str], None]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _expect(ok: bool, where: str, wanted: str, value: Any) -> None:
+    if not ok:
+        raise SpecError(f"{where} must be {wanted}, not {value!r}")
+
+
+def _string(value: Any, where: str) -> None:
+    _expect(isinstance(value, str), where, "a string", value)
+
+
+def _boolean(value: Any, where: str) -> None:
+    _expect(isinstance(value, bool), where, "true or false", value)
+
+
+def _seconds(value: Any, where: str) -> None:
+    _expect(_is_number(value) and value >= 0, where, "a number of seconds", value)
+
+
+def _seconds_or_none(value: Any, where: str) -> None:
+    if value is not None:
+        _seconds(value, where)
+
+
+def _count(value: Any, where: str) -> None:
+    _expect(_is_count(value), where, "a count (an integer >= 0)", value)
+
+
+def _count_or_none(value: Any, where: str) -> None:
+    if value is not None:
+        _count(value, where)
+
+
+def _verdict(value: Any, where: str) -> None:
+    names = [v.value for v in Verdict]
+    _expect(isinstance(value, str) and value in names, where, f"one of {names}", value)
+
+
+def check_where(where: Any, context: str) -> None:
+    """A ``where`` map: field name -> value (equality) or an operator dict."""
+    _expect(isinstance(where, Mapping), context, "a map of field name to value", where)
+    for name, expected in where.items():
+        _string(name, f"{context}: a field name")
+        if not isinstance(expected, Mapping):
+            continue
+        at = f"{context}[{name!r}]"
+        if not expected:
+            raise SpecError(f"{at}: an empty operator map")
+        for op, arg in expected.items():
+            if op not in OPERATORS:
+                raise SpecError(f"{at}: unknown field operator {op!r} (known: {', '.join(OPERATORS)})")
+            if op == "in":
+                _expect(isinstance(arg, list | tuple), f"{at}.in", "a list", arg)
+            elif op == "range":
+                _expect(
+                    isinstance(arg, list | tuple) and len(arg) == 2, f"{at}.range", "a list [low, high]", arg
+                )
+            elif op == "prefix":
+                _string(arg, f"{at}.prefix")
+
+
+def check_selector(selector: Any, context: str) -> None:
+    _expect(isinstance(selector, Mapping), context, "a selector map", selector)
+    for key, value in selector.items():
+        if key not in SELECTOR_KEYS:
+            raise SpecError(f"{context}: unknown selector key {key!r} (known: {', '.join(SELECTOR_KEYS)})")
+        if key == "error":
+            _boolean(value, f"{context}.error")
+        elif key == "where":
+            check_where(value, f"{context}.where")
+        else:
+            _string(value, f"{context}.{key}")
+
+
+def _pattern(value: Any, where: str) -> None:
+    _expect(isinstance(value, list | tuple) and len(value) > 0, where, "a non-empty list", value)
+    for index, item in enumerate(value):
+        at = f"{where}[{index}]"
+        _expect(isinstance(item, Mapping), at, "a sequence item map", item)
+        for key in item:
+            if key not in SEQUENCE_ITEM_KEYS:
+                raise SpecError(
+                    f"{at}: unknown sequence item key {key!r} (known: {', '.join(SEQUENCE_ITEM_KEYS)})"
+                )
+        if "select" not in item:
+            raise SpecError(f"{at}: a sequence item needs 'select'")
+        check_selector(item["select"], f"{at}.select")
+        if "min" in item:
+            _count(item["min"], f"{at}.min")
+        if "max" in item:
+            _count_or_none(item["max"], f"{at}.max")
+
+
+_ON_MISSING: dict[str, _Checker] = {"on_missing": _verdict}
+_REQUEST_RESPONSE: dict[str, _Checker] = {
+    "request": check_selector,
+    "response": check_selector,
+    "until_next_request": _boolean,
+}
+
+# kind -> (required keys, {key: checker}); "kind" itself is implied.
+KINDS: dict[str, tuple[tuple[str, ...], dict[str, _Checker]]] = {
+    "present": (("select",), {"select": check_selector, "min": _count, "max": _count_or_none, **_ON_MISSING}),
+    "fields": (("select", "where"), {"select": check_selector, "where": check_where, **_ON_MISSING}),
+    "response_time": (
+        ("request", "response", "max_s"),
+        {**_REQUEST_RESPONSE, "max_s": _seconds, **_ON_MISSING},
+    ),
+    "no_response": (
+        ("request", "response", "window_s"),
+        {**_REQUEST_RESPONSE, "window_s": _seconds, **_ON_MISSING},
+    ),
+    "interval": (
+        ("select",),
+        {
+            "select": check_selector,
+            "min_s": _seconds,
+            "max_s": _seconds_or_none,
+            "tolerance_s": _seconds,
+            "per_source": _boolean,
+            **_ON_MISSING,
+        },
+    ),
+    "sequence": (("pattern",), {"pattern": _pattern, "complete": _boolean, **_ON_MISSING}),
+}
+
+
+def validate_spec(spec: Any) -> None:
+    """Raise :class:`SpecError` naming the kind and the key if ``spec`` is not a valid expectation."""
+    _expect(isinstance(spec, Mapping), "an expectation", "a map", spec)
+    kind = spec.get("kind")
+    if kind not in KINDS:
+        raise SpecError(f"unknown expectation kind {kind!r} (known: {', '.join(KINDS)})")
+    required, checkers = KINDS[kind]
+    for key in spec:
+        if key != "kind" and key not in checkers:
+            raise SpecError(f"{kind} spec: unknown key {key!r} (known: {', '.join(checkers)})")
+    for key in required:
+        if key not in spec:
+            raise SpecError(f"{kind} spec: missing required key {key!r}")
+    for key, value in spec.items():
+        if key != "kind":
+            checkers[key](value, f"{kind} spec: {key}")
