@@ -6,7 +6,10 @@ way a real modem sits between the host's Ethernet port and the mains.  We chose 
 modem process because the veth pair has exactly two ends and a separate process would need a bridge
 with two more veth pairs in the bench (shared code other engineers are changing); a component needs no
 bench change, works the same for the tester and the reference devices, and lets one process host
-several modems (the tester's several EVSEs on one cable bundle).
+several modems (the tester's several EVSEs on one cable bundle).  A host stack the harness did not
+write gets the same modem as a process of its own on its interface
+(:mod:`harness.devices.modem_process`, `vgi sim modem`): it shares the interface instead of sitting
+in front of it, which needs no bridge either.
 
 What the emulated modem does:
 
@@ -26,6 +29,18 @@ What the emulated modem does:
   capture point is its host's port in front of the modem: what the tester host sends shows in the
   capture and the far side's gate drops it, and the capture's sync markers must still go out.
 
+* **Two ways to host it**: the logic below (:meth:`EmulatedModem._from_host`,
+  :meth:`EmulatedModem._from_medium`, beacons, link, gate) is hosted either in the host's own process
+  (this class: the host calls :meth:`EmulatedModem.send` and gets ``on_frame``), or as a process of its
+  own sharing the host's interface (:class:`harness.devices.modem_process.SharedInterfaceModem`,
+  ``vgi sim modem``), for a host stack that talks to its local modem over an Ethernet port.
+* **Local management stays local**: frames between a host and its own modem (CM_SET_KEY,
+  CM_ATTEN_PROFILE.IND, Qualcomm vendor MMEs, anything to the local-modem address) never cross the
+  powerline, so a modem hearing one on the medium does not hand it to its host
+  (:func:`crosses_medium`).  On a shared veth such frames of the far side's modem process are seen.
+* **Status**: it answers the Qualcomm vendor requests VS_SW_VER and VS_NW_INFO
+  (:mod:`harness.devices.slac_modem`) as a QCA7000 would, so a host can ask whether its AVLN formed.
+
 Beacon frame (ethertype 0x88B6, padded to 60 bytes)::
 
     dst ff:ff:ff:ff:ff:ff, src = the modem's MAC
@@ -43,6 +58,13 @@ from pathlib import Path
 
 from harness.codec import homeplug as hp
 from harness.codec.homeplug import HomePlugDecodeError, decode_slac, mme_type
+from harness.devices.slac_modem import (
+    VS_NW_INFO_REQ,
+    VS_SW_VER_REQ,
+    is_vendor_mme,
+    vs_nw_info_cnf,
+    vs_sw_ver_cnf,
+)
 from harness.transport.raw_ethernet import (
     ETHERTYPE_LOCAL_EXPERIMENTAL_2,
     EthernetFrame,
@@ -68,6 +90,26 @@ NMK_DIGEST_LENGTH = 8
 # Default attenuation the reference EVSE's modem reports (dB per group): a plausible single-cable
 # value, as in the multi-EVSE sample capture the plugged EVSE is around 20-30 dB and neighbours higher.
 DEFAULT_EVSE_ATTENUATION_DB = 22
+# What the emulated modem reports as its firmware in VS_SW_VER.CNF.
+EMULATED_FIRMWARE = "VGI-EMULATED-GREENPHY-1.0"
+# Management messages between a host and its own modem (HomePlug AV 1.1 11.5.4 CM_SET_KEY, HomePlug GP
+# CM_ATTEN_PROFILE.IND): they never cross the powerline.
+LOCAL_MMTYPES = frozenset(
+    {
+        hp.CM_SET_KEY | hp.MMTYPE_REQ,
+        hp.CM_SET_KEY | hp.MMTYPE_CNF,
+        hp.CM_ATTEN_PROFILE | hp.MMTYPE_IND,
+    }
+)
+
+
+def crosses_medium(frame: bytes) -> bool:
+    """Whether a frame could have come over the powerline: local management (to the local-modem
+    address, CM_SET_KEY, CM_ATTEN_PROFILE.IND, vendor-specific MMEs) never does."""
+    if mac_text(frame[0:6]) == hp.LOCAL_MODEM_MAC:
+        return False
+    mmtype = mme_type(frame)
+    return mmtype is None or (mmtype not in LOCAL_MMTYPES and not is_vendor_mme(mmtype))
 
 
 def flat_profile(db: int) -> tuple[int, ...]:
@@ -202,6 +244,7 @@ class EmulatedModem:
         self.nmk = b""
         self.link_up = False
         self.peer: str | None = None  # host MAC of the linked peer
+        self.peer_modem: str | None = None  # the linked peer's modem MAC
         self._last_peer_beacon = 0.0
         self._left: tuple[bytes, bytes] | None = None
         self._slac: RawEthernetEndpoint | None = None
@@ -209,12 +252,12 @@ class EmulatedModem:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def open(self) -> None:
-        self._slac = await open_raw_ethernet(self.interface, hp.ETHERTYPE_HOMEPLUG_AV, observer=self.observer)
+        await self._open_frames()
         self._beacons = await open_raw_ethernet(self.interface, ETHERTYPE_MODEM_BEACON)
         if self.gate is not None:
             self.gate.acquire()
         self._tasks = [
-            asyncio.ensure_future(self._pump_slac()),
+            asyncio.ensure_future(self._pump_frames()),
             asyncio.ensure_future(self._pump_beacons()),
             asyncio.ensure_future(self._beacon_loop()),
         ]
@@ -232,20 +275,71 @@ class EmulatedModem:
             self.gate.set_linked(id(self), False)
             self.gate.release()
             self.gate = None
-        for endpoint in (self._slac, self._beacons):
-            if endpoint is not None:
-                endpoint.close()
+        self._close_frames()
+        if self._beacons is not None:
+            self._beacons.close()
+
+    # ---------------------------------------------------------------- hosted in the host's process
+
+    async def _open_frames(self) -> None:
+        self._slac = await open_raw_ethernet(self.interface, hp.ETHERTYPE_HOMEPLUG_AV, observer=self.observer)
+
+    def _close_frames(self) -> None:
+        if self._slac is not None:
+            self._slac.close()
+
+    async def _pump_frames(self) -> None:
+        assert self._slac is not None
+        while True:
+            self._from_medium(await self._slac.queue.get())
+
+    def _forward_to_host(self, frame: EthernetFrame) -> None:
+        """A frame from the medium, for the host."""
+        self.on_frame(frame)
+
+    def _deliver(self, frame: bytes) -> None:
+        """A frame the modem itself makes for its host (confirmations, attenuation reports)."""
+        self._to_host(frame)
 
     # ---------------------------------------------------------------- host side
 
     def send(self, frame: bytes) -> None:
         """A frame from the host: local management is answered here, the rest goes on the medium."""
         assert self._slac is not None, "modem not open"
-        dst = mac_text(frame[0:6])
-        if mme_type(frame) == hp.CM_SET_KEY | hp.MMTYPE_REQ and dst in (hp.LOCAL_MODEM_MAC, self.modem_mac):
+        if not self._from_host(frame):
+            self._slac.send(frame)
+
+    # ---------------------------------------------------------------- the modem's logic (both hostings)
+
+    def _from_host(self, frame: bytes) -> bool:
+        """Handle a frame the host sent; True if it was for the modem itself (it then stays off the
+        medium; a request the modem does not know is swallowed, as a real modem's firmware does)."""
+        if mac_text(frame[0:6]) not in (hp.LOCAL_MODEM_MAC, self.modem_mac):
+            return False
+        mmtype = mme_type(frame)
+        host = mac_text(frame[6:12])
+        if mmtype == hp.CM_SET_KEY | hp.MMTYPE_REQ:
             self._set_key(frame)
-            return
-        self._slac.send(frame)
+        elif mmtype == VS_SW_VER_REQ:
+            self._deliver(vs_sw_ver_cnf(self.modem_mac, host, EMULATED_FIRMWARE))
+        elif mmtype == VS_NW_INFO_REQ:
+            stations = [self.peer_modem] if self.link_up and self.peer_modem else []
+            nid = self.nid if self.nmk else b""
+            self._deliver(vs_nw_info_cnf(self.modem_mac, host, nid, stations, evse=self.role == ROLE_EVSE))
+        else:
+            log.info("modem %s: local request 0x%04x not emulated, ignored", self.modem_mac, mmtype or 0)
+        return True
+
+    def _from_medium(self, received: EthernetFrame) -> None:
+        """Handle a frame heard on the medium: hand it to the host; an EVSE's modem also reports the
+        attenuation of each M-Sound."""
+        frame = received.data
+        if not crosses_medium(frame):
+            return  # another host's talk with its own modem (a shared veth carries it; mains would not)
+        self._forward_to_host(received)
+        if self.role == ROLE_EVSE and mme_type(frame) == hp.CM_MNBC_SOUND | hp.MMTYPE_IND:
+            pev = mac_text(frame[6:12])
+            self._deliver(hp.encode_atten_profile_ind(self.modem_mac, pev, self.profile, dst=self.host_mac))
 
     def _to_host(self, frame: bytes) -> None:
         loop = asyncio.get_running_loop()
@@ -260,7 +354,7 @@ class EmulatedModem:
         if not isinstance(nid, str) or not isinstance(nmk, str):
             return
         self.nid, self.nmk = bytes.fromhex(nid), bytes.fromhex(nmk)
-        self._to_host(hp.encode_set_key_cnf(self.modem_mac, message.src))
+        self._deliver(hp.encode_set_key_cnf(self.modem_mac, message.src))
         self._beacon()  # announce the new network at once
         self._update_link(False)  # a new key leaves the old network
 
@@ -279,18 +373,6 @@ class EmulatedModem:
 
     # ---------------------------------------------------------------- medium side
 
-    async def _pump_slac(self) -> None:
-        assert self._slac is not None
-        while True:
-            received = await self._slac.queue.get()
-            frame = received.data
-            self.on_frame(received)
-            if self.role == ROLE_EVSE and mme_type(frame) == hp.CM_MNBC_SOUND | hp.MMTYPE_IND:
-                pev = mac_text(frame[6:12])
-                self._to_host(
-                    hp.encode_atten_profile_ind(self.modem_mac, pev, self.profile, dst=self.host_mac)
-                )
-
     async def _pump_beacons(self) -> None:
         assert self._beacons is not None
         loop = asyncio.get_running_loop()
@@ -299,10 +381,11 @@ class EmulatedModem:
             beacon = decode_beacon(received.data)
             if beacon is None or not self.nmk:
                 continue
-            _modem, role, nid, digest, host = beacon
+            modem, role, nid, digest, host = beacon
             if role != self.role and nid == self.nid and digest == nmk_digest(self.nmk):
                 self._last_peer_beacon = loop.time()
                 self.peer = host
+                self.peer_modem = modem
                 self._update_link(True)
 
     async def _beacon_loop(self) -> None:
@@ -323,6 +406,7 @@ class EmulatedModem:
         self.link_up = up
         if not up:
             self.peer = None
+            self.peer_modem = None
         log.info("modem %s: link %s", self.modem_mac, "up" if up else "down")
         if self.gate is not None:
             self.gate.set_linked(id(self), up)
