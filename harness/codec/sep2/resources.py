@@ -205,7 +205,10 @@ _context = XmlContext()
 # error the tester must see, not something to skip silently.
 _STRICT = ParserConfig(fail_on_unknown_properties=True, fail_on_converter_warnings=True)
 _LENIENT = ParserConfig(fail_on_unknown_properties=False, fail_on_converter_warnings=False)
-_serializer = XmlSerializer(context=_context, config=SerializerConfig(xml_declaration=True, encoding="UTF-8"))
+# IEEE 2030.5-2018 clause 5.6.2: the XML declaration is optional and SHOULD NOT be sent; UTF-8, XML 1.0.
+_serializer = XmlSerializer(
+    context=_context, config=SerializerConfig(xml_declaration=False, encoding="UTF-8")
+)
 
 
 def element_name(resource_class: type[Any]) -> str:
