@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from capture.mdns import MDNS_PORT
+from capture.mdns import summarise as summarise_mdns
 from capture.timeline import Timeline, TimelineEvent
 from harness.codec.homeplug import SLAC_MMTYPES, HomePlugDecodeError, decode_slac, mme_type
 from harness.codec.v2g.sdp import SDP_SERVER_PORT, SdpDecodeError, decode_sdp
@@ -102,6 +104,8 @@ def _decode_packet(packet: Any, number: int, streams: dict[tuple, _TcpStream]) -
     src, dst = ip.src, ip.dst
     if UDP in packet:
         udp = packet[UDP]
+        if MDNS_PORT in (udp.sport, udp.dport):
+            return [_mdns_event(bytes(udp.payload), t, number, src, dst, udp.sport, udp.dport)]
         if SDP_SERVER_PORT not in (udp.sport, udp.dport):
             return []
         return [_sdp_event(bytes(udp.payload), t, number, src, dst, udp.sport, udp.dport)]
@@ -187,6 +191,18 @@ def _lab_link_events(packet: Any, frame: bytes, t: float, number: int) -> list[T
 
 def _mac(raw: bytes) -> str:
     return ":".join(f"{b:02x}" for b in raw)
+
+
+def _mdns_event(
+    data: bytes, t: float, number: int, src: str, dst: str, sport: int, dport: int
+) -> TimelineEvent:
+    """IEEE 2030.5 discovery (DNS-SD over mDNS, capture/mdns.py): a query or a response."""
+    try:
+        message, fields = summarise_mdns(data)
+    except ValueError as exc:
+        fields = {"offset": 0, "raw": data[:RAW_EXCERPT_BYTES].hex(), "length": len(data)}
+        return TimelineEvent(t, number, src, dst, "MDNS", "malformed", fields, str(exc), sport, dport)
+    return TimelineEvent(t, number, src, dst, "MDNS", message, fields, None, sport, dport)
 
 
 def _sdp_event(

@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from harness.devices.settings import DeviceSettings
-from harness.dut.adapters import DutAdapter, ExternalDut, ProcessCommand, ProcessDut, SimDut
+from harness.dut.adapters import (
+    DutAdapter,
+    ExternalDut,
+    ManualDut,
+    OperatorSettings,
+    ProcessCommand,
+    ProcessDut,
+    SimDut,
+)
 from harness.lab.loader import LoadedLab
 from harness.lab.settings import device_settings
 from harness.transport.link import LOOPBACK_ADDRESS, Link, link_on_interface
@@ -39,6 +47,7 @@ class Bench:
 
     @classmethod
     def open(cls, lab: LoadedLab) -> Bench:
+        _check_certificates(lab)  # before anything is created that would need tearing down
         access = lab.config.access
         mode = lab.config.network.mode
         if access.kind in ("sim", "process"):
@@ -84,10 +93,15 @@ class Bench:
                     access.ready_pattern,
                     access.startup_s,
                     dict(access.env),
+                    placeholders=_sep2_placeholders(lab, link, dut_if),
+                    modem=access.modem,
                 )
                 dut = ProcessDut(process, netns)
             return cls(lab, link, dut, veth, link.interface)
         link = link_on_interface(access.interface)
+        if access.kind == "manual":
+            operator = OperatorSettings(access.interface, access.ack_timeout_s, dict(access.instructions))
+            return cls(lab, link, ManualDut(operator), None, access.interface)
         return cls(lab, link, ExternalDut(access.kind), None, access.interface)
 
     def __post_init__(self) -> None:
@@ -128,3 +142,26 @@ class Bench:
         if self.veth is not None:
             destroy_veth_link(self.veth)
             self.veth = None
+
+
+def _sep2_placeholders(lab: LoadedLab, link: Link, dut_interface: str):  # type: ignore[no-untyped-def]
+    """The IEEE 2030.5 placeholders of a process DUT's command ({pki_dir}, {dut_cert}, {dut_key},
+    {trust_anchor}, {dut_lfdi}, {dut_sfdi}, {tester_host}, {tester_port}, {dcap_url}) per role."""
+
+    def values(role: str, argv: tuple[str, ...]) -> dict[str, str]:
+        from harness.devices.sep2.common import process_placeholders
+
+        settings = device_settings(lab.config, lab.path.parent)
+        return process_placeholders(role, argv, settings, link, dut_interface)
+
+    return values
+
+
+def _check_certificates(lab: LoadedLab) -> None:
+    """PIXIT dut_cert, dut_key, trust_anchor, tester_cert, tester_key: exist, parse, keys match."""
+    from harness.pki.store import PkiError, check_lab_certificates
+
+    try:
+        check_lab_certificates(device_settings(lab.config, lab.path.parent).certificates)
+    except PkiError as exc:
+        raise BenchError(f"lab {lab.path.name}: {exc}") from None

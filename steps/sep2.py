@@ -142,7 +142,12 @@ def wait_for_milestone(vgi_scenario: ScenarioRun, role: str, milestone: str) -> 
         MILESTONE_TIMEOUT_S + BENCH_MARGIN_S,
     )
     if tester.connection_attempts() == 0:
-        raise Inconclusive(f"the {role} under test never opened a TLS connection to the tester")
+        why = (
+            f" (the tester could not advertise by DNS-SD: {tester.advertise_error})"
+            if tester.advertise_error
+            else ""
+        )
+        raise Inconclusive(f"the {role} under test never opened a TLS connection to the tester{why}")
 
 
 @when(parsers.parse("the tester watches the {role} for {polls:d} poll periods"))
@@ -373,4 +378,19 @@ def meter_mirrors(vgi_scenario: ScenarioRun) -> None:
         Interval(readings, min_s=float(SIM_POLL_RATE_S), tolerance_s=vgi_scenario.capture_jitter_s),
         "readings posted no faster than the pollRate",
         s.SEP2_METER_02,
+    )
+
+
+@then("the client looks for its server by a DNS-SD query for the IEEE 2030.5 service before it connects")
+def client_queries_dnssd(vgi_scenario: ScenarioRun) -> None:
+    query = s.mdns("query", sender=DUT, where={"smartenergy": True})
+    vgi_scenario.expect(
+        Present(query, min=1),
+        "an mDNS query from the client for _smartenergy._tcp.local. or one of its subtypes",
+        s.SEP2_DISC_01,
+    )
+    vgi_scenario.expect(
+        sequence(repeated(query), repeated(s.tls("ClientHello", DUT)), complete=False),
+        "the DNS-SD query comes before the client's first TLS ClientHello",
+        s.SEP2_DISC_01,
     )

@@ -15,12 +15,28 @@ from harness.devices.sep2.common import DCAP_PATH
 from harness.scenario import ScenarioRun, required
 from harness.testers.sep2 import Sep2ClientTester
 from harness.verdict.checks import sep2 as s
-from harness.verdict.checks.common import DUT, TESTER, Fields, Item, Present, absent, repeated, sequence
+from harness.verdict.checks.common import (
+    DUT,
+    TESTER,
+    Fields,
+    Item,
+    Present,
+    absent,
+    between,
+    prefix,
+    repeated,
+    sequence,
+)
 from harness.verdict.verdicts import Inconclusive, Verdict
 
 # Bound on one client exchange of the tester (a resource-tree walk, a bad body, one TLS attempt).
 CLIENT_WALK_TIMEOUT_S = 60.0
 CLIENT_REQUEST_TIMEOUT_S = 30.0
+# How long the tester browses for the server DUT's DNS-SD advertisement (mDNS answers come within
+# about a second, RFC 6762 clause 6; the rest is margin).
+DNSSD_BROWSE_S = 5.0
+# TCP/UDP port range (an SRV port or the TXT https key).
+PORT_RANGE = between(1, 65535)
 
 
 def _client(run: ScenarioRun) -> Sep2ClientTester:
@@ -139,4 +155,32 @@ def server_refuses_unregistered(vgi_scenario: ScenarioRun) -> None:
         absent(s.http(sender=DUT, where={"status": s.HTTP_OK})),
         "no resource is served to the unregistered device",
         s.SEP2_SERVER_05,
+    )
+
+
+@when("the tester browses DNS-SD for IEEE 2030.5 servers")
+def browse_dnssd(vgi_scenario: ScenarioRun) -> None:
+    client = _client(vgi_scenario)
+    vgi_scenario.bench.run(
+        client.browse_advertisements(DNSSD_BROWSE_S), DNSSD_BROWSE_S + CLIENT_REQUEST_TIMEOUT_S
+    )
+    if any(reason.startswith("DNS-SD:") for reason in client.refused):
+        raise Inconclusive("the tester could not browse by DNS-SD: " + "; ".join(client.refused))
+
+
+@then(
+    "the server advertises _smartenergy._tcp with its port and a TXT record starting with txtvers "
+    "that names dcap and https"
+)
+def server_advertises(vgi_scenario: ScenarioRun) -> None:
+    answer = s.mdns("response", sender=DUT, where={"smartenergy": True, "srv_port": PORT_RANGE})
+    vgi_scenario.expect(
+        Present(answer, min=1),
+        "an mDNS answer from the server naming a _smartenergy._tcp instance",
+        s.SEP2_DISC_02,
+    )
+    vgi_scenario.expect(
+        Fields(answer, {"txt_first": "txtvers", "txt_dcap": prefix("/"), "txt_https": PORT_RANGE}),
+        "the TXT record starts with txtvers, dcap is an absolute path and https a port",
+        s.SEP2_DISC_02,
     )

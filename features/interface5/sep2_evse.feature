@@ -26,3 +26,10 @@ Feature: EVSE as an IEEE 2030.5 client of the site controller, the tester as the
     When the evse under test starts
     And the tester watches the evse for 2 poll periods
     Then the client refuses the TLS session and sends no HTTP
+
+  @id:TC_SEP2_I5_004 @dut:evse @req:SEP2-DISC-01 @pics:sep2.dnssd
+  Scenario: The EVSE finds the site controller by DNS-SD
+    Given the tester is the IEEE 2030.5 BMS server publishing the "TOU" tariff
+    When the evse under test starts
+    And the tester waits until the evse has registered
+    Then the client looks for its server by a DNS-SD query for the IEEE 2030.5 service before it connects

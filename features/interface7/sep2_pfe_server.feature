@@ -43,3 +43,8 @@ Feature: The utility's IEEE 2030.5 server under test (pricing, DR and user messa
   Scenario: The server refuses a device whose LFDI is not registered
     When the tester connects offering "unregistered LFDI"
     Then the server refuses the unregistered device with 403
+
+  @id:TC_SEP2_I7_005 @dut:pfe-server @req:SEP2-DISC-02 @pics:sep2.dnssd
+  Scenario: The server advertises itself by DNS-SD
+    When the tester browses DNS-SD for IEEE 2030.5 servers
+    Then the server advertises _smartenergy._tcp with its port and a TXT record starting with txtvers that names dcap and https

@@ -1,4 +1,5 @@
-"""`vgi lab validate FILE` and `vgi lab timers`: check a lab config; list the overridable timers."""
+"""`vgi lab validate FILE`, `vgi lab check LAB`, `vgi lab timers`, `vgi lab reference`: check a lab config
+and the bench it describes; list the overridable timers; print the lab config reference."""
 
 from __future__ import annotations
 
@@ -20,6 +21,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     validate.add_argument("file", type=Path)
     validate.set_defaults(handler=_validate)
+    check = lab_sub.add_parser(
+        "check",
+        help="pre-flight: is the bench ready for this lab? one line per check",
+        description="Check the bench a lab config describes, one line per check with OK, FAIL or SKIP "
+        "and, on FAIL, the remedy: interfaces exist and are up, capture is permitted, dumpcap/tshark are "
+        "installed, the process DUT's command exists, its namespace is free, the ports are free, the "
+        "certificates parse, chain to their trust anchor and fit the IEEE 2030.5 profile, nothing is left "
+        "over from a killed run; then the probes: the PLC modem answers with its firmware version, the DUT "
+        "answers (TCP connect, SDP, DNS-SD). Exit 0 when nothing failed, 1 when a check failed, 2 for a "
+        "usage error (e.g. an invalid lab file).",
+    )
+    check.add_argument("lab", nargs="?", help="lab config file (default: the embedded sim lab)")
+    check.add_argument(
+        "--fix",
+        action="store_true",
+        help="remove what killed runs of the harness left (namespaces, veth pairs, processes); only what "
+        "a run recorded as its own is ever removed",
+    )
+    check.add_argument(
+        "--no-probes",
+        action="store_true",
+        help="only the cheap checks (no waiting for the modem or the DUT), as `vgi run` does",
+    )
+    check.set_defaults(handler=_check)
     timers = lab_sub.add_parser(
         "timers",
         help="list the timers PIXIT may override",
@@ -61,6 +86,19 @@ def _validate(args: argparse.Namespace) -> int:
         f"access {cfg.access.kind})"
     )
     return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from harness.commands.preflight import run_checks
+
+    loaded = load_lab_or_usage_error(args.lab)
+    print(f"lab {loaded.config.name} ({loaded.path}), access {loaded.config.access.kind}")
+    failed = 0
+    for line in run_checks(loaded, fix=args.fix, probes=not args.no_probes):
+        print(line.render(), flush=True)
+        failed += line.failed
+    print(f"{failed} check(s) failed" if failed else "all checks passed")
+    return 1 if failed else 0
 
 
 def _timers(args: argparse.Namespace) -> int:

@@ -29,16 +29,44 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="roles to issue device certificates for (default: the lab's roles: "
         "pfe-server bms ev evse dc-charger telematics meter)",
     )
-    init.add_argument("--force", action="store_true", help="replace a PKI that already exists in DIR")
+    init.add_argument(
+        "--role",
+        metavar="ROLE",
+        default=None,
+        help="issue a device certificate for the DUT playing ROLE (e.g. evse, or a name of your own): "
+        "added to the existing PKI in DIR under its MICA, or to a new PKI made with the lab's roles; "
+        "point the lab config at it with PIXIT certificates `sep2_pki: DIR` (process commands get "
+        "{dut_cert} {dut_key} {trust_anchor}) or `dut_cert: DIR/ROLE/chain.pem` and "
+        "`dut_key: DIR/ROLE/key.pem`",
+    )
+    init.add_argument(
+        "--force", action="store_true", help="replace a PKI (or with --role, the role's certificate) in DIR"
+    )
     init.set_defaults(handler=_init)
 
 
 def _init(args: argparse.Namespace) -> int:
     from harness.commands import UsageError
-    from harness.pki.hierarchy import PkiExists, init_pki
+    from harness.pki.hierarchy import PkiExists, init_pki, issue_device
     from harness.pki.profile import ROLES
+    from harness.pki.store import MANIFEST_NAME, PkiError
 
     roles = tuple(args.roles) if args.roles else ROLES
+    if args.role is not None:
+        from pathlib import Path
+
+        try:
+            if (Path(args.directory) / MANIFEST_NAME).exists():
+                entry = issue_device(args.directory, args.role, force=args.force)
+            else:
+                devices = init_pki(args.directory, (*roles, args.role), force=args.force)["roles"]
+                assert isinstance(devices, dict)
+                entry = devices[args.role]
+        except (PkiExists, PkiError, ValueError) as exc:
+            raise UsageError(str(exc)) from exc
+        print(f"certificate for {args.role} in {args.directory}: {entry['chain']} (key {entry['key']})")
+        print(f"LFDI {entry['lfdi']}  SFDI {entry['sfdi']}  trust anchor {entry['trust_anchor']}")
+        return 0
     try:
         manifest = init_pki(args.directory, roles, force=args.force)
     except PkiExists as exc:

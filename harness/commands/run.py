@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from pathlib import Path
 
 from harness.commands import UsageError
+from harness.transport.netns import owner_record, reap_all
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,6 +45,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help="run directory (default: reports/runs/<UTC timestamp>-<lab name>/ under the current directory)",
     )
+    parser.add_argument(
+        "--ack-file",
+        type=Path,
+        metavar="PATH",
+        help="`manual` access: acknowledge operator prompts by writing 'ok' (or 'abort REASON') to PATH; "
+        "the current prompt is in PATH.prompt while the harness waits (sets $VGI_ACK_FILE)",
+    )
+    parser.add_argument(
+        "--no-preflight",
+        action="store_true",
+        help="skip the cheap pre-flight checks (`vgi lab check --no-probes`) run before the campaign",
+    )
     parser.set_defaults(handler=_handle)
 
 
@@ -75,6 +89,13 @@ def _handle(args: argparse.Namespace) -> int:
             parse_tag_expression(args.tags)
         except TagExpressionError as exc:
             raise UsageError(f"--tags: {exc}") from None
+    refused = _reap_and_preflight(loaded, skip_checks=args.no_preflight)
+    if refused:
+        return refused
+    if args.ack_file is not None:
+        from harness.dut.adapters import ACK_FILE_ENV
+
+        os.environ[ACK_FILE_ENV] = str(args.ack_file.resolve())
     run_dir = (args.out or default_run_dir(loaded.config.name)).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     steps_dir = Path(steps.__file__).resolve().parent
@@ -105,10 +126,13 @@ def _handle(args: argparse.Namespace) -> int:
         pytest_args += ["-k", args.keyword]
     pytest_args += ["-q", "--tb=short"] if args.debug else ["-p", "no:terminal", "-W", "ignore", "-s"]
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    # The run directory marks this run's capture processes, should the run be killed (netns.py).
+    owner_record().set_run_dir(run_dir)
     try:
         code = pytest.main(pytest_args)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        owner_record().set_run_dir(None)
     try:
         results = Results.load(run_dir)
     except (OSError, ValueError) as exc:
@@ -117,6 +141,26 @@ def _handle(args: argparse.Namespace) -> int:
             "run with --debug to see pytest's output"
         ) from None
     return _summarise(results, run_dir, int(code))
+
+
+def _reap_and_preflight(loaded, *, skip_checks: bool) -> int:  # noqa: ANN001
+    """Remove what earlier killed runs of the harness left, then run the cheap pre-flight; 2 (and the
+    failing lines on stderr) when a check fails that would make every scenario INCONCLUSIVE."""
+    from harness.commands.preflight import blocking_failures, run_checks
+
+    removed = reap_all()
+    if removed:
+        print(f"removed what a killed run left: {', '.join(removed)}", file=sys.stderr)
+    if skip_checks:
+        return 0
+    failures = blocking_failures(run_checks(loaded, probes=False))
+    if not failures:
+        return 0
+    print(f"vgi: the bench is not ready for lab {loaded.config.name}; not running:", file=sys.stderr)
+    for line in failures:
+        print(line.render(), file=sys.stderr)
+    print("(`vgi lab check` shows every check; --no-preflight runs anyway)", file=sys.stderr)
+    return 2
 
 
 def _summarise(results, run_dir: Path, pytest_code: int) -> int:  # noqa: ANN001

@@ -30,6 +30,8 @@ class DeviceSettings:
     # built with; None: the pilot is held outside the harness (a `plc` lab's pilot box)
     pilot_driver: str | None = "sim"
     pilot_options: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    # IEEE 2030.5 registration PIN for the DUT's EndDevice (PIXIT); None: the simulated lab's PIN
+    sep2_registration_pin: int | None = None
 
     def timer(self, name: str) -> float:
         try:

@@ -42,7 +42,15 @@ PICS_OPTIONS = {
     "slac.validate": (
         "the EV/EVSE uses CM_VALIDATE (pilot toggles) before CM_SLAC_MATCH (ISO 15118-3 A.9.2.6)"
     ),
+    "sep2.dnssd": (
+        "IEEE 2030.5 discovery by DNS-SD (default true): the tester as server advertises "
+        "`_smartenergy._tcp` (TXT txtvers, dcap, https, level; function-set subtypes incl. `edev`) on the "
+        "DUT-facing interface, and a client DUT is expected to query for it; set false for a DUT configured "
+        "with the server's URL (no advertising, the DNS-SD scenarios are NOT_APPLICABLE)"
+    ),
 }
+# PICS options that count as true unless the lab states them false.
+PICS_OPTION_DEFAULTS = {"sep2.dnssd": True}
 
 
 class _Strict(BaseModel):
@@ -124,8 +132,15 @@ class ProcessAccess(_Strict):
     command: list[str] = Field(
         min_length=1,
         description="argv of the DUT; `{interface}` is replaced by the DUT-side interface name, "
-        "`{lab_dir}` by the lab file's folder, `{role}` by the role the scenario needs and `{python}` by the "
-        "harness's own Python interpreter",
+        "`{lab_dir}` by the lab file's folder, `{role}` by the role the scenario needs and `{python}` "
+        "by the harness's own Python interpreter. IEEE 2030.5 DUTs also get `{pki_dir}` (the lab PKI "
+        "made by `vgi pki init`, PIXIT certificates `sep2_pki`), `{dut_cert}` and `{dut_key}` (PIXIT "
+        "certificates `dut_cert`/`dut_key`, else the lab PKI's chain and key for the role), "
+        "`{trust_anchor}` (PIXIT certificates `trust_anchor`, else the lab SERCA), `{dut_lfdi}` and "
+        "`{dut_sfdi}` (from that certificate), `{tester_host}` (the tester's address as the DUT "
+        "reaches it, with `%interface` zone when link-local), `{tester_port}` (the tester's 2030.5 "
+        "TLS port) and `{dcap_url}` (https URL of the tester's DeviceCapability, RFC 6874 zone "
+        "`%25interface`)",
     )
     netns: str = Field(
         default="vgi-dut", pattern=r"^[A-Za-z0-9_.-]{1,32}$", description="network namespace name"
@@ -145,11 +160,32 @@ class ProcessAccess(_Strict):
         le=600,
         description="seconds to wait for `ready_pattern`, or to wait blindly without one",
     )
+    modem: Literal["none", "emulated"] = Field(
+        default="none",
+        description="`emulated`: before the DUT, the harness starts one emulated HomePlug Green PHY modem "
+        "(`vgi sim modem`) in the DUT's namespace on the DUT's interface, for a SLAC stack that talks to its "
+        "local modem (CM_SET_KEY, CM_ATTEN_PROFILE.IND, VS_NW_INFO; IPv6 off until matched); its output goes "
+        "to the DUT log. The DUT's socket must listen to every ethertype (ETH_P_ALL) to hear the modem",
+    )
 
 
 class ManualAccess(_Strict):
     kind: Literal["manual"] = Field(description="an operator connects and triggers the DUT when prompted")
     interface: str = Field(description="local network interface that faces the DUT")
+    ack_timeout_s: float = Field(
+        default=300.0,
+        gt=0,
+        le=86400,
+        description="how long the harness waits for the operator to acknowledge a prompt (ENTER on the "
+        "terminal, or the acknowledgement file of `vgi run --ack-file` / `VGI_ACK_FILE`); then the "
+        "scenario is INCONCLUSIVE with the prompt it waited on as the reason",
+    )
+    instructions: dict[str, str] = Field(
+        default_factory=dict,
+        description="what the operator does to start the DUT in a role, in this lab's words (which "
+        "cable, socket or button), by role (`evcc`, `secc`, `ev`, `evse`, ...); a role without one gets "
+        "the harness's generic wording. The prompt adds what the harness then waits for",
+    )
 
 
 Access = Annotated[
@@ -199,7 +235,7 @@ class Pics(_Strict):
 
     def supports(self, key: str) -> bool:
         """A protocol name or an option key; an option the lab does not state counts as absent."""
-        return key in self.protocols or self.options.get(key, False)
+        return key in self.protocols or self.options.get(key, PICS_OPTION_DEFAULTS.get(key, False))
 
 
 class TimerOverride(_Strict):
@@ -219,10 +255,25 @@ class Pixit(_Strict):
         description="tolerance for timestamps taken by the capture, applied to lower timing bounds only",
     )
     addresses: dict[str, str] = Field(
-        default_factory=dict, description="named addresses the lab uses (e.g. `secc: fe80::1`)"
+        default_factory=dict,
+        description="named addresses the lab uses (e.g. `secc: fe80::1`); `sep2_server`: the URL of an "
+        "IEEE 2030.5 server DUT's DeviceCapability (e.g. `https://[fe80::1]:8443/dcap`), used instead of "
+        "DNS-SD discovery",
     )
     certificates: dict[str, str] = Field(
-        default_factory=dict, description="named certificate or key file paths, relative to the lab file"
+        default_factory=dict,
+        description="named certificate or key file paths, relative to the lab file. IEEE 2030.5: `sep2_pki` "
+        "(a lab PKI directory made by `vgi pki init`), `dut_cert` (the DUT's certificate, PEM, device "
+        "certificate first: the tester registers its LFDI/SFDI), `dut_key`, `trust_anchor` (the SERCA the "
+        "DUT's own PKI chains to: the tester trusts it), `tester_cert` and `tester_key` (the tester's own "
+        "certificate chain and key, issued under the DUT's PKI); each file must exist and parse",
+    )
+    sep2_registration_pin: int | None = Field(
+        default=None,
+        ge=0,
+        le=999_999,
+        description="IEEE 2030.5 registration PIN the tester as server gives the DUT's EndDevice "
+        "(Registration.pIN, clause 6.3.4; 5 digits and a check digit); default the simulated lab's 111115",
     )
     sdp_silent_requests: int = Field(
         default=3,

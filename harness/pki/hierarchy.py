@@ -293,3 +293,38 @@ def init_pki(
     }
     _write(root / MANIFEST_NAME, (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
     return manifest
+
+
+def _load_authority(directory: Path, name: str) -> _Authority:
+    from harness.pki.store import PkiError
+
+    try:
+        certificate = x509.load_pem_x509_certificate((directory / "ca" / f"{name}.pem").read_bytes())
+        key = serialization.load_pem_private_key(
+            (directory / "ca" / f"{name}.key.pem").read_bytes(), password=None
+        )
+    except (OSError, ValueError) as exc:
+        raise PkiError(f"the PKI at {directory} has no usable {name.upper()} (ca/{name}.pem): {exc}") from exc
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise PkiError(f"ca/{name}.key.pem in {directory} is not an EC key")
+    return _Authority(certificate, key)
+
+
+def issue_device(
+    directory: str | os.PathLike[str], role: str, *, force: bool = False, now: datetime | None = None
+) -> dict[str, object]:
+    """Issue a device certificate for ``role`` (e.g. the DUT) under the MICA of the existing lab
+    PKI in ``directory`` and add it to pki.json; returns the role's manifest entry."""
+    root = Path(directory)
+    (name,) = check_roles([role])
+    if name == UNTRUSTED_ROLE:
+        raise ValueError(f"the {UNTRUSTED_ROLE!r} role belongs to the foreign hierarchy; choose another name")
+    manifest = json.loads((root / MANIFEST_NAME).read_text(encoding="utf-8"))
+    roles = manifest["roles"]
+    if name in roles and not force:
+        raise PkiExists(f"{root} already has a certificate for {name!r}; replace it with `--force`")
+    not_before = (now or datetime.now(UTC)).replace(microsecond=0) - BACKDATE
+    mca, mica = _load_authority(root, "mca"), _load_authority(root, "mica")
+    roles[name] = _issue(root, name, mca, mica, root / TRUST_ANCHOR_NAME, not_before)
+    _write(root / MANIFEST_NAME, (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
+    return roles[name]

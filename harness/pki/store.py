@@ -92,3 +92,86 @@ def trust_anchor(directory: str | os.PathLike[str]) -> Path:
     if not path.is_file():
         raise PkiError(f"trust anchor {path} is missing")
     return path
+
+
+# PIXIT certificates keys (lab config) naming a DUT's or the tester's own credentials.
+DUT_CERT_KEY = "dut_cert"
+DUT_KEY_KEY = "dut_key"
+TRUST_ANCHOR_KEY = "trust_anchor"
+TESTER_CERT_KEY = "tester_cert"
+TESTER_KEY_KEY = "tester_key"
+LAB_CERTIFICATE_KEYS = (DUT_CERT_KEY, DUT_KEY_KEY, TRUST_ANCHOR_KEY, TESTER_CERT_KEY, TESTER_KEY_KEY)
+
+
+def _read(what: str, path: Path) -> bytes:
+    if not path.is_file():
+        raise PkiError(f"{what} file {path} does not exist")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise PkiError(f"cannot read {what} file {path}: {exc.strerror}") from exc
+
+
+def check_certificate_file(what: str, path: Path) -> list[object]:
+    """The certificates of a PEM file (at least one), or a PkiError naming the file and the problem."""
+    from cryptography import x509
+
+    data = _read(what, path)
+    try:
+        certificates = x509.load_pem_x509_certificates(data)
+    except ValueError as exc:
+        raise PkiError(f"{what} file {path} holds no PEM certificate that parses: {exc}") from exc
+    return list(certificates)
+
+
+def check_key_file(what: str, path: Path, certificate: object | None = None) -> None:
+    """A PEM private key that parses (unencrypted) and, given a certificate, belongs to it."""
+    from cryptography.hazmat.primitives import serialization
+
+    data = _read(what, path)
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as exc:
+        raise PkiError(f"{what} file {path} is not an unencrypted PEM private key: {exc}") from exc
+    if certificate is not None:
+        public = serialization.PublicFormat.SubjectPublicKeyInfo
+        encoding = serialization.Encoding.DER
+        mine = key.public_key().public_bytes(encoding, public)
+        theirs = certificate.public_key().public_bytes(encoding, public)  # type: ignore[attr-defined]
+        if mine != theirs:
+            raise PkiError(f"{what} file {path} does not belong to the certificate it is paired with")
+
+
+def check_lab_certificates(certificates: dict[str, Path] | object) -> None:
+    """Validate the PIXIT certificate files the harness reads (the keys above): each exists and
+    parses, keys match their certificates, and a tester key comes with a tester certificate."""
+    paths = dict(certificates)  # type: ignore[call-overload]
+    if (TESTER_CERT_KEY in paths) != (TESTER_KEY_KEY in paths):
+        raise PkiError("PIXIT certificates: give tester_cert and tester_key together")
+    if DUT_KEY_KEY in paths and DUT_CERT_KEY not in paths:
+        raise PkiError("PIXIT certificates: dut_key without dut_cert")
+    for cert_key, key_key in ((DUT_CERT_KEY, DUT_KEY_KEY), (TESTER_CERT_KEY, TESTER_KEY_KEY)):
+        if cert_key in paths:
+            chain = check_certificate_file(f"PIXIT {cert_key}", Path(paths[cert_key]))
+            if key_key in paths:
+                check_key_file(f"PIXIT {key_key}", Path(paths[key_key]), chain[0])
+    if TRUST_ANCHOR_KEY in paths:
+        check_certificate_file(f"PIXIT {TRUST_ANCHOR_KEY}", Path(paths[TRUST_ANCHOR_KEY]))
+
+
+def external_identity(
+    role: str, cert_path: Path, key_path: Path | None, trust_anchor_path: Path
+) -> DeviceIdentity:
+    """Credentials the lab supplies (PIXIT): the certificate file is presented whole (device
+    certificate first, then its CAs); LFDI and SFDI come from the first certificate."""
+    check_certificate_file(f"{role} certificate", cert_path)
+    lfdi = lfdi_from_der(der_from_pem(cert_path.read_bytes()))
+    return DeviceIdentity(
+        role=role,
+        cert_path=cert_path,
+        key_path=key_path if key_path is not None else cert_path,
+        chain_path=cert_path,
+        trust_anchor_path=trust_anchor_path,
+        lfdi=lfdi,
+        sfdi=sfdi_from_lfdi(lfdi),
+    )

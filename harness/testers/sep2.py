@@ -9,6 +9,12 @@
   oversized, wrong content type) and offers bad TLS (wrong suite, TLS 1.3, no certificate, untrusted
   chain, unregistered LFDI).
 
+The server advertises itself by DNS-SD (``_smartenergy._tcp`` with its TXT record and function-set
+subtypes, IEEE 2030.5 clause 6.5) on the DUT-facing interface unless PICS ``sep2.dnssd`` is false.
+The client finds a server DUT through PIXIT ``addresses: {sep2_server: URL}``, the veth peer, or
+DNS-SD.  The tester's own certificate and the trust anchor come from the PIXIT when the DUT brings
+its own PKI (:func:`harness.devices.sep2.common.tester_identity`).
+
 Both write the NSS key log of every TLS session to the scenario's key log, so the capture is
 decrypted and the verdicts come from the timeline.  What the tester itself sees (status codes,
 refused handshakes) is kept only to know when to stop waiting.
@@ -30,11 +36,24 @@ from typing import Any
 
 from harness.codec.sep2 import resources as r
 from harness.codec.sep2.media import MEDIA_TYPE_SEP_XML, SEP_NAMESPACE
-from harness.devices.sep2.common import SimClock, identity
+from harness.devices.sep2.common import (
+    ServerLocation,
+    SimClock,
+    advertisement,
+    discover_server,
+    dnssd_enabled,
+    dnssd_interfaces,
+    dut_identity,
+    identity,
+    parse_server_url,
+    registration_pin,
+    tester_identity,
+)
 from harness.devices.sep2.pfe import Sep2Server
 from harness.devices.sep2.servers import registered_devices
 from harness.devices.settings import DeviceSettings
-from harness.protocol.sep2.endpoints import DCAP_PATH, SEP2_PORT
+from harness.protocol.sep2.endpoints import DCAP_PATH, PIXIT_SERVER_URL_KEY, SEP2_PORT
+from harness.transport.dnssd import Advertisement, DiscoveryError, Sep2Service, browse
 from harness.transport.http import MAX_BODY_BYTES, HttpResponse, Sep2HttpClient, Sep2HttpServer
 from harness.transport.link import Link
 from harness.transport.netns import VethLink, create_veth_link, destroy_veth_link
@@ -46,6 +65,8 @@ WRONG_CIPHER = "ECDHE-ECDSA-AES128-GCM-SHA256"
 TLS_FAULTS = ("wrong cipher", "TLS 1.3 only", "no client certificate", "untrusted chain", "unregistered LFDI")
 # Bounds of one tester operation.
 REQUEST_TIMEOUT_S = 10.0
+# How long the tester as client browses for a server DUT by DNS-SD (harness choice).
+DISCOVERY_TIMEOUT_S = 5.0
 WAIT_STEP_S = 0.05
 # Bodies the negative cases send.
 MALFORMED_XML = b'<?xml version="1.0"?><FlowReservationRequest xmlns="urn:ieee:std:2030.5:ns"><mRID>01'
@@ -68,44 +89,46 @@ def tls_server_context(
     role: str, settings: DeviceSettings, keylog: Path, fault: str | None = None
 ) -> ssl.SSLContext:
     """The tester's server context, compliant or with one ``fault`` of TLS_FAULTS."""
+    own = tester_identity(role, settings)
     if fault == "untrusted chain":
         untrusted = identity("untrusted", settings)
-        trusted = identity(role, settings)
-        return server_context(untrusted, trust_anchor=trusted.trust_anchor_path, keylog_path=keylog)
+        return server_context(untrusted, trust_anchor=own.trust_anchor_path, keylog_path=keylog)
     if fault == "wrong cipher":
-        return server_context(identity(role, settings), keylog_path=keylog, ciphers=WRONG_CIPHER)
+        return server_context(own, keylog_path=keylog, ciphers=WRONG_CIPHER)
     if fault == "TLS 1.3 only":
         return server_context(
-            identity(role, settings),
+            own,
             keylog_path=keylog,
             minimum_version=ssl.TLSVersion.TLSv1_3,
             maximum_version=ssl.TLSVersion.TLSv1_3,
         )
-    return server_context(identity(role, settings), keylog_path=keylog)
+    return server_context(own, keylog_path=keylog)
 
 
 def tls_client_context(
     role: str, settings: DeviceSettings, keylog: Path, fault: str | None = None
 ) -> ssl.SSLContext:
     """The tester's client context, compliant or with one ``fault`` of TLS_FAULTS."""
+    own = tester_identity(role, settings)
     if fault == "untrusted chain":
         untrusted = identity("untrusted", settings)
-        trusted = identity(role, settings)
-        return client_context(untrusted, trust_anchor=trusted.trust_anchor_path, keylog_path=keylog)
+        return client_context(untrusted, trust_anchor=own.trust_anchor_path, keylog_path=keylog)
     if fault == "unregistered LFDI":
-        return client_context(identity("unregistered", settings), keylog_path=keylog)
+        return client_context(
+            identity("unregistered", settings), trust_anchor=own.trust_anchor_path, keylog_path=keylog
+        )
     if fault == "no client certificate":
-        return client_context(identity(role, settings), keylog_path=keylog, present_certificate=False)
+        return client_context(own, keylog_path=keylog, present_certificate=False)
     if fault == "wrong cipher":
-        return client_context(identity(role, settings), keylog_path=keylog, ciphers=WRONG_CIPHER)
+        return client_context(own, keylog_path=keylog, ciphers=WRONG_CIPHER)
     if fault == "TLS 1.3 only":
         return client_context(
-            identity(role, settings),
+            own,
             keylog_path=keylog,
             minimum_version=ssl.TLSVersion.TLSv1_3,
             maximum_version=ssl.TLSVersion.TLSv1_3,
         )
-    return client_context(identity(role, settings), keylog_path=keylog)
+    return client_context(own, keylog_path=keylog)
 
 
 def _listen_host(link: Link) -> str:
@@ -222,10 +245,17 @@ class Sep2ServerTester:
     site: Sep2Server | None = None
     server: Sep2HttpServer | None = None
     bridge: EvseBridge | None = None
+    advertised: Advertisement | None = None
+    advertise_error: str | None = None
 
     async def start(self) -> None:
         self.clock = SimClock()
-        self.site = Sep2Server(self.clock, registered_devices(self.settings), tariff=self.tariff)
+        self.site = Sep2Server(
+            self.clock,
+            registered_devices(self.settings),
+            tariff=self.tariff,
+            registration_pin=registration_pin(self.settings),
+        )
         context = tls_server_context(self.role, self.settings, self.keylog, self.tls_fault)
         sock = None
         if self.bridge is not None and self.bridge.site is not None:
@@ -242,8 +272,17 @@ class Sep2ServerTester:
         await self.server.start()
         if self.bridge is not None:
             await self.bridge.start()
+        if dnssd_enabled(self.settings):
+            # IEEE 2030.5 clause 6.5: clients find their server by DNS-SD; advertise on the DUT's link.
+            try:
+                self.advertised = await advertisement(self.link, f"vgi-tester-{self.role}").start()
+            except DiscoveryError as exc:
+                self.advertise_error = str(exc)
 
     async def close(self) -> None:
+        if self.advertised is not None:
+            advertised, self.advertised = self.advertised, None
+            await advertised.close()
         if self.bridge is not None:
             await self.bridge.close()
         if self.server is not None:
@@ -252,7 +291,7 @@ class Sep2ServerTester:
 
     def device_path(self, role: str) -> str:
         assert self.site is not None
-        return f"/edev/{self.site.device_index(identity(role, self.settings).lfdi)}"
+        return f"/edev/{self.site.device_index(dut_identity(role, self.settings).lfdi)}"
 
     def posted(self, suffix: str) -> list[Any]:
         assert self.site is not None
@@ -297,11 +336,45 @@ class Sep2ClientTester:
     responses: list[tuple[str, str, int]] = field(default_factory=list)  # (method, target, status)
     refused: list[str] = field(default_factory=list)
     local_ports: set[int] = field(default_factory=set)
+    server: ServerLocation | None = None
+    advertised: list[Sep2Service] = field(default_factory=list)
+
+    async def locate(self) -> ServerLocation:
+        """Where the server DUT is: PIXIT ``addresses: {sep2_server: URL}``, the veth peer (or ::1)
+        of a started DUT, else DNS-SD on the tester's interface (IEEE 2030.5 clause 6.5)."""
+        if self.server is not None:
+            return self.server
+        if PIXIT_SERVER_URL_KEY in self.settings.addresses:
+            self.server = parse_server_url(self.settings.addresses[PIXIT_SERVER_URL_KEY])
+        elif self.link.mode == "loopback":
+            self.server = ServerLocation("::1", SEP2_PORT, DCAP_PATH, "loopback")
+        elif self.link.peer_address:
+            self.server = ServerLocation(self.link.peer_address, SEP2_PORT, DCAP_PATH, "peer")
+        else:
+            found = await discover_server(self.link, DISCOVERY_TIMEOUT_S, subtype=None)
+            if found is None:
+                raise ConnectionError(
+                    f"no IEEE 2030.5 server answered DNS-SD on {self.link.interface} within "
+                    f"{DISCOVERY_TIMEOUT_S:g} s; set PIXIT addresses.sep2_server to its URL"
+                )
+            self.server = found
+        return self.server
+
+    async def browse_advertisements(self, timeout_s: float) -> list[Sep2Service]:
+        """Browse ``_smartenergy._tcp`` on the tester's interface (the advertisement is judged on the
+        capture; what the tester resolves only tells it when to stop)."""
+        interfaces = dnssd_interfaces(self.link)
+        try:
+            self.advertised = await browse(timeout_s=timeout_s, expect=1, interfaces=interfaces)
+        except DiscoveryError as exc:
+            self.refused.append(f"DNS-SD: {exc}")
+            self.advertised = []
+        return self.advertised
 
     def _client(self, fault: str | None = None) -> Sep2HttpClient:
-        peer = "::1" if self.link.mode == "loopback" else (self.link.peer_address or "::1")
+        server = self.server or ServerLocation("::1", SEP2_PORT, DCAP_PATH, "default")
         context = tls_client_context(self.role, self.settings, self.keylog, fault)
-        return Sep2HttpClient(self.link.host_for(peer), SEP2_PORT, context, enforce_policy=False)
+        return Sep2HttpClient(self.link.host_for(server.host), server.port, context, enforce_policy=False)
 
     async def _remember(self, client: Sep2HttpClient) -> None:
         writer = client._writer  # noqa: SLF001 - the local port tells tester from DUT on loopback
@@ -318,10 +391,17 @@ class Sep2ClientTester:
         content_type: str | None = MEDIA_TYPE_SEP_XML,
         fault: str | None = None,
     ) -> HttpResponse | None:
-        client = self._client(fault)
         headers = (("Accept", MEDIA_TYPE_SEP_XML),)
         if body and content_type:
             headers += (("Content-Type", content_type),)
+        try:
+            await self.locate()
+        except (ConnectionError, DiscoveryError) as exc:
+            self.refused.append(f"{method} {target}: {exc}")
+            return None
+        if target == DCAP_PATH:
+            target = self.dcap_path
+        client = self._client(fault)
         try:
             await client.connect()
             await self._remember(client)
@@ -338,9 +418,14 @@ class Sep2ClientTester:
 
     async def walk(self, limit: int = 40) -> list[str]:
         """GET DeviceCapability and every link it (and the lists below it) names, once each."""
+        try:
+            await self.locate()
+        except (ConnectionError, DiscoveryError) as exc:
+            self.refused.append(f"walk: {exc}")
+            return []
         client = self._client()
         seen: list[str] = []
-        queue = [DCAP_PATH]
+        queue = [self.dcap_path]
         try:
             await client.connect()
             await self._remember(client)
@@ -372,7 +457,11 @@ class Sep2ClientTester:
             "wrong content type": (r.serialise(r.Time(href="/tm", **_time_fields())), "application/json"),
         }[kind]
         await self.request("POST", target, body, content_type)
-        await self.request("GET", DCAP_PATH)
+        await self.request("GET", self.dcap_path)
+
+    @property
+    def dcap_path(self) -> str:
+        return self.server.dcap_path if self.server is not None else DCAP_PATH
 
 
 def _time_fields() -> dict[str, Any]:

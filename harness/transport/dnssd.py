@@ -1,13 +1,19 @@
 """IEEE 2030.5 service discovery: DNS-SD ``_smartenergy._tcp`` over mDNS (python-zeroconf).
 
-IEEE 2030.5-2018 clause 6.5 (shared/REFERENCE.md section 7): servers advertise the service type
-``_smartenergy._tcp``; the TXT record starts with ``txtvers`` and carries ``dcap`` (the path of
-DeviceCapability), ``https`` (the TLS port) and ``level`` (the security/function level).  Function-set
-subtypes exist but are unreliable in practice, so discovery here browses the plain service type and
-reads the TXT record.
+IEEE 2030.5-2018 clause 6.5 / 8.3.3 (shared/REFERENCE.md section 7): clients locate servers by DNS-SD;
+servers advertise the service type ``_smartenergy._tcp``; the TXT record starts with ``txtvers`` and
+carries ``dcap`` (the path of DeviceCapability), ``https`` (the TLS port) and ``level``.  A server also
+registers one subtype PTR per function set it offers, each pointing at an SRV/TXT pair of its own
+(IEEE 2030.5-2018 clause 6.5, "extended form of subtype query", read on a public copy of the text).
+The subtype names are those the EPRI IEEE 2030.5 client (client_test README, 2018) queries: ``edev``
+(the server holding the client's EndDevice), ``tm``, ``tp``, ``dr``, ``msg``, ``mup``, ``rsps``,
+``derp``, ``bill``, ``ppy``, ``upt``, ``file``, ``sdev`` [names verified against that implementation,
+not against the standard's table; the per-subtype TXT key ``path`` is unverified].  The subtype PTR
+follows RFC 6763 clause 7.1: ``_<sub>._sub._smartenergy._tcp.local.``.
 
-The harness stays on loopback by default (``interfaces=("127.0.0.1",)``); a lab may pass the
-address of a veth inside a network namespace instead.
+The harness browses the plain service type (python-zeroconf's subtype browsing is unreliable) and
+reads the TXT record.  By default everything stays on loopback (``interfaces=("127.0.0.1",)``); on
+a veth the caller passes the link's IPv6 link-local address (or its interface index).
 
 :func:`txt_properties` and :func:`parse_txt` are pure; :class:`Advertisement` and :func:`browse` do
 I/O.
@@ -29,6 +35,39 @@ SEP2_SERVICE_TYPE = "_smartenergy._tcp.local."
 SEP2_TXTVERS = "1"
 # Default "level" value [unverified]: the security level the harness's servers offer.
 SEP2_DEFAULT_LEVEL = "-S1"
+# RFC 6763 clause 7.1: a subtype PTR is "_<subtype>._sub.<service type>".
+SUBTYPE_INFIX = "._sub."
+# Function-set subtypes (as the EPRI 2030.5 client names them) and the list path each points at in the
+# harness's servers (harness.devices.sep2.pfe).  ``edev`` is the one a client uses to find the server
+# holding its own EndDevice.
+EDEV_SUBTYPE = "edev"
+SEP2_SUBTYPE_NAMES = (
+    "bill",
+    "dr",
+    "derp",
+    "file",
+    "msg",
+    "ppy",
+    "rsps",
+    "tp",
+    "tm",
+    "upt",
+    "edev",
+    "mup",
+    "sdev",
+)
+HARNESS_SUBTYPES: dict[str, str] = {
+    "edev": "/edev",
+    "tm": "/tm",
+    "tp": "/tp",
+    "dr": "/dr",
+    "msg": "/msg",
+    "mup": "/mup",
+    "rsps": "/rsps",
+}
+# mDNS (RFC 6762): UDP port and the IPv6 link-local group.
+MDNS_PORT = 5353
+MDNS_GROUP_V6 = "ff02::fb"
 # Bounds for one browse (PIXIT may override): how long to wait for answers and to resolve each.
 BROWSE_TIMEOUT_S = 5.0
 RESOLVE_TIMEOUT_S = 3.0
@@ -55,6 +94,11 @@ class Sep2Service:
         return dict(self.txt).get("dcap")
 
     @property
+    def path(self) -> str | None:
+        """A subtype instance's function-set path (TXT ``path``) [unverified key]."""
+        return dict(self.txt).get("path")
+
+    @property
     def https_port(self) -> int | None:
         value = dict(self.txt).get("https")
         return int(value) if value and value.isdigit() else None
@@ -68,13 +112,27 @@ class Sep2Service:
         return bool(self.txt) and self.txt[0][0] == "txtvers"
 
 
-def txt_properties(dcap_path: str, https_port: int, level: str = SEP2_DEFAULT_LEVEL) -> dict[str, str]:
+def txt_properties(
+    dcap_path: str, https_port: int, level: str = SEP2_DEFAULT_LEVEL, path: str | None = None
+) -> dict[str, str]:
     """TXT keys in the order 2030.5 wants them (dicts keep insertion order; zeroconf writes it)."""
     if not dcap_path.startswith("/"):
         raise ValueError(f"dcap must be an absolute path, not {dcap_path!r}")
     if not 0 < https_port < 65536:
         raise ValueError(f"https port out of range: {https_port}")
-    return {"txtvers": SEP2_TXTVERS, "dcap": dcap_path, "https": str(https_port), "level": level}
+    properties = {"txtvers": SEP2_TXTVERS, "dcap": dcap_path}
+    if path is not None:
+        if not path.startswith("/"):
+            raise ValueError(f"path must be an absolute path, not {path!r}")
+        properties["path"] = path
+    return {**properties, "https": str(https_port), "level": level}
+
+
+def subtype_service_type(subtype: str) -> str:
+    """``_edev._sub._smartenergy._tcp.local.`` for ``edev`` (RFC 6763 clause 7.1)."""
+    if not subtype or not subtype.replace("-", "").isalnum():
+        raise ValueError(f"not a subtype name: {subtype!r}")
+    return f"_{subtype}{SUBTYPE_INFIX}{SEP2_SERVICE_TYPE}"
 
 
 def parse_txt(text: bytes) -> tuple[tuple[str, str | None], ...]:
@@ -96,27 +154,43 @@ def parse_txt(text: bytes) -> tuple[tuple[str, str | None], ...]:
     return tuple(pairs)
 
 
-def _zeroconf(interfaces: Sequence[str]):  # type: ignore[no-untyped-def]
+Interface = str | int  # an interface address (IPv6 without zone) or an IPv6 interface index
+
+
+def _version(interface: Interface) -> int:
+    if isinstance(interface, int):
+        return 6
+    return ipaddress.ip_address(interface.split("%", 1)[0]).version
+
+
+def _zeroconf(interfaces: Sequence[Interface]):  # type: ignore[no-untyped-def]
     from zeroconf import IPVersion
     from zeroconf.asyncio import AsyncZeroconf
 
-    v6 = any(ipaddress.ip_address(address).version == 6 for address in interfaces)
-    v4 = any(ipaddress.ip_address(address).version == 4 for address in interfaces)
+    v6 = any(_version(i) == 6 for i in interfaces)
+    v4 = any(_version(i) == 4 for i in interfaces)
     version = IPVersion.All if v4 and v6 else IPVersion.V6Only if v6 else IPVersion.V4Only
+    choice = [i if isinstance(i, int) else i.split("%", 1)[0] for i in interfaces]
     try:
-        return AsyncZeroconf(interfaces=list(interfaces), ip_version=version)
-    except OSError as exc:
-        raise DiscoveryError(f"cannot open mDNS sockets on {', '.join(interfaces)}: {exc}") from exc
+        return AsyncZeroconf(interfaces=choice, ip_version=version)
+    except (OSError, RuntimeError) as exc:
+        names = ", ".join(str(i) for i in interfaces)
+        raise DiscoveryError(f"cannot open mDNS sockets on {names}: {exc}") from exc
 
 
 def _packed(address: str) -> bytes:
     ip = ipaddress.ip_address(address)
     family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
-    return socket.inet_pton(family, address)
+    return socket.inet_pton(family, address.split("%", 1)[0])
 
 
 class Advertisement:
-    """Advertise one 2030.5 server as ``<instance>._smartenergy._tcp.local.`` until closed."""
+    """Advertise one 2030.5 server as ``<instance>._smartenergy._tcp.local.`` until closed.
+
+    With ``subtypes`` (name -> function-set path), also one SRV/TXT pair per function set,
+    ``<instance>-<name>._smartenergy._tcp.local.``, named by the subtype PTR
+    ``_<name>._sub._smartenergy._tcp.local.`` (IEEE 2030.5-2018 clause 6.5).
+    """
 
     def __init__(
         self,
@@ -127,43 +201,72 @@ class Advertisement:
         level: str = SEP2_DEFAULT_LEVEL,
         addresses: Sequence[str] = LOOPBACK_INTERFACES,
         host: str | None = None,
-        interfaces: Sequence[str] | None = None,
+        interfaces: Sequence[Interface] | None = None,
+        subtypes: dict[str, str] | None = None,
     ) -> None:
         self.instance = instance
         self.port = port
+        self.dcap_path = dcap_path
+        self.level = level
         self.addresses = tuple(addresses)
         self.properties = txt_properties(dcap_path, port, level)
+        self.subtypes = dict(subtypes or {})
+        for name, path in self.subtypes.items():
+            subtype_service_type(name)
+            txt_properties(dcap_path, port, level, path)
         self.host = host or f"{instance.lower().replace(' ', '-')}.local."
         self.interfaces = tuple(interfaces or addresses)
         self._zc = None
-        self._info = None
+        self._infos: list[object] = []
 
-    async def start(self) -> Advertisement:
+    def _service_infos(self) -> list[object]:
         from zeroconf.asyncio import AsyncServiceInfo
 
-        self._info = AsyncServiceInfo(
-            SEP2_SERVICE_TYPE,
-            f"{self.instance}.{SEP2_SERVICE_TYPE}",
-            addresses=[_packed(address) for address in self.addresses],
-            port=self.port,
-            properties=self.properties,
-            server=self.host,
-        )
+        packed = [_packed(address) for address in self.addresses]
+        infos = [
+            AsyncServiceInfo(
+                SEP2_SERVICE_TYPE,
+                f"{self.instance}.{SEP2_SERVICE_TYPE}",
+                addresses=packed,
+                port=self.port,
+                properties=self.properties,
+                server=self.host,
+            )
+        ]
+        for name, path in self.subtypes.items():
+            infos.append(
+                AsyncServiceInfo(
+                    subtype_service_type(name),
+                    f"{self.instance}-{name}.{SEP2_SERVICE_TYPE}",
+                    addresses=packed,
+                    port=self.port,
+                    properties=txt_properties(self.dcap_path, self.port, self.level, path),
+                    server=self.host,
+                )
+            )
+        return infos
+
+    async def start(self) -> Advertisement:
+        infos = self._service_infos()
         self._zc = _zeroconf(self.interfaces)
         try:
-            await self._zc.async_register_service(self._info)
+            for info in infos:
+                await self._zc.async_register_service(info)  # type: ignore[arg-type]
+                self._infos.append(info)
         except Exception as exc:
-            await self._zc.async_close()
-            self._zc = None
+            await self.close()
             raise DiscoveryError(f"cannot advertise {self.instance}: {type(exc).__name__}: {exc}") from exc
         return self
 
     async def close(self) -> None:
         if self._zc is not None:
-            if self._info is not None:
-                await self._zc.async_unregister_service(self._info)
-            await self._zc.async_close()
-            self._zc = None
+            zc, self._zc = self._zc, None
+            try:
+                if self._infos:
+                    await zc.async_unregister_all_services()
+            finally:
+                self._infos = []
+                await zc.async_close()
 
     async def __aenter__(self) -> Advertisement:
         return await self.start()
@@ -177,12 +280,14 @@ async def browse(
     timeout_s: float = BROWSE_TIMEOUT_S,
     expect: int | None = None,
     instance: str | None = None,
-    interfaces: Sequence[str] = LOOPBACK_INTERFACES,
+    interfaces: Sequence[Interface] = LOOPBACK_INTERFACES,
+    service_type: str = SEP2_SERVICE_TYPE,
 ) -> list[Sep2Service]:
     """The 2030.5 servers that answer within ``timeout_s``.
 
     Returns sooner once ``expect`` services are resolved, or once the service named ``instance`` is
-    (then only that one is returned).
+    (then only that one is returned).  ``service_type`` may name a subtype
+    (:func:`subtype_service_type`); instances are then read from the base type.
     """
     from zeroconf import ServiceStateChange
     from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo
@@ -195,7 +300,7 @@ async def browse(
         if state_change in (ServiceStateChange.Added, ServiceStateChange.Updated) and not names.full():
             names.put_nowait(name)
 
-    browser = AsyncServiceBrowser(zc.zeroconf, [SEP2_SERVICE_TYPE], handlers=[on_change])
+    browser = AsyncServiceBrowser(zc.zeroconf, [service_type], handlers=[on_change])
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     try:

@@ -83,3 +83,42 @@ def test_server_that_accepts_malformed_bodies_fails_with_the_offending_bytes(tmp
     bad = [e for e in timeline if e["protocol"] == "HTTP" and e["error"]]
     assert bad and bytes.fromhex(bad[0]["fields"]["raw"]).startswith(b"<?xml")
     assert by_id["TC_SEP2_I7_002[wrong content type-415]"].verdict == "PASS"
+
+
+def _lab_with_option(tmp_path: Path, name: str, option: str) -> Path:
+    text = (REPO_ROOT / "lab_configs" / "sim.yaml").read_text()
+    text = text.replace("name: sim", f"name: sim-{name}")
+    assert re.search(r"(?m)^  options:\n", text)
+    text = re.sub(r"(?m)^  options:\n", f"  options:\n    {option}\n", text, count=1)
+    lab = tmp_path / f"{name}.yaml"
+    lab.write_text(text)
+    return lab
+
+
+def test_dns_sd_discovery_both_ways_passes_from_the_capture(tmp_path):
+    """The tester advertises _smartenergy._tcp, the reference EVSE finds it by DNS-SD (the query is on
+    the timeline), and the tester as client judges the reference PFE's advertisement."""
+    out = tmp_path / "run"
+    tags = "protocol:ieee2030.5 and (req:SEP2-DISC-01 or req:SEP2-DISC-02)"
+    proc = _run(out, "--interface", "5", "--interface", "7", "--tags", tags)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    scenarios = {s.id: s for s in Results.load(out).scenarios}
+    assert set(scenarios) == {"TC_SEP2_I5_004", "TC_SEP2_I7_005"}
+    for scenario in scenarios.values():
+        assert scenario.verdict == "PASS", (scenario.id, scenario.reason)
+        timeline = json.loads((out / scenario.timeline).read_text())
+        mdns = [e for e in timeline if e["protocol"] == "MDNS"]
+        assert any(e["message"] == "query" and e["fields"]["smartenergy"] for e in mdns), scenario.id
+        assert any(e["message"] == "response" and e["fields"].get("txt_first") == "txtvers" for e in mdns)
+    logs = "".join(p.read_text() for p in (out / "logs").glob("*TC_SEP2_I5_004*"))
+    assert "via=dns-sd" in logs, logs
+
+
+def test_without_dns_sd_the_scenarios_are_not_applicable_and_clients_fall_back(tmp_path):
+    out = tmp_path / "run"
+    lab = _lab_with_option(tmp_path, "no-dnssd", "sep2.dnssd: false")
+    tags = "protocol:ieee2030.5 and (req:SEP2-DISC-01 or id:TC_SEP2_I5_001)"
+    proc = _run(out, "--lab", str(lab), "--interface", "5", "--tags", tags)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    verdicts = {s.id: s.verdict for s in Results.load(out).scenarios}
+    assert verdicts == {"TC_SEP2_I5_001": "PASS", "TC_SEP2_I5_004": "NOT_APPLICABLE"}

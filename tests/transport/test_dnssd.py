@@ -10,12 +10,16 @@ import struct
 import pytest
 
 from harness.transport.dnssd import (
+    EDEV_SUBTYPE,
+    HARNESS_SUBTYPES,
     SEP2_SERVICE_TYPE,
+    SEP2_SUBTYPE_NAMES,
     Advertisement,
     DiscoveryError,
     Sep2Service,
     browse,
     parse_txt,
+    subtype_service_type,
     txt_properties,
 )
 
@@ -97,3 +101,32 @@ def test_browse_without_a_server_finds_nothing_of_ours() -> None:
         pytest.skip(reason)
     instance = f"vgi-absent-{secrets.token_hex(4)}"
     assert asyncio.run(browse(timeout_s=0.5, instance=instance)) == []
+
+
+def test_subtype_names_and_txt_path() -> None:
+    assert subtype_service_type("edev") == "_edev._sub._smartenergy._tcp.local."
+    assert EDEV_SUBTYPE in SEP2_SUBTYPE_NAMES and set(HARNESS_SUBTYPES) <= set(SEP2_SUBTYPE_NAMES)
+    with pytest.raises(ValueError):
+        subtype_service_type("bad name")
+    assert list(txt_properties("/dcap", 8443, path="/edev")) == ["txtvers", "dcap", "path", "https", "level"]
+    with pytest.raises(ValueError):
+        txt_properties("/dcap", 8443, path="edev")
+
+
+def test_the_edev_subtype_finds_the_server_holding_the_end_device() -> None:
+    reason = _loopback_multicast_works()
+    if reason is not None:
+        pytest.skip(reason)
+    instance = f"vgi-test-sub-{secrets.token_hex(4)}"
+
+    async def run() -> list[Sep2Service]:
+        async with Advertisement(instance, 48444, subtypes={"edev": "/edev", "tm": "/tm"}):
+            return await browse(
+                timeout_s=10, instance=f"{instance}-edev", service_type=subtype_service_type("edev")
+            )
+
+    found = asyncio.run(run())
+    assert len(found) == 1
+    service = found[0]
+    assert service.txtvers_first and service.path == "/edev" and service.https_port == 48444
+    assert service.dcap_path == "/dcap"

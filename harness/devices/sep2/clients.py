@@ -1,6 +1,7 @@
 """Reference IEEE 2030.5 clients: EV (J2836/1 logic), EVSE, DC charger, telematics and meter.
 
-Each finds its server on the link, opens one mutual-TLS connection, reads DeviceCapability, finds
+Each finds its server on the link (by DNS-SD: :func:`harness.devices.sep2.common.find_server`), opens
+one mutual-TLS connection, reads DeviceCapability, finds
 its EndDevice (its own LFDI), Registration and FunctionSetAssignments, then polls the function sets
 its role uses at the announced pollRate.  The EV (and telematics, the EV's logic over the internet
 path) feeds prices and DR events to :class:`harness.protocol.sep2.planner.EvChargingLogic` and sends
@@ -25,11 +26,11 @@ from harness.codec.sep2.document import Sep2DecodeError
 from harness.devices.sep2.common import (
     SIM_POLL_RATE_S,
     client_tls,
-    find_peer,
+    find_server,
     identity,
 )
 from harness.devices.settings import DeviceSettings
-from harness.protocol.sep2.endpoints import DCAP_PATH, SEP2_PORT
+from harness.protocol.sep2.endpoints import DCAP_PATH
 from harness.protocol.sep2.planner import (
     AcknowledgeEvent,
     ArmTimer,
@@ -78,6 +79,7 @@ class Sep2Client:
     poll_rate: float = SIM_POLL_RATE_S
     synced_at: float | None = None
     faults: frozenset[str] = frozenset()
+    dcap_path: str = DCAP_PATH
 
     async def get(self, path: str) -> Any:
         response = await self.http.get(path)
@@ -96,7 +98,7 @@ class Sep2Client:
 
     async def start(self) -> None:
         """Discovery through DeviceCapability, Time, EndDevice, Registration, FSA (IEEE 2030.5 6.3, 6.5)."""
-        dcap = await self.get(DCAP_PATH)
+        dcap = await self.get(self.dcap_path)
         self.poll_rate = float(dcap.poll_rate or SIM_POLL_RATE_S)
         for name in (
             "time_link",
@@ -304,15 +306,21 @@ async def run_polling_logic(client: Sep2Client) -> None:
 
 
 async def run_client(role: str, link: Link, settings: DeviceSettings, faults: frozenset[str]) -> None:
-    peer = await find_peer(link)
-    print(f"READY {role} sep2 client server={peer}", flush=True)
+    server = await find_server(link, settings)
+    print(
+        f"READY {role} sep2 client server={server.host} port={server.port} dcap={server.dcap_path} "
+        f"via={server.via}",
+        flush=True,
+    )
     backoff = SIM_POLL_RATE_S
     for _ in range(MAX_CYCLES):
-        http = Sep2HttpClient(link.host_for(peer), SEP2_PORT, client_tls(role, settings))
+        http = Sep2HttpClient(link.host_for(server.host), server.port, client_tls(role, settings))
         try:
             session = await http.connect()
             print(f"CONNECTED {role} tls={session}", flush=True)
-            client = Sep2Client(role, http, identity(role, settings).lfdi, faults=faults)
+            client = Sep2Client(
+                role, http, identity(role, settings).lfdi, faults=faults, dcap_path=server.dcap_path
+            )
             await client.start()
             if role in ("ev", "telematics"):
                 await run_ev_logic(client, settings)

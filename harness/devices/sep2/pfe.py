@@ -24,7 +24,7 @@ from harness.codec.sep2 import resources as r
 from harness.codec.sep2 import values as v
 from harness.codec.sep2.document import Sep2DecodeError
 from harness.codec.sep2.media import is_sep_xml
-from harness.devices.sep2.common import SIM_POLL_RATE_S, SimClock
+from harness.devices.sep2.common import SIM_POLL_RATE_S, SIM_REGISTRATION_PIN, SimClock
 from harness.protocol.sep2.endpoints import DCAP_PATH
 from harness.protocol.sep2.planner import ROW_S, TABLE_HOURS
 from harness.transport.http import HttpRequest, HttpResponse
@@ -74,8 +74,8 @@ UOM_WH = 72
 FLOW_DELIVERED = 1
 # Bound on the request log kept for testers deciding when to stop waiting.
 MAX_REQUEST_LOG = 100_000
-# Registration PIN the simulated lab uses (IEEE 2030.5 clause 6.3.4: 6 digits with a check digit).
-SIM_PIN = 111115
+# Registration PIN the simulated lab uses (IEEE 2030.5 clause 6.3.4), one place: harness.devices.sep2.common.
+SIM_PIN = SIM_REGISTRATION_PIN
 
 
 @dataclass
@@ -105,6 +105,7 @@ class Sep2Server:
     mirrors: dict[int, Any] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path), bounded
     accept_malformed: bool = False
+    registration_pin: int = SIM_PIN
     on_post: Callable[[str, str, Any], None] | None = None
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -175,7 +176,7 @@ class Sep2Server:
         return r.Registration(
             href=f"/edev/{index}/rg",
             date_time_registered=v.sep_time(self.clock.start),
-            p_in=sep.Pintype(value=SIM_PIN),
+            p_in=sep.Pintype(value=self.registration_pin),
         )
 
     def fsa_list(self, index: int) -> Any:

@@ -1,7 +1,9 @@
 """Reference IEEE 2030.5 servers: the PFE (utility) and the BMS (site controller).
 
 Both serve the simulated lab's resource tree (:class:`harness.devices.sep2.pfe.Sep2Server`) over
-mutual TLS on the lab's port to every device of the lab PKI except the unregistered one.  The BMS
+mutual TLS on the lab's port to every device of the lab PKI except the unregistered one (and to the
+DUT whose certificate the PIXIT names), and advertise themselves by DNS-SD unless PICS ``sep2.dnssd``
+is false.  The BMS
 also publishes the site's DR event for the next hours, as a site controller relaying the utility's
 programs to its EVSEs and EVs (interface 1 bridge side).
 """
@@ -15,45 +17,71 @@ from harness.devices.sep2.common import (
     LAB_PKI_ROLES,
     UNREGISTERED_ROLE,
     SimClock,
+    advertisement,
+    dnssd_enabled,
+    dut_identity,
     identity,
     listen_host,
+    registration_pin,
     server_tls,
 )
 from harness.devices.sep2.pfe import Sep2Server
 from harness.devices.settings import DeviceSettings
+from harness.pki.store import DUT_CERT_KEY
 from harness.protocol.sep2.endpoints import SEP2_PORT
+from harness.transport.dnssd import DiscoveryError
 from harness.transport.http import Sep2HttpServer
 from harness.transport.link import Link
 
 
 def registered_devices(settings: DeviceSettings | None = None) -> dict[str, str]:
-    """LFDI -> role of every lab device the servers know (IEEE 2030.5 clause 6.3.4 registration)."""
+    """LFDI -> role of every lab device the servers know (IEEE 2030.5 clause 6.3.4 registration),
+    plus the DUT whose certificate PIXIT ``dut_cert`` names (its LFDI computed from it) as ``dut``."""
     out = {}
     for role in LAB_PKI_ROLES:
         if role != UNREGISTERED_ROLE:
             out[identity(role, settings).lfdi] = role
+    if settings is not None and DUT_CERT_KEY in settings.certificates:
+        out.setdefault(dut_identity("dut", settings).lfdi, "dut")
     return out
 
 
 async def serve(role: str, link: Link, settings: DeviceSettings, site: Sep2Server) -> None:
     server = Sep2HttpServer(site.handle, server_tls(role, settings), host=listen_host(link), port=SEP2_PORT)
     await server.start()
-    print(f"READY {role} sep2 server address={link.address} port={server.port}", flush=True)
+    advertised = None
+    if dnssd_enabled(settings):
+        try:
+            advertised = await advertisement(link, f"vgi-{role}", server.port).start()
+        except DiscoveryError as exc:
+            print(f"DNS-SD advertisement failed: {exc}", file=sys.stderr, flush=True)
+    print(
+        f"READY {role} sep2 server address={link.address} port={server.port} "
+        f"dnssd={'on' if advertised else 'off'}",
+        flush=True,
+    )
     try:
         await asyncio.Event().wait()
     finally:
+        if advertised is not None:
+            await advertised.close()
         await server.close()
         print(f"STOPPED {role}", file=sys.stderr, flush=True)
 
 
 async def run_pfe_server(link: Link, settings: DeviceSettings, faults: frozenset[str]) -> None:
-    site = Sep2Server(SimClock(), registered_devices(settings))
+    site = Sep2Server(SimClock(), registered_devices(settings), registration_pin=registration_pin(settings))
     site.accept_malformed = "sep2-server-accepts-malformed" in faults
     await serve("pfe-server", link, settings, site)
 
 
 async def run_bms(link: Link, settings: DeviceSettings, faults: frozenset[str]) -> None:
-    site = Sep2Server(SimClock(), registered_devices(settings), messages=["Site load management active"])
+    site = Sep2Server(
+        SimClock(),
+        registered_devices(settings),
+        messages=["Site load management active"],
+        registration_pin=registration_pin(settings),
+    )
     site.accept_malformed = "sep2-server-accepts-malformed" in faults
     # The site's own peak: limit EV charging 18:00-21:00 of the simulated day.
     day = site.clock.start

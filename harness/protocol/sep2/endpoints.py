@@ -11,3 +11,6 @@ from __future__ import annotations
 SEP2_PORT = 8443
 # DeviceCapability path; IEEE 2030.5 clause 6.5 announces it in the DNS-SD TXT record ("dcap").
 DCAP_PATH = "/dcap"
+# PIXIT addresses key naming a server's DeviceCapability URL (e.g. ``https://[fe80::1]:8443/dcap``),
+# used instead of DNS-SD discovery by the tester as client and by the reference clients.
+PIXIT_SERVER_URL_KEY = "sep2_server"

@@ -9,6 +9,8 @@ from harness.verdict.checks.requirements import requirement
 
 HTTP: Final = "HTTP"
 TLS: Final = "TLS"
+# IEEE 2030.5 discovery: DNS-SD over mDNS (capture/mdns.py), messages "query" and "response".
+MDNS: Final = "MDNS"
 
 # TLS: IEEE 2030.5 12.3.3 mandates TLS 1.2 (0x0303) with TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 (0xC0AE);
 # 0x00FF is the renegotiation SCSV a client may add.
@@ -25,6 +27,8 @@ SEP2_CLIENT_01 = requirement("SEP2-CLIENT-01")
 SEP2_CLIENT_02 = requirement("SEP2-CLIENT-02")
 SEP2_CLIENT_03 = requirement("SEP2-CLIENT-03")
 SEP2_CLIENT_04 = requirement("SEP2-CLIENT-04")
+SEP2_DISC_01 = requirement("SEP2-DISC-01")
+SEP2_DISC_02 = requirement("SEP2-DISC-02")
 SEP2_EV_02 = requirement("SEP2-EV-02")
 SEP2_EV_03 = requirement("SEP2-EV-03")
 SEP2_EV_04 = requirement("SEP2-EV-04")
@@ -61,3 +65,8 @@ def request(method: str, path: str, *, sender: str | None = None, where: Where |
 
 def tls(message: str, sender: str, **where: Any) -> Selector:
     return select(TLS, message, sender=sender, where=where or None)
+
+
+def mdns(message: str, *, sender: str | None = None, where: Where | None = None) -> Selector:
+    """mDNS datagrams: ``query`` or ``response`` (fields as capture/mdns.py summarises them)."""
+    return select(MDNS, message, sender=sender, where=where)
