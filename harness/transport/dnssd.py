@@ -250,9 +250,10 @@ class Advertisement:
         infos = self._service_infos()
         self._zc = _zeroconf(self.interfaces)
         try:
-            for info in infos:
-                await self._zc.async_register_service(info)  # type: ignore[arg-type]
-                self._infos.append(info)
+            # Each record is probed before it is announced (RFC 6762 8.1, about 1 s); the base record and
+            # the subtype records probe at the same time rather than one after another.
+            await asyncio.gather(*(self._zc.async_register_service(info) for info in infos))  # type: ignore[arg-type]
+            self._infos.extend(infos)
         except Exception as exc:
             await self.close()
             raise DiscoveryError(f"cannot advertise {self.instance}: {type(exc).__name__}: {exc}") from exc
