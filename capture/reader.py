@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from capture.mdns import MDNS_PORT
-from capture.mdns import summarise as summarise_mdns
 from capture.timeline import Timeline, TimelineEvent
 from harness.codec.homeplug import SLAC_MMTYPES, HomePlugDecodeError, decode_slac, mme_type
+from harness.codec.mdns import MDNS_PORT
+from harness.codec.mdns import summarise as summarise_mdns
 from harness.codec.v2g.sdp import SDP_SERVER_PORT, SdpDecodeError, decode_sdp
 from harness.codec.v2g.v2gtp import V2GTP_HEADER_LENGTH, V2gtpDecodeError, decode_v2gtp_header
 
@@ -196,7 +196,7 @@ def _mac(raw: bytes) -> str:
 def _mdns_event(
     data: bytes, t: float, number: int, src: str, dst: str, sport: int, dport: int
 ) -> TimelineEvent:
-    """IEEE 2030.5 discovery (DNS-SD over mDNS, capture/mdns.py): a query or a response."""
+    """IEEE 2030.5 discovery (DNS-SD over mDNS, harness/codec/mdns.py): a query or a response."""
     try:
         message, fields = summarise_mdns(data)
     except ValueError as exc:

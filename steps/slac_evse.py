@@ -226,15 +226,20 @@ def evse_rematches(vgi_scenario: ScenarioRun) -> None:
 
 @then("each CM_SLAC_PARM.CNF echoes the RunID of the request it answers")
 def evse_echoes_each(vgi_scenario: ScenarioRun) -> None:
+    """Two requirements, two checks per RunID: a request left unanswered breaks SLAC-EVSE-05 (answer
+    each CM_SLAC_PARM.REQ within TT_match_response), an answer carrying another RunID SLAC-EVSE-03."""
     side = _sides(vgi_scenario)
+    window = vgi_scenario.timer("TT_match_response")
     for run_id in [WRONG_RUN_ID.hex(), *vgi_scenario.slac.run_ids]:
+        request = side.from_tester("CM_SLAC_PARM.REQ", RunID=run_id)
         vgi_scenario.expect(
-            ResponseTime(
-                side.from_tester("CM_SLAC_PARM.REQ", RunID=run_id),
-                side.from_dut("CM_SLAC_PARM.CNF", RunID=run_id),
-                vgi_scenario.timer("TT_match_response"),
-            ),
-            f"CM_SLAC_PARM.REQ with RunID {run_id} answered with the same RunID",
+            ResponseTime(request, side.from_dut("CM_SLAC_PARM.CNF"), window),
+            f"CM_SLAC_PARM.REQ with RunID {run_id} answered within TT_match_response",
+            s.SLAC_EVSE_05,
+        )
+        vgi_scenario.expect(
+            NoResponse(request, side.from_dut("CM_SLAC_PARM.CNF", RunID=ne(run_id)), window),
+            f"no CM_SLAC_PARM.CNF with another RunID answers the CM_SLAC_PARM.REQ with RunID {run_id}",
             s.SLAC_EVSE_03,
         )
 

@@ -47,8 +47,9 @@ WRONG_RUN_ID = bytes.fromhex("dead00beef00cafe")
 
 
 def _real_modem(run: ScenarioRun) -> bool:
-    """A `plc` lab: the tester's port leads to a real Green PHY modem and the lab's pilot box."""
-    return run.bench.lab.config.access.kind == "plc"
+    """A `plc` or `manual` lab: the tester's port leads to a real Green PHY modem (a `manual` DUT is
+    the operator's device behind the lab's modem, lab_configs/examples/manual-evse.yaml)."""
+    return run.bench.lab.config.access.kind in ("plc", "manual")
 
 
 def _inconclusive_without_link(run: ScenarioRun) -> None:

@@ -50,7 +50,7 @@ Feature: SLAC matching of an EVSE under test, the tester acting as EV
     Then the EVSE ignores the CM_SLAC_MATCH.REQ with the wrong RunID
     And the EVSE completes the matching sequence
 
-  @id:TC_SLAC_EVSE_006 @dut:evse @req:SLAC-EVSE-07
+  @id:TC_SLAC_EVSE_006 @dut:evse @req:SLAC-EVSE-03 @req:SLAC-EVSE-05
   Scenario: Each CM_SLAC_PARM.CNF echoes the RunID of the request it answers
     Given the tester sends its first CM_SLAC_PARM.REQ with a wrong RunID
     When the tester plugs in and the EVSE offers 5 %

@@ -17,8 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "init",
         help="create SERCA -> MCA -> MICA and one device certificate per role",
         description="Create a test PKI: a SERCA, MCA and MICA, one device certificate per role (ECDSA "
-        "P-256, IEEE 2030.5 device profile, no DNS names), and an 'untrusted' device certificate "
-        "under an unrelated SERCA for negative tests. Writes pki.json with every LFDI and SFDI.",
+        "P-256, IEEE 2030.5 device profile, no DNS names), and for negative tests an 'unregistered' "
+        "device certificate under the same MICA (valid, but no server registers its LFDI) and an "
+        "'untrusted' one under an unrelated SERCA. Writes pki.json with every LFDI and SFDI.",
     )
     init.add_argument("directory", metavar="DIR", help="where to write the PKI")
     init.add_argument(
@@ -47,11 +48,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _init(args: argparse.Namespace) -> int:
     from harness.commands import UsageError
+    from harness.devices.sep2.common import UNREGISTERED_ROLE
     from harness.pki.hierarchy import PkiExists, init_pki, issue_device
     from harness.pki.profile import ROLES
     from harness.pki.store import MANIFEST_NAME, PkiError
 
     roles = tuple(args.roles) if args.roles else ROLES
+    # The unregistered-LFDI scenarios (TC_SEP2_I7_004, TC_SEP2_I8_004) present this one's certificate.
+    roles += () if UNREGISTERED_ROLE in roles else (UNREGISTERED_ROLE,)
     if args.role is not None:
         from pathlib import Path
 

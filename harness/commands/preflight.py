@@ -15,17 +15,23 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib
 import ipaddress
 import os
 import shutil
 import socket
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.lab.loader import LoadedLab
 from harness.transport import netns as ns
+
+if TYPE_CHECKING:
+    from harness.dut.private_venv import PrivateVenv
 
 OK, FAIL, SKIP = "OK", "FAIL", "SKIP"
 # Upper bound of one probe that waits for the hardware (modem, TCP connect, SDP, DNS-SD).
@@ -36,6 +42,9 @@ SDP_PROBE_ATTEMPTS = 3
 IFF_UP = 0x1
 # /proc/net/tcp* state LISTEN (include/net/tcp_states.h).
 TCP_LISTEN = "0A"
+# The harness's own DUT launchers (`python -m harness.dut.NAME_dut`) run their DUT from the private
+# venv that harness.dut.NAME_env builds (harness.dut.private_venv).
+DUT_LAUNCHER_PACKAGE, DUT_LAUNCHER_SUFFIX, DUT_VENV_SUFFIX = "harness.dut.", "_dut", "_env"
 # Roles whose DUT is an IEEE 2030.5 server the tester reaches as a client; the others are clients.
 SEP2_SERVER_ROLES = frozenset({"pfe-server", "bms"})
 
@@ -225,8 +234,6 @@ def check_command(lab: LoadedLab) -> list[CheckLine]:
     access = lab.config.access
     if access.kind != "process":
         return [_skip("command", "the harness starts no DUT program for this lab")]
-    import sys
-
     first = access.command[0].replace("{python}", sys.executable).replace("{lab_dir}", str(lab.path.parent))
     found = shutil.which(first) or (first if os.access(first, os.X_OK) and Path(first).is_file() else None)
     if "{" in first:
@@ -240,7 +247,41 @@ def check_command(lab: LoadedLab) -> list[CheckLine]:
                 blocking=True,
             )
         ]
-    return [_ok("command", f"{found}")]
+    launcher = _launcher_venv(access.command)
+    if launcher is None:
+        return [_ok("command", f"{found}")]
+    module, env_module, spec = launcher
+    from harness.dut.private_venv import is_built
+
+    where = spec.default_cache_dir() / "venv"
+    if not is_built(spec):
+        return [
+            _fail(
+                "command",
+                f"{found} -m {module}: its venv {where} is not built, and the DUT's namespace has no "
+                "route to PyPI to build it",
+                f"{sys.executable} -m {env_module}",
+                blocking=True,
+            )
+        ]
+    return [_ok("command", f"{found} -m {module}, venv {where}")]
+
+
+def _launcher_venv(command: list[str]) -> tuple[str, str, PrivateVenv] | None:
+    """(launcher, its venv module, the venv) when ``command`` runs one of the harness's DUT launchers
+    (``-m harness.dut.NAME_dut``), which run their DUT from a private venv (``harness.dut.NAME_env``)."""
+    try:
+        module = command[command.index("-m") + 1]
+    except (ValueError, IndexError):
+        return None
+    if not (module.startswith(DUT_LAUNCHER_PACKAGE) and module.endswith(DUT_LAUNCHER_SUFFIX)):
+        return None
+    env_module = module.removesuffix(DUT_LAUNCHER_SUFFIX) + DUT_VENV_SUFFIX
+    try:
+        spec = importlib.import_module(env_module).VENV
+    except (ImportError, AttributeError):
+        return None
+    return module, env_module, spec
 
 
 def _dumpcap_permitted(path: str) -> tuple[bool, str]:
@@ -259,6 +300,8 @@ def _dumpcap_permitted(path: str) -> tuple[bool, str]:
 def check_capture(lab: LoadedLab) -> list[CheckLine]:
     backend = lab.config.capture.backend
     interface = _capture_interface(lab)
+    if interface and not _interface_state(interface)[0]:
+        return [_skip("capture", f"{interface} missing (see the interface line)")]
     on = f"on {interface}" if interface else "on the run's veth end"
     dumpcap = shutil.which("dumpcap")
     notes = []
@@ -560,11 +603,36 @@ def check_certificates(lab: LoadedLab) -> list[CheckLine]:
             )
         elif (directory / "pki.json").exists():
             lines.append(_check_pki("lab PKI", directory, profile))
+            lines += _unregistered_identity(lab, directory)
         else:
             lines.append(_ok("certificates", f"lab PKI: made on first use at {directory}"))
     if not lines:
         lines.append(_skip("certificates", "the lab names no certificates and uses no TLS profile"))
     return lines
+
+
+def _unregistered_identity(lab: LoadedLab, directory: Path) -> list[CheckLine]:
+    """A server DUT's unregistered-LFDI scenarios present the lab PKI's ``unregistered`` certificate
+    (`vgi pki init` issues it; a PKI made by an older release may lack it)."""
+    from harness.devices.sep2.common import UNREGISTERED_ROLE
+    from harness.pki.store import PkiError, load_pki
+
+    if not set(lab.config.dut.roles) & SEP2_SERVER_ROLES:
+        return []
+    try:
+        roles = load_pki(directory)
+    except (PkiError, OSError, ValueError):
+        return []  # the lab PKI line has said what is wrong with it
+    if UNREGISTERED_ROLE in roles:
+        return []
+    return [
+        _fail(
+            "certificates",
+            f"lab PKI {directory} has no '{UNREGISTERED_ROLE}' certificate: the scenarios that present an "
+            "unregistered LFDI to the server end ERROR",
+            f"vgi pki init {directory} --role {UNREGISTERED_ROLE}",
+        )
+    ]
 
 
 def check_leftovers(lab: LoadedLab, fix: bool = False) -> list[CheckLine]:
@@ -632,9 +700,18 @@ def check_modem(lab: LoadedLab) -> list[CheckLine]:
     return [_ok("modem", f"{answer[0]} answered VS_SW_VER: {answer[1][:60]}")]
 
 
+def _link_local(host: str) -> bool:
+    """Whether ``host`` is an IPv6 link-local address (reached only with an interface as its zone)."""
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False  # a host name
+    return address.version == 6 and address.is_link_local
+
+
 def _tcp_connect(host: str, port: int, interface: str) -> str | None:
     """None when a TCP connection opens within the probe bound, else why not."""
-    target = f"{host}%{interface}" if host.lower().startswith("fe80:") and "%" not in host else host
+    target = f"{host}%{interface}" if _link_local(host) and "%" not in host else host
     try:
         with socket.create_connection((target, port), timeout=PROBE_TIMEOUT_S):
             return None
@@ -679,11 +756,13 @@ def check_dut(lab: LoadedLab) -> list[CheckLine]:
         return [_skip("dut", "the operator connects the DUT when prompted")]
     if access.kind == "plc":
         return [_skip("dut", "reached over PLC after SLAC matching (the modem line covers the port)")]
-    if not _interface_state(access.interface)[0]:
-        return [_skip("dut", f"{access.interface} missing (see the interface line)")]
+    # Without the interface only what is addressed without it can be probed: a host that is not
+    # link-local (no zone needed); SDP and DNS-SD are multicast on the interface itself.
+    missing = not _interface_state(access.interface)[0]
+    gone = f"{access.interface} missing (see the interface line)"
     lines = []
     roles = set(config.dut.roles)
-    if access.host and access.port:
+    if access.host and access.port and not (missing and _link_local(access.host)):
         why = _tcp_connect(access.host, access.port, access.interface)
         if why is None:
             lines.append(_ok("dut", f"TCP [{access.host}]:{access.port} accepts connections"))
@@ -696,6 +775,10 @@ def check_dut(lab: LoadedLab) -> list[CheckLine]:
                     blocking=True,
                 )
             )
+    if missing:
+        if not lines:
+            lines.append(_skip("dut", gone))
+        return lines
     if "secc" in roles and "sdp" in config.pics.protocols:
         wait_s = config.pixit.timer("SDP_RESPONSE_WAIT")
         try:

@@ -299,16 +299,20 @@ class OperatorSettings:
     instructions: Mapping[str, str] = field(default_factory=dict)  # role -> the lab's own wording
 
 
-def operator_prompt(settings: OperatorSettings, role: str, service: str | None = None) -> str:
-    """The prompt for ``role``: what to do, what the harness waits for, how to acknowledge."""
+def operator_prompt(
+    settings: OperatorSettings, role: str, service: str | None = None, ack_file: Path | None = None
+) -> str:
+    """The prompt for ``role``: what to do, what the harness waits for, how to acknowledge (naming the
+    acknowledgement file when the run has one)."""
     values = {"interface": settings.interface, "role": role.upper()}
     action = settings.instructions.get(role) or _GENERIC_ACTIONS.get(role, _DEFAULT_ACTION)
     awaited = _AWAITED.get(service or "") or _AWAITED.get(role, _DEFAULT_AWAITED)
+    where = str(ack_file) if ack_file is not None else f"the acknowledgement file (${ACK_FILE_ENV})"
     return (
         f"Operator, {role.upper()} under test: {action.format(**values)}.\n"
         f"The harness then waits for {awaited.format(**values)}.\n"
         f"Acknowledge when done (within {settings.ack_timeout_s:g} s): press ENTER here, or write 'ok' "
-        f"to the acknowledgement file (${ACK_FILE_ENV}); 'abort REASON' ends the scenario INCONCLUSIVE."
+        f"to {where}; 'abort REASON' ends the scenario INCONCLUSIVE."
     )
 
 
@@ -366,8 +370,8 @@ class ManualDut(DutAdapter):
         return Path(value) if value else None
 
     def start(self, role: str, log_path: Path, service: str | None = None) -> None:
-        prompt = operator_prompt(self.settings, role, service)
         ack = self._ack_path()
+        prompt = operator_prompt(self.settings, role, service, ack)
         if ack is not None:
             ack.unlink(missing_ok=True)  # an old acknowledgement must not answer this prompt
             ack.with_name(ack.name + PROMPT_SUFFIX).write_text(prompt + "\n", encoding="utf-8")

@@ -1,35 +1,46 @@
 """A private virtual environment with josev (iso15118 0.31.2), for interop tests and as a DUT.
 
 josev pins pydantic 1 and imports ``aiofile`` without declaring it, so it cannot live in the harness's
-own environment.  ``josev_python()`` builds (once) a separate venv under
-``~/.cache/vgi/josev-0.31.2/`` and returns its interpreter; a venv that fails its import check is
-rebuilt.  ``JosevExiBridge`` drives josev's EXI codec (EXIficient through py4j, Java 17) from that
+own environment.  ``josev_python()`` builds (once, through :mod:`harness.dut.private_venv`) a separate
+venv under ``~/.cache/vgi/josev-0.31.2/`` and returns its interpreter; a venv that fails its import check
+is rebuilt.  ``JosevExiBridge`` drives josev's EXI codec (EXIficient through py4j, Java 17) from that
 interpreter over a line-based JSON pipe.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
 import subprocess
 import sys
-import venv
 from pathlib import Path
+
+from harness.dut.private_venv import PrivateVenv, PrivateVenvError, venv_python
 
 JOSEV_VERSION = "0.31.2"
 # josev imports aiofile without declaring it (iso15118 0.31.2 packaging bug).
 JOSEV_EXTRA_PACKAGES = ("aiofile",)
-CACHE_DIR = Path(os.environ.get("VGI_CACHE_DIR", Path.home() / ".cache" / "vgi")) / f"josev-{JOSEV_VERSION}"
 # What must import for the venv to count as healthy.
 IMPORT_CHECK = "import iso15118.shared.exificient_exi_codec, py4j, aiofile"
-PIP_TIMEOUT_S = 900  # a cold install downloads josev and its pinned dependencies
 
 
-class JosevEnvError(RuntimeError):
+class JosevEnvError(PrivateVenvError):
     """The josev environment could not be built or used; the message says what to install or fix."""
+
+
+VENV = PrivateVenv(
+    cache_name=f"josev-{JOSEV_VERSION}",
+    requirements=(f"iso15118=={JOSEV_VERSION}", *JOSEV_EXTRA_PACKAGES),
+    import_check=IMPORT_CHECK,
+    install_hint=(
+        "needs PyPI; a DUT's network namespace has none: build it first with "
+        "`python -m harness.dut.josev_env`"
+    ),
+    error=JosevEnvError,
+)
+CACHE_DIR = VENV.default_cache_dir()
 
 
 def java_path() -> str:
@@ -39,62 +50,9 @@ def java_path() -> str:
     return java
 
 
-def _python_in(venv_dir: Path) -> Path:
-    return venv_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-
-
-def _healthy(python: Path) -> bool:
-    if not python.exists():
-        return False
-    probe = subprocess.run([str(python), "-c", IMPORT_CHECK], capture_output=True, timeout=120)
-    return probe.returncode == 0
-
-
 def josev_python(cache_dir: Path = CACHE_DIR) -> Path:
     """The python of a venv with iso15118==0.31.2 and aiofile; built on first use, rebuilt if broken."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    venv_dir = cache_dir / "venv"
-    python = _python_in(venv_dir)
-    lock_path = cache_dir / ".lock"
-    with open(lock_path, "w") as lock:
-        # Two test processes may ask at once; the second waits and then finds a healthy venv.
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if _healthy(python):
-            return python
-        if venv_dir.exists():
-            shutil.rmtree(venv_dir)
-        try:
-            venv.EnvBuilder(with_pip=True, clear=True).create(venv_dir)
-        except Exception as exc:  # noqa: BLE001 - any failure here is a setup problem to report
-            raise JosevEnvError(
-                f"could not create a venv in {venv_dir}: {exc} (is python3-venv installed?)"
-            ) from exc
-        if not python.exists():
-            raise JosevEnvError(f"venv at {venv_dir} has no python")
-        cmd = [
-            str(python),
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "-q",
-            f"iso15118=={JOSEV_VERSION}",
-            *JOSEV_EXTRA_PACKAGES,
-        ]
-        try:
-            result = subprocess.run(cmd, capture_output=True, text=True, timeout=PIP_TIMEOUT_S)
-        except FileNotFoundError as exc:
-            raise JosevEnvError(f"pip is missing from the venv: {exc}") from exc
-        except subprocess.TimeoutExpired as exc:
-            raise JosevEnvError(
-                f"pip install of iso15118=={JOSEV_VERSION} took over {PIP_TIMEOUT_S} s"
-            ) from exc
-        if result.returncode != 0:
-            tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
-            raise JosevEnvError(f"pip install iso15118=={JOSEV_VERSION} failed: " + " | ".join(tail))
-        if not _healthy(python):
-            raise JosevEnvError(f"josev venv at {venv_dir} installed but `{IMPORT_CHECK}` fails")
-        return python
+    return venv_python(VENV, cache_dir)
 
 
 # Runs inside the josev venv: one JSON request per line on stdin, one JSON answer per line on stdout.

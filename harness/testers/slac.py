@@ -3,11 +3,13 @@
 
 Each tester runs the harness's own sans-I/O SLAC core on an emulated modem
 (:mod:`harness.devices.modem_emulator`, without IP gating: the tester's capture point is in front of
-its modem) and the simulated pilot (:mod:`harness.devices.pilot_sim`), or, on a `plc` lab
-(``real_modem``), on the real Green PHY modem behind the tester's port, with the lab's pilot box holding
-the pilot.  Its ``injector`` (the station's :class:`~harness.protocol.faults.FaultyCore`) takes the
-fault hooks of :mod:`harness.protocol.slac.faults` (drop, delay, duplicate, rewrite of the tester's own
-messages), so a scenario provokes the DUT; verdicts come from the capture.  Timers and PICS come from
+its modem), or, on a `plc` lab (``real_modem``), on the real Green PHY modem behind the tester's port.
+It holds the pilot through the lab's pilot driver (:func:`~harness.testers.pilot.open_lab_pilot`: the
+simulated pilot of :mod:`harness.devices.pilot_sim` on the embedded lab, a pilot box's driver, or none
+when the lab's pilot box is held outside the harness, the default on `plc` labs).  Its ``injector``
+(the station's :class:`~harness.protocol.faults.FaultyCore`) takes the fault hooks of
+:mod:`harness.protocol.slac.faults` (drop, delay, duplicate, rewrite of the tester's own messages), so a
+scenario provokes the DUT; verdicts come from the capture.  Timers and PICS come from
 the plain :class:`~harness.devices.settings.DeviceSettings`.
 """
 
@@ -19,7 +21,6 @@ from collections.abc import Callable, Sequence
 
 from harness.codec import homeplug as hp
 from harness.devices.modem_emulator import EmulatedModem, flat_profile
-from harness.devices.pilot_sim import SimulatedPilotDriver
 from harness.devices.settings import DeviceSettings
 from harness.devices.slac_ev import ev_slac_config, toggle_pilot
 from harness.devices.slac_evse import evse_slac_config, udp_echo
@@ -34,7 +35,9 @@ from harness.protocol.slac import (
     Start,
     TogglePilot,
 )
+from harness.testers.pilot import open_lab_pilot
 from harness.transport.link import Link
+from harness.transport.pilot import PilotDriver
 from harness.transport.raw_ethernet import interface_mac
 
 # Extra EVSEs the tester plays on a cable bundle get locally administered MACs of this prefix.
@@ -48,13 +51,12 @@ class _Tester:
         self.link = link
         self.settings = settings
         self.observer = observer
-        # A `plc` lab: the tester's port leads to a real Green PHY modem (no emulation, no simulated
-        # pilot: the lab's pilot box holds the pilot).
+        # A `plc` lab: the tester's port leads to a real Green PHY modem (no emulation).
         self.real_modem = real_modem
         self.mac = interface_mac(link.interface)
         self.modems: list[EmulatedModem | LocalModem] = []
         self.stations: list[SlacStation] = []
-        self.pilot: SimulatedPilotDriver | None = None
+        self.pilot: PilotDriver | None = None
         self._loop: asyncio.AbstractEventLoop | None = None  # where the stations and modems live
 
     def _on_loop(self, callback: Callable[[], None]) -> None:
@@ -81,9 +83,7 @@ class _Tester:
         )
 
     async def _open_pilot(self, side: str) -> None:
-        if not self.real_modem:
-            self.pilot = SimulatedPilotDriver(self.link.interface, side, self.observer)
-            await self.pilot.open()
+        self.pilot = await open_lab_pilot(self.settings, side, self.link.interface, self.observer)
 
     async def close(self) -> None:
         for station in self.stations:
@@ -264,9 +264,8 @@ class SlacEvseTester(_Tester):
 
     async def wait_vehicle(self, state: PilotState, timeout: float) -> bool:
         assert self.pilot is not None
-        return await self.pilot.wait_until(
-            lambda r: self.pilot is not None and self.pilot.vehicle is state, timeout
-        )
+        # The line as measured (what a pilot box sees too): the vehicle's state while X1 or PWM is on.
+        return await self.pilot.wait_until(lambda r: r.state is state, timeout)
 
     async def set_output(self, output: PilotOutput, duty: float | None = None) -> None:
         assert self.pilot is not None

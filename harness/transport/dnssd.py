@@ -27,16 +27,15 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from harness.codec.mdns import SMARTENERGY_SERVICE, SUBTYPE_INFIX
 from harness.protocol.sep2.endpoints import DCAP_PATH
 
-# IEEE 2030.5 clause 6.5: the DNS-SD service type of a 2030.5 server.
-SEP2_SERVICE_TYPE = "_smartenergy._tcp.local."
+# IEEE 2030.5 clause 6.5: the DNS-SD service type of a 2030.5 server (the name defined in the codec).
+SEP2_SERVICE_TYPE = SMARTENERGY_SERVICE
 # IEEE 2030.5 clause 6.5: TXT record version; the txtvers key must come first (RFC 6763 clause 6.7).
 SEP2_TXTVERS = "1"
 # Default "level" value [unverified]: the security level the harness's servers offer.
 SEP2_DEFAULT_LEVEL = "-S1"
-# RFC 6763 clause 7.1: a subtype PTR is "_<subtype>._sub.<service type>".
-SUBTYPE_INFIX = "._sub."
 # Function-set subtypes (as the EPRI 2030.5 client names them) and the list path each points at in the
 # harness's servers (harness.devices.sep2.pfe).  ``edev`` is the one a client uses to find the server
 # holding its own EndDevice.
@@ -65,8 +64,7 @@ HARNESS_SUBTYPES: dict[str, str] = {
     "mup": "/mup",
     "rsps": "/rsps",
 }
-# mDNS (RFC 6762): UDP port and the IPv6 link-local group.
-MDNS_PORT = 5353
+# mDNS (RFC 6762): the IPv6 link-local group (the UDP port, MDNS_PORT, is the codec's).
 MDNS_GROUP_V6 = "ff02::fb"
 # Bounds for one browse (PIXIT may override): how long to wait for answers and to resolve each.
 BROWSE_TIMEOUT_S = 5.0

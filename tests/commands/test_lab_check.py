@@ -147,18 +147,38 @@ access:
 
 
 def test_broken_lab_names_each_problem(tmp_path, expired_chain, capsys):
-    missing = _lab(
+    """One lab, three problems: a missing interface, an expired certificate and a DUT address where
+    nothing listens (not link-local, so it is probed without the interface); each its own FAIL line
+    with a remedy."""
+    port = _free_port()
+    lab = _lab(
         tmp_path,
-        "missing-interface",
+        "broken",
         "vgi-nosuch0",
+        extra=f'  host: "::1"\n  port: {port}\n',
         pixit="pixit:\n  certificates: {trust_anchor: ca.pem, dut_cert: dut.pem, gone: nothing.pem}\n",
     )
-    code, out = _check(capsys, str(missing))
+    code, out = _check(capsys, str(lab))
     assert code == 1
-    text = "\n".join(out)
-    assert "FAIL  interface     vgi-nosuch0: no such interface -- remedy: " in text
-    assert "dut_cert: dut.pem: expired on" in text
-    assert "gone: " in text and "does not exist" in text
+    failed = [line for line in out if line.startswith(FAIL)]
+    assert all("-- remedy: " in line for line in failed), failed
+    expected = {
+        "interface": "FAIL  interface     vgi-nosuch0: no such interface -- remedy: ",
+        "expired": "dut_cert: dut.pem: expired on",
+        "missing file": "gone: ",
+        "nothing listening": f"FAIL  dut           TCP [::1]:{port}: ",
+    }
+    for problem, text in expected.items():
+        assert sum(text in line for line in failed) == 1, (problem, out)
+    assert len(failed) == len(expected), out
+    # A link-local DUT address cannot be probed without its interface: a SKIP, not a second FAIL.
+    link_local = _lab(tmp_path, "link-local", "vgi-nosuch0", extra=f'  host: "fe80::1"\n  port: {port}\n')
+    code, out = _check(capsys, str(link_local))
+    dut = [line for line in out if " dut " in line]
+    assert dut == ["SKIP  dut           vgi-nosuch0 missing (see the interface line)"], out
+
+
+def test_nothing_listening_on_a_present_interface_is_the_only_failure(tmp_path, capsys):
     port = _free_port()
     silent = _lab(tmp_path, "nothing-listening", "lo", extra=f'  host: "::1"\n  port: {port}\n')
     code, out = _check(capsys, str(silent))
@@ -292,3 +312,52 @@ def test_a_reused_pid_is_not_taken_for_the_dead_runs_process(private_state_dir):
     )
     (left,) = ns.find_leftovers(private_state_dir)
     assert left.empty
+
+
+# --- a process DUT run through one of the harness's launchers needs its private venv built -----------
+
+
+def test_launcher_venv_must_be_built_before_the_dut_runs_in_its_namespace(tmp_path, monkeypatch):
+    from harness.dut import private_venv
+
+    monkeypatch.setattr(private_venv, "CACHE_ROOT", tmp_path / "cache")
+    lab = tmp_path / "launcher.yaml"
+    lab.write_text(
+        """\
+name: launcher
+dut: {vendor: x, model: y, firmware: "1", serial: "2", roles: [evse], interfaces: [2]}
+access:
+  kind: process
+  command: ["{python}", "-m", "harness.dut.pyslac_dut", "--interface", "{interface}"]
+pics: {protocols: [slac]}
+"""
+    )
+    loaded = load_lab(lab)
+    (line,) = [line for line in run_checks(loaded, probes=False) if line.check == "command"]
+    assert line.failed and line.blocking, line
+    assert "is not built" in line.detail and line.remedy == f"{sys.executable} -m harness.dut.pyslac_env"
+    python = private_venv.python_in(tmp_path / "cache" / "pyslac-0.8.3" / "venv")
+    python.parent.mkdir(parents=True)
+    python.touch()
+    (line,) = [line for line in run_checks(loaded, probes=False) if line.check == "command"]
+    assert line.status == OK and str(python.parent.parent) in line.detail, line
+
+
+def test_a_server_lab_pki_without_the_unregistered_identity_is_named(pki_dir, tmp_path):
+    """The session PKI (harness.pki.hierarchy.init_pki with the default roles) has no 'unregistered'
+    device; a lab testing a 2030.5 server needs it for the unregistered-LFDI scenarios."""
+    lab = tmp_path / "server.yaml"
+    lab.write_text(
+        f"""\
+name: server
+dut: {{vendor: x, model: y, firmware: "1", serial: "2", roles: [pfe-server], interfaces: [7]}}
+access: {{kind: tcp, interface: lo}}
+pics: {{protocols: [ieee2030.5], options: {{sep2.dnssd: false}}}}
+pixit: {{certificates: {{sep2_pki: {pki_dir}}}}}
+"""
+    )
+    lines = [line for line in run_checks(load_lab(lab), probes=False) if line.check == "certificates"]
+    failed = [line for line in lines if line.failed]
+    assert len(failed) == 1 and "'unregistered'" in failed[0].detail, lines
+    assert failed[0].remedy == f"vgi pki init {pki_dir} --role unregistered"
+    assert not failed[0].blocking  # only two scenarios need it

@@ -30,6 +30,8 @@ def test_prompt_says_what_to_do_and_what_is_awaited():
     assert ACK_FILE_ENV in text and "5 s" in text
     generic = operator_prompt(SETTINGS, "evcc")
     assert "charging cable" in generic and "SDP request" in generic
+    scripted = operator_prompt(SETTINGS, "evse", "slac", Path("/run/rig/ack"))
+    assert "write 'ok' to /run/rig/ack;" in scripted  # the run's own file, not the variable's name
 
 
 def test_ack_file_is_consumed(tmp_path):

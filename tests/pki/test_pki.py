@@ -236,14 +236,15 @@ def test_command_creates_the_pki(tmp_path: Path, capsys: pytest.CaptureFixture[s
     out = capsys.readouterr().out
     identity = load_identity(target, "ev")
     assert identity.lfdi in out and str(identity.sfdi) in out
-    assert set(list_roles(target)) == {"ev", "pfe-server", "untrusted"}
+    # the negative-test identities come with every PKI the command makes
+    assert set(list_roles(target)) == {"ev", "pfe-server", "unregistered", "untrusted"}
 
 
 def test_command_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     from harness.cli import UsageError
 
     assert _run(["pki", "init", str(tmp_path)]) == 0
-    assert set(list_roles(tmp_path)) == set(ROLES) | {"untrusted"}
+    assert set(list_roles(tmp_path)) == set(ROLES) | {"unregistered", "untrusted"}
     before = load_identity(tmp_path, "ev").lfdi
     with pytest.raises(UsageError, match="--force"):
         _run(["pki", "init", str(tmp_path)])

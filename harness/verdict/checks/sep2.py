@@ -9,7 +9,7 @@ from harness.verdict.checks.requirements import requirement
 
 HTTP: Final = "HTTP"
 TLS: Final = "TLS"
-# IEEE 2030.5 discovery: DNS-SD over mDNS (capture/mdns.py), messages "query" and "response".
+# IEEE 2030.5 discovery: DNS-SD over mDNS (harness/codec/mdns.py), messages "query" and "response".
 MDNS: Final = "MDNS"
 
 # TLS: IEEE 2030.5 12.3.3 mandates TLS 1.2 (0x0303) with TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 (0xC0AE);
@@ -68,5 +68,5 @@ def tls(message: str, sender: str, **where: Any) -> Selector:
 
 
 def mdns(message: str, *, sender: str | None = None, where: Where | None = None) -> Selector:
-    """mDNS datagrams: ``query`` or ``response`` (fields as capture/mdns.py summarises them)."""
+    """mDNS datagrams: ``query`` or ``response`` (fields as harness/codec/mdns.py summarises them)."""
     return select(MDNS, message, sender=sender, where=where)

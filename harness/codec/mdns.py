@@ -1,10 +1,12 @@
-"""mDNS / DNS-SD frames on the timeline (RFC 6762, RFC 6763): what IEEE 2030.5 discovery needs.
+"""mDNS / DNS-SD datagrams decoded (RFC 6762, RFC 6763): what IEEE 2030.5 discovery needs.
 
 IEEE 2030.5-2018 clause 6.5: a client looks for its server with a DNS-SD query for
 ``_smartenergy._tcp`` (or a function-set subtype of it, ``_<sub>._sub._smartenergy._tcp``), and a
-server answers with PTR, SRV (port) and TXT (``txtvers`` first, ``dcap``, ``https``, ``level``).  One
-timeline event per mDNS datagram: ``query`` or ``response``, with the fields the checks judge.
-Undecodable datagrams become ``malformed`` events; nothing here raises.
+server answers with PTR, SRV (port) and TXT (``txtvers`` first, ``dcap``, ``https``, ``level``).
+:func:`summarise` gives one mDNS datagram as ``query`` or ``response`` with the fields the checks judge
+(one timeline event each), or raises ValueError; the capture reader (:mod:`capture.reader`) makes
+undecodable datagrams ``malformed`` events.  A pure decoder: bytes in, fields out.  The DNS-SD names
+(service type, subtype infix, port) are defined here once; :mod:`harness.transport.dnssd` uses them.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from typing import Any
 
 # RFC 6762 clause 3: mDNS runs on UDP 5353.
 MDNS_PORT = 5353
-# IEEE 2030.5 clause 6.5: the DNS-SD service type (with the mDNS domain) and the subtype infix.
+# IEEE 2030.5 clause 6.5: the DNS-SD service type (with the mDNS domain).
 SMARTENERGY_SERVICE = "_smartenergy._tcp.local."
+# RFC 6763 clause 7.1: a subtype PTR is "_<subtype>._sub.<service type>".
 SUBTYPE_INFIX = "._sub."
 # DNS RR types (RFC 1035, RFC 2782, RFC 3596).
 RR_PTR, RR_TXT, RR_AAAA, RR_SRV = 12, 16, 28, 33

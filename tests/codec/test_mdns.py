@@ -1,11 +1,11 @@
-"""mDNS / DNS-SD datagrams on the timeline: IEEE 2030.5 queries and advertisements (capture/mdns.py)."""
+"""mDNS / DNS-SD datagrams on the timeline: IEEE 2030.5 queries and advertisements (harness/codec/mdns.py)."""
 
 from __future__ import annotations
 
 import pytest
 from scapy.layers.dns import DNS, DNSQR, DNSRR, DNSRRSRV
 
-from capture.mdns import summarise
+from harness.codec.mdns import summarise
 
 
 def _answer(txt: list[bytes], port: int = 8443) -> bytes:
