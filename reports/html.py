@@ -16,8 +16,18 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from harness.verdict.results import CheckResult, Evidence, RequirementResult, Results, ScenarioResult
+from harness.verdict.results import CheckResult, Evidence, Results, ScenarioResult
 from harness.verdict.verdicts import Verdict, combine
+from reports.answer_times import Summary, scenario_answer_times, summarise
+from reports.coverage import (
+    STATUS_ORDER,
+    Coverage,
+    MatrixRow,
+    RequirementCoverage,
+    ScenarioCoverage,
+    build_coverage,
+)
+from reports.plots import answer_time_svg
 from reports.sequence_chart import SequenceChart, build_chart
 from reports.timeline_file import LoadedTimeline, load_timeline
 from reports.timing import TimedCheck, TimingRow, timed_checks, timing_rows
@@ -79,7 +89,7 @@ class ScenarioRef:
 
 @dataclass(frozen=True, slots=True)
 class CoverageRow:
-    requirement: RequirementResult
+    requirement: RequirementCoverage
     anchor: str
     scenarios: tuple[ScenarioRef, ...]
     verdict: str | None  # None: no scenario of this run checked it
@@ -135,8 +145,12 @@ class ReportView:
     interface_rows: tuple[InterfaceRow, ...]
     coverage: tuple[CoverageRow, ...]
     uncovered: tuple[CoverageRow, ...]
+    matrix: tuple[MatrixRow, ...]
+    matrix_statuses: tuple[str, ...]
     unknown_requirements: tuple[tuple[str, tuple[ScenarioRef, ...]], ...]
     scenarios: tuple[ScenarioView, ...]
+    answer_times: tuple[Summary, ...]  # per message type, sorted by name
+    answer_time_plot: Markup | None  # inline SVG; None when no answer was timed
 
 
 def campaign_verdict(results: Results) -> CampaignVerdict:
@@ -171,31 +185,21 @@ def _interface_rows(results: Results) -> tuple[InterfaceRow, ...]:
     return tuple(rows)
 
 
-def _coverage(results: Results) -> tuple[list[CoverageRow], list[tuple[str, tuple[ScenarioRef, ...]]]]:
-    by_id = {s.id: s for s in results.scenarios}
-    checked_by: dict[str, list[str]] = {}
-    for scenario in results.scenarios:
-        for requirement in scenario.requirements:
-            checked_by.setdefault(requirement, []).append(scenario.id)
-
-    def ref(scenario_id: str) -> ScenarioRef:
-        scenario = by_id.get(scenario_id)
-        if scenario is None:
-            return ScenarioRef(scenario_id, None, None)
-        return ScenarioRef(scenario_id, scenario_anchor(scenario_id), scenario.verdict.value)
+def _coverage(coverage: Coverage) -> tuple[list[CoverageRow], list[tuple[str, tuple[ScenarioRef, ...]]]]:
+    def ref(scenario: ScenarioCoverage) -> ScenarioRef:
+        if not scenario.in_run:
+            return ScenarioRef(scenario.id, None, None)
+        return ScenarioRef(scenario.id, scenario_anchor(scenario.id), scenario.verdict)
 
     rows = []
     used: set[str] = set()
-    for requirement in results.requirements:
-        # Both directions: the catalogue's list and the scenarios' @req tags, in case one lags.
-        ids = list(dict.fromkeys([*requirement.scenarios, *checked_by.get(requirement.id, [])]))
-        refs = tuple(ref(i) for i in ids)
-        ran = [by_id[i].verdict for i in ids if i in by_id]
-        verdict = requirement.verdict or (combine(ran) if ran else None)
-        shown = None if verdict is None else verdict.value
-        rows.append(CoverageRow(requirement, _unique(requirement_anchor(requirement.id), used), refs, shown))
-    known = {r.id for r in results.requirements}
-    unknown = [(req, tuple(ref(i) for i in ids)) for req, ids in checked_by.items() if req not in known]
+    for requirement in coverage.requirements:
+        refs = tuple(ref(s) for s in requirement.scenarios)
+        anchor_id = _unique(requirement_anchor(requirement.id), used)
+        rows.append(CoverageRow(requirement, anchor_id, refs, requirement.verdict))
+    unknown = [
+        (req, tuple(ScenarioRef(i, scenario_anchor(i), None) for i in ids)) for req, ids in coverage.unknown
+    ]
     return rows, unknown
 
 
@@ -266,10 +270,21 @@ def _duration(started: str, finished: str | None) -> str | None:
 
 
 def build_view(results: Results, run_dir: Path) -> ReportView:
-    coverage, unknown = _coverage(results)
+    coverage_model = build_coverage(results)
+    coverage, unknown = _coverage(coverage_model)
     known = {r.id for r in results.requirements}
     summary = results.summary()
     used: set[str] = set()
+    scenarios = tuple(
+        _scenario_view(run_dir, s, _unique(scenario_anchor(s.id), used), known) for s in results.scenarios
+    )
+    # From the timelines the scenario views already read, so no timeline is read twice.
+    times = [
+        item
+        for view in scenarios
+        for item in scenario_answer_times(view.scenario.id, view.scenario.checks, view.timeline.events)
+    ]
+    plot = answer_time_svg(times)
     return ReportView(
         results=results,
         duration=_duration(results.run.started, results.run.finished),
@@ -278,11 +293,13 @@ def build_view(results: Results, run_dir: Path) -> ReportView:
         counts=tuple(summary[v.value] for v in VERDICT_ORDER),
         interface_rows=_interface_rows(results),
         coverage=tuple(coverage),
-        uncovered=tuple(row for row in coverage if not any(ref.anchor for ref in row.scenarios)),
+        uncovered=tuple(row for row in coverage if row.verdict is None),
+        matrix=coverage_model.matrix,
+        matrix_statuses=STATUS_ORDER,
         unknown_requirements=tuple(unknown),
-        scenarios=tuple(
-            _scenario_view(run_dir, s, _unique(scenario_anchor(s.id), used), known) for s in results.scenarios
-        ),
+        scenarios=scenarios,
+        answer_times=tuple(summarise(times).values()),
+        answer_time_plot=None if plot is None else Markup(plot),
     )
 
 
@@ -305,6 +322,7 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["num"] = lambda value: f"{value:.1f}"
+    env.filters["ms"] = lambda seconds: f"{seconds * 1000.0:.2f}"
     return env
 
 

@@ -15,6 +15,16 @@ from pathlib import Path
 MANIFEST_FILE = "manifest.sha256"
 # Written first and renamed over the manifest; a crash can leave it behind, and it is no artifact.
 _MANIFEST_TMP = MANIFEST_FILE + ".tmp"
+# The detached signature over the manifest (reports.signing): it signs the manifest, so the manifest
+# cannot list it.
+SIGNATURE_FILE = MANIFEST_FILE + ".p7s"
+# How stock openssl and coreutils check a signed run: the signature over the manifest (DER CMS, content
+# detached and signed as bytes, hence -binary; -purpose any because a lab's signing certificate need not
+# carry the S/MIME purpose), then every file against the manifest.
+OPENSSL_VERIFY = (
+    f"openssl cms -verify -binary -inform DER -in RUN_DIR/{SIGNATURE_FILE} -content RUN_DIR/{MANIFEST_FILE} "
+    f"-CAfile CA.pem -purpose any -out /dev/null && (cd RUN_DIR && sha256sum -c --strict {MANIFEST_FILE})"
+)
 
 # One manifest line: optional escape marker, digest, two spaces (text mode) or space-star (binary
 # mode, which sha256sum also accepts on reading), then the path.
@@ -33,7 +43,7 @@ def _artifacts(run_dir: Path) -> list[str]:
         if not path.is_file():
             continue
         relative = path.relative_to(run_dir).as_posix()
-        if relative in (MANIFEST_FILE, _MANIFEST_TMP):
+        if relative in (MANIFEST_FILE, _MANIFEST_TMP, SIGNATURE_FILE):
             continue
         names.append(relative)
     return sorted(names)
@@ -61,12 +71,20 @@ def _unescape(path: str) -> str:
 
 
 def write_manifest(run_dir: Path) -> Path:
-    """Write ``manifest.sha256`` over every file in ``run_dir`` (except itself); return its path."""
+    """Write ``manifest.sha256`` over every file in ``run_dir`` (except itself); return its path.
+
+    A signature over an earlier, different manifest is removed: it would no longer verify, and an
+    unsigned run says so more plainly than a broken signature.  Rewriting an unchanged manifest keeps it.
+    """
     run_dir = Path(run_dir)
     lines = [_format_line(_digest(run_dir / relative), relative) for relative in _artifacts(run_dir)]
     manifest = run_dir / MANIFEST_FILE
+    text = "".join(line + "\n" for line in lines)
+    signature = run_dir / SIGNATURE_FILE
+    if signature.exists() and (not manifest.is_file() or manifest.read_bytes() != text.encode("utf-8")):
+        signature.unlink()
     tmp = run_dir / _MANIFEST_TMP
-    tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8", newline="\n")
+    tmp.write_text(text, encoding="utf-8", newline="\n")
     # Replace atomically so a verifier never reads half a manifest; the .tmp name never outlives this.
     tmp.replace(manifest)
     return manifest

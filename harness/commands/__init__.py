@@ -12,6 +12,8 @@ COMMAND_MODULES = (
     "lab",
     "analyze",
     "report",
+    "diff",
+    "verify",
     "sim",
     "exi",
     "pki",

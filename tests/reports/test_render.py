@@ -12,13 +12,14 @@ from reports.manifest import MANIFEST_FILE, verify_manifest
 from reports.render import render_all
 
 
-def test_writes_html_junit_then_manifest(full_run: Path) -> None:
+def test_writes_html_junit_coverage_then_manifest(full_run: Path) -> None:
     paths = render_all(full_run)
-    assert [p.name for p in paths] == ["report.html", "junit.xml", MANIFEST_FILE]
+    assert [p.name for p in paths] == ["report.html", "junit.xml", "coverage.json", MANIFEST_FILE]
     assert all(p.parent == full_run and p.is_file() for p in paths)
     listed = [line.split("  ", 1)[1] for line in (full_run / MANIFEST_FILE).read_text().splitlines()]
     assert listed == [
         "captures/s1.pcapng",
+        "coverage.json",
         "junit.xml",
         "report.html",
         "results.json",
@@ -46,7 +47,7 @@ def test_interrupted_run(interrupted_run: Path) -> None:
 def test_empty_run(make_run) -> None:
     run_dir = make_run([])
     paths = render_all(run_dir)
-    assert [p.name for p in paths] == ["report.html", "junit.xml", MANIFEST_FILE]
+    assert [p.name for p in paths] == ["report.html", "junit.xml", "coverage.json", MANIFEST_FILE]
     assert verify_manifest(run_dir) == []
 
 
