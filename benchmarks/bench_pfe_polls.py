@@ -17,18 +17,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
-import statistics
-import time
-from dataclasses import dataclass
 
-# Bounds of one measurement: whichever comes first.
+from sep2_load import TABLE_HEADER, measure, server_process
+
 DEFAULT_SECONDS = 5.0
-MAX_REQUESTS_PER_CLIENT = 200_000
 BENCH_PORT = 18443
-# Paths the EV polls each cycle (harness.devices.sep2.clients).
-EV_MIX = ("/tm", "/dr/1/edc", "/tp/1/rc/1/tti")
-TIME_ONLY = ("/tm",)
-SERVER_START_TIMEOUT_S = 30.0
+# Paths the EV polls each cycle (harness.devices.sep2.clients); here each request is one "poll".
+EV_MIX = (("/tm",), ("/dr/1/edc",), ("/tp/1/rc/1/tti",))
+TIME_ONLY = (("/tm",),)
 
 
 def _serve(port: int, ready: multiprocessing.Event) -> None:  # type: ignore[valid-type]
@@ -47,88 +43,18 @@ def _serve(port: int, ready: multiprocessing.Event) -> None:  # type: ignore[val
     asyncio.run(main())
 
 
-@dataclass
-class Result:
-    clients: int
-    mix: str
-    requests: int
-    seconds: float
-    p50_ms: float
-    p99_ms: float
-    errors: int
-
-    @property
-    def rate(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
-
-
-async def _client(port: int, paths: tuple[str, ...], deadline: float, latencies: list[float]) -> int:
-    from harness.devices.sep2.common import client_tls
-    from harness.transport.http import Sep2HttpClient
-
-    errors = 0
-    client = Sep2HttpClient("127.0.0.1", port, client_tls("ev"))
-    await client.connect()
-    try:
-        for n in range(MAX_REQUESTS_PER_CLIENT):
-            if time.perf_counter() >= deadline:
-                break
-            start = time.perf_counter()
-            response = await client.get(paths[n % len(paths)])
-            latencies.append(time.perf_counter() - start)
-            errors += response.status != 200
-    finally:
-        await client.close()
-    return errors
-
-
-async def _measure(port: int, clients: int, paths: tuple[str, ...], seconds: float) -> Result:
-    latencies: list[float] = []
-    start = time.perf_counter()
-    deadline = start + seconds
-    errors = await asyncio.gather(*(_client(port, paths, deadline, latencies) for _ in range(clients)))
-    elapsed = time.perf_counter() - start
-    ordered = sorted(latencies)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0
-    return Result(
-        clients,
-        "time only" if paths == TIME_ONLY else "EV mix",
-        len(latencies),
-        elapsed,
-        statistics.median(ordered) * 1000 if ordered else 0.0,
-        p99 * 1000,
-        sum(errors),
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--seconds", type=float, default=DEFAULT_SECONDS)
     parser.add_argument("--port", type=int, default=BENCH_PORT)
     args = parser.parse_args()
-    from harness.devices.sep2.common import ensure_pki, pki_directory
-
-    ensure_pki(pki_directory())
-    ready = multiprocessing.Event()
-    server = multiprocessing.Process(target=_serve, args=(args.port, ready), daemon=True)
-    server.start()
-    try:
-        if not ready.wait(SERVER_START_TIMEOUT_S):
-            raise SystemExit("the PFE server did not start")
-        print("| clients | mix | requests | seconds | polls/s | p50 ms | p99 ms | errors |")
+    with server_process(_serve, args.port, what="PFE server"):
+        print(TABLE_HEADER)
         print("|---:|---|---:|---:|---:|---:|---:|---:|")
         for clients in args.clients:
-            for paths in (TIME_ONLY, EV_MIX):
-                result = asyncio.run(_measure(args.port, clients, paths, args.seconds))
-                print(
-                    f"| {result.clients} | {result.mix} | {result.requests} | {result.seconds:.1f} | "
-                    f"{result.rate:.0f} | {result.p50_ms:.2f} | {result.p99_ms:.2f} | {result.errors} |",
-                    flush=True,
-                )
-    finally:
-        server.terminate()
-        server.join(5)
+            for mix, polls in (("time only", TIME_ONLY), ("EV mix", EV_MIX)):
+                print(measure(args.port, clients, mix, polls, args.seconds).row(), flush=True)
 
 
 if __name__ == "__main__":

@@ -244,7 +244,15 @@ def _as_dict(element: Any) -> dict[str, Any]:
     out: dict[str, Any] = {local_name_attr(k): _value(val) for k, val in element.attrib.items()}
     for child in element:
         name = local_name(child)
-        value: Any = _as_dict(child) if len(child) or child.attrib else _value((child.text or "").strip())
+        text = (child.text or "").strip()
+        if len(child) or child.attrib:
+            value: Any = _as_dict(child)
+            if text and not len(child):
+                # An element with attributes and text (<opModFixedW disabled="false">5000</...>): the
+                # text goes under "value", beside the attributes.
+                value.setdefault("value", _value(text))
+        else:
+            value = _value(text)
         if name in out:
             if not isinstance(out[name], list):
                 out[name] = [out[name]]

@@ -132,6 +132,17 @@ class Sep2State:
 
 
 @dataclass
+class DerState:
+    """What a DER scenario published on the tester's DER site, by the names the feature gives them."""
+
+    controls: dict[str, str] = field(default_factory=dict)  # control name -> mRID
+    ends: dict[str, int] = field(default_factory=dict)  # control name -> latest end (server time)
+    starts: dict[str, int] = field(default_factory=dict)  # control name -> latest start (server time)
+    poll_rate_s: int | None = None  # a pollRate the scenario changed to (server seconds)
+    messages: list[str] = field(default_factory=list)  # mRIDs of the site's TextMessages
+
+
+@dataclass
 class PilotRecord:
     nominal_duty_percent: float | None = None  # the nominal duty cycle the tester EVSE offered
 
@@ -153,6 +164,7 @@ class ScenarioRun:
     din: DinState = field(default_factory=DinState)
     sdp: SdpState = field(default_factory=SdpState)
     sep2: Sep2State = field(default_factory=Sep2State)
+    der: DerState = field(default_factory=DerState)
     pilot: PilotRecord = field(default_factory=PilotRecord)
     tester_ports: set[int] = field(default_factory=set)
 

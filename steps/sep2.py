@@ -15,11 +15,10 @@ from pytest_bdd import given, parsers, then, when
 
 from harness.codec.sep2.media import MEDIA_TYPE_SEP_XML
 from harness.codec.sep2.values import mrid
-from harness.devices.sep2.common import DCAP_PATH, SEP2_PORT, SIM_DAY_START, SIM_POLL_RATE_S
+from harness.devices.sep2.common import DCAP_PATH, SIM_DAY_START, SIM_POLL_RATE_S
 from harness.devices.sep2.pfe import SIM_DR_DUTY_CYCLE
 from harness.protocol.sep2.planner import ROW_S
 from harness.scenario import ScenarioRun, required
-from harness.testers.sep2 import EvseBridge, Sep2ServerTester
 from harness.verdict.checks import sep2 as s
 from harness.verdict.checks.common import (
     DUT,
@@ -34,6 +33,7 @@ from harness.verdict.checks.common import (
     sequence,
 )
 from harness.verdict.verdicts import Inconclusive, Verdict
+from steps.sep2_server import BENCH_MARGIN_S, server, start_server
 
 _DAY_S = 24 * ROW_S
 # How long the tester watches a client DUT reach a milestone before judging (simulated lab: the
@@ -43,16 +43,10 @@ MILESTONE_TIMEOUT_S = 20.0
 RTP_CHEAP_WINDOW_START_S = 2 * ROW_S
 # CPP tariff of the simulated lab: the critical peak 17:00-20:00.
 CPP_PEAK_START_S = 17 * ROW_S
-# Bound on starting the tester's server (TLS context, listening socket, the bridge's namespace).
-SERVER_START_TIMEOUT_S = 20.0
-# Bound on closing the tester's server (its connections are cancelled, each closes within 1 s).
-SERVER_CLOSE_TIMEOUT_S = 30.0
 # How many polls the polling-rate check needs to see.
 POLLS_OBSERVED = 3
 # Extra watching after the last poll period, so the last poll is in the capture.
 POLL_GRACE_S = 0.5
-# Margin on top of a tester wait for the bench's own thread hand-over.
-BENCH_MARGIN_S = 5.0
 WATCH_MARGIN_S = 10.0
 # The DR event the tester publishes: from now for 6 simulated hours.
 DR_EVENT_DURATION_S = 6 * ROW_S
@@ -69,27 +63,10 @@ USAGE_POINT_ON = 1
 _ROLES = {"PFE": "pfe-server", "BMS": "bms"}
 
 
-def _server(run: ScenarioRun) -> Sep2ServerTester:
-    return required(run.sep2.server, "IEEE 2030.5 tester server")
-
-
 # --- tester as server, DUT as client --------------------------------------------------------------
-
-
-def _start_server(
-    run: ScenarioRun, role: str, tariff: str = "tou", fault: str | None = None, bridged: bool = False
-) -> None:
-    tester = Sep2ServerTester(run.bench.link, run.bench.settings, run.keylog_path, role, fault, tariff)
-    if bridged and run.bench.link.mode == "netns":
-        # Interface 1: the EV reaches the BMS through the reference EVSE bridge (site namespace).
-        bridge = EvseBridge(run.bench.link)
-        run.cleanups.append(bridge.destroy)
-        bridge.open_site()
-        tester.bridge = bridge
-    run.bench.run(tester.start(), SERVER_START_TIMEOUT_S)
-    run.claim_port(SEP2_PORT)
-    run.sep2.server = tester
-    run.cleanups.append(lambda: run.bench.run(tester.close(), SERVER_CLOSE_TIMEOUT_S))
+# Starting and reaching the tester's server is shared with the DER steps (steps/sep2_server.py).
+_server = server
+_start_server = start_server
 
 
 @given(

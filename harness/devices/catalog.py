@@ -23,6 +23,8 @@ SIM_ROLES["bms"] = {"sep2": "harness.devices.sep2.servers:run_bms"}
 SIM_ROLES["dc-charger"] = {"sep2": "harness.devices.sep2.clients:run_dc_charger_sep2"}
 SIM_ROLES["telematics"] = {"sep2": "harness.devices.sep2.clients:run_telematics_sep2"}
 SIM_ROLES["meter"] = {"sep2": "harness.devices.sep2.clients:run_meter_sep2"}
+# The EV's on-board inverter as an IEEE 2030.5 DER client (service "der", README AC DER).
+SIM_ROLES["ev"]["der"] = "harness.devices.sep2.der_client:run_ev_der"
 # The whole DC stack on one PLC link: pilot and SLAC, then SDP and DIN SPEC 70121 (service "plc").
 SIM_ROLES["secc"]["plc"] = "harness.devices.plc_stack:run_secc_plc"
 SIM_ROLES["evcc"]["plc"] = "harness.devices.plc_stack:run_evcc_plc"
@@ -46,6 +48,11 @@ SIM_FAULTS: dict[str, str] = {
     "sep2-ev-ignores-dr": "the reference EV/telematics never acknowledges DR events (no DrResponse)",
     "sep2-client-polls-fast": "the reference IEEE 2030.5 clients poll Time without waiting for pollRate",
     "sep2-server-accepts-malformed": "the reference PFE/BMS answers 201 to bodies it cannot parse",
+    "der-ev-ignores-energize": "the reference EV DER keeps exporting while opModEnergize is false",
+    "der-ev-below-reserve": "the reference EV DER ignores its next drive and discharges below its reserve",
+    "der-ev-no-responses": "the reference EV DER never posts a DERControlResponse",
+    "der-ev-exports-unauthorized": "the reference EV DER exports at full power before J3072 authorization",
+    "der-ev-ignores-maxlimw": "the reference EV DER exports above opModMaxLimW",
 }
 
 

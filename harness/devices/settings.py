@@ -32,6 +32,9 @@ class DeviceSettings:
     pilot_options: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
     # IEEE 2030.5 registration PIN for the DUT's EndDevice (PIXIT); None: the simulated lab's PIN
     sep2_registration_pin: int | None = None
+    # IEEE 2030.5 DER scenarios: how much faster than the wall clock the lab's clock runs (PIXIT
+    # ``sep2_clock_speedup``, its default computed by the edge); 1.0: real time
+    sep2_clock_speedup: float = 1.0
 
     def timer(self, name: str) -> float:
         try:

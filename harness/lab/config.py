@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 # The lab is at the edge: it may name what the reference devices offer (they never import the lab).
 from harness.devices.catalog import SIM_FAULTS, SIM_ROLES
+from harness.devices.sep2.common import DER_SIM_SPEEDUP
 
 ROLES = {
     "evcc": "EV communication controller (ISO 15118 / DIN SPEC 70121 client)",
@@ -275,6 +276,16 @@ class Pixit(_Strict):
         description="IEEE 2030.5 registration PIN the tester as server gives the DUT's EndDevice "
         "(Registration.pIN, clause 6.3.4; 5 digits and a check digit); default the simulated lab's 111115",
     )
+    sep2_clock_speedup: float | None = Field(
+        default=None,
+        gt=0,
+        le=3600,
+        description="IEEE 2030.5 DER scenarios: how many times faster than the wall clock the lab's clock "
+        "runs (server Time, DERControl intervals, pollRate are all in that simulated time); left out: "
+        f"{DER_SIM_SPEEDUP:g} for `sim` access (1 wall second = {DER_SIM_SPEEDUP / 60:g} simulated minutes), "
+        "1 (real time) otherwise. A real DUT's own clock must agree, so set it only for a DUT that follows "
+        "the tester's Time resource",
+    )
     sdp_silent_requests: int = Field(
         default=3,
         ge=0,
@@ -361,6 +372,12 @@ class LabConfig(_Strict):
             if kind == "plc":
                 return {**data, "pilot": {"driver": None}}
         return data
+
+    def sep2_clock_speedup(self) -> float:
+        """PIXIT ``sep2_clock_speedup`` with its default applied (the one place it is computed)."""
+        if self.pixit.sep2_clock_speedup is not None:
+            return self.pixit.sep2_clock_speedup
+        return DER_SIM_SPEEDUP if self.access.kind == "sim" else 1.0
 
     @model_validator(mode="after")
     def _roles_fit_access(self) -> LabConfig:

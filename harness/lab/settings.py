@@ -28,4 +28,5 @@ def device_settings(lab: LabConfig, lab_dir: Path | None = None) -> DeviceSettin
         pilot_driver=lab.pilot.driver,
         pilot_options=MappingProxyType(dict(lab.pilot.options)),
         sep2_registration_pin=lab.pixit.sep2_registration_pin,
+        sep2_clock_speedup=lab.sep2_clock_speedup(),
     )

@@ -3,7 +3,9 @@
 * :class:`Sep2ServerTester`: the tester as PFE or BMS serving a client DUT (EV, EVSE, DC charger,
   telematics, meter).  It serves the simulated lab's resource tree on the lab's port, can publish a
   DR event or switch tariffs mid-run, and can present a wrong TLS configuration on purpose (another
-  cipher suite, TLS 1.3 only, a chain under an untrusted SERCA).
+  cipher suite, TLS 1.3 only, a chain under an untrusted SERCA).  With ``der=True`` it also serves a
+  DER site (:class:`~harness.devices.sep2.der_site.DerSite`, ``tester.der``) on a clock running
+  PIXIT ``sep2_clock_speedup`` times the wall clock.
 * :class:`Sep2ClientTester`: the tester as a client of a server DUT (PFE, BMS): walks the resource
   tree from DeviceCapability, sends bad bodies (malformed, schema-invalid, entity expansion,
   oversized, wrong content type) and offers bad TLS (wrong suite, TLS 1.3, no certificate, untrusted
@@ -49,10 +51,12 @@ from harness.devices.sep2.common import (
     registration_pin,
     tester_identity,
 )
+from harness.devices.sep2.der_site import DerSite
 from harness.devices.sep2.pfe import Sep2Server
 from harness.devices.sep2.servers import registered_devices
 from harness.devices.settings import DeviceSettings
 from harness.protocol.sep2.endpoints import DCAP_PATH, PIXIT_SERVER_URL_KEY, SEP2_PORT
+from harness.protocol.sep2.j3072 import DEFAULT_SITE_MAX_EXPORT_W
 from harness.transport.dnssd import Advertisement, DiscoveryError, Sep2Service, browse
 from harness.transport.http import MAX_BODY_BYTES, HttpResponse, Sep2HttpClient, Sep2HttpServer
 from harness.transport.link import Link
@@ -247,14 +251,30 @@ class Sep2ServerTester:
     bridge: EvseBridge | None = None
     advertised: Advertisement | None = None
     advertise_error: str | None = None
+    # DER (README AC DER): pass der=True to serve a DER site; from construction on, ``der`` is the
+    # DerSite (on a clock at PIXIT sep2_clock_speedup), so a scenario may publish before start(); None
+    # without DER.  site_max_export_w: the site's J3072 export limit.
+    der: DerSite | bool | None = None
+    site_max_export_w: float = DEFAULT_SITE_MAX_EXPORT_W
+
+    def __post_init__(self) -> None:
+        if self.der is True:
+            clock = SimClock(speedup=self.settings.sep2_clock_speedup)
+            self.der = DerSite(clock, site_max_export_w=self.site_max_export_w)
+        elif self.der is False:
+            self.der = None
+        if isinstance(self.der, DerSite):
+            self.clock = self.der.clock
 
     async def start(self) -> None:
-        self.clock = SimClock()
+        der = self.der if isinstance(self.der, DerSite) else None
+        self.clock = der.clock if der is not None else SimClock()
         self.site = Sep2Server(
             self.clock,
             registered_devices(self.settings),
             tariff=self.tariff,
             registration_pin=registration_pin(self.settings),
+            der=der,
         )
         context = tls_server_context(self.role, self.settings, self.keylog, self.tls_fault)
         sock = None

@@ -9,6 +9,9 @@ and `vgi analyze RUN_DIR` evaluates it again over the capture alone.  Kinds:
 ``no_response``    no ``request`` is answered by a ``response`` within ``window_s``
 ``interval``       consecutive ``select`` events are at least ``min_s`` (and at most ``max_s``) apart
 ``sequence``       the events matching the pattern's selectors follow ``pattern`` (with repetition)
+``der_responses``  a DER client's DERControlResponses against the oracle (harness.verdict.der_judging)
+``der_power``      a DER client's real-power readings against the modes in effect (same module)
+``der_poll_rate``  a DER client adopts a changed DERProgramList pollRate (same module)
 
 Selectors: ``{"protocol": ..., "message": ..., "from": "tester"|"dut"|ADDRESS, "to": ..., "error":
 bool, "where": {...}}``.  ``where`` maps a field name (dots for nesting; ``sport``/``dport`` for
@@ -347,6 +350,22 @@ CHECKS: dict[str, Callable[[dict, Sequence[TimelineEvent], Parties], Outcome]] =
     "interval": _check_interval,
     "sequence": _check_sequence,
 }
+
+
+def _check_der(name: str) -> Callable[[dict, Sequence[TimelineEvent], Parties], Outcome]:
+    """A DER kind of harness.verdict.der_judging (imported when judged: it builds on this module)."""
+
+    def check(spec: dict, events: Sequence[TimelineEvent], parties: Parties) -> Outcome:
+        from harness.verdict import der_judging
+
+        return getattr(der_judging, name)(spec, events, parties)
+
+    return check
+
+
+CHECKS["der_responses"] = _check_der("check_der_responses")
+CHECKS["der_power"] = _check_der("check_der_power")
+CHECKS["der_poll_rate"] = _check_der("check_der_poll_rate")
 
 
 def evaluate(spec: dict[str, Any], events: Sequence[TimelineEvent], parties: Parties) -> Outcome:

@@ -50,6 +50,21 @@ def test_request_and_response_naming_and_resource_dict() -> None:
     assert empty.message == "201" and empty.fields["length"] == 0
 
 
+def test_an_element_with_attributes_keeps_its_text_as_value() -> None:
+    # A DERControlBase mode is both: <opModFixedW disabled="false">5000</opModFixedW> (2023 schema).
+    ns = "urn:ieee:std:2030.5:ns"
+    body = (
+        f'<DefaultDERControl xmlns="{ns}" href="/derp/1/dderc"><mRID>0A</mRID><DERControlBase>'
+        '<opModFixedW disabled="false">5000</opModFixedW><opModEnergize>true</opModEnergize>'
+        "</DERControlBase></DefaultDERControl>"
+    )
+    (response,) = _events({**BASE, "http.response.code": ["200"], "http.content_type": SEP_XML,
+                           "http.file_data": [body]})  # fmt: skip
+    base = response.fields["resource"]["DERControlBase"]
+    assert base["opModFixedW"] == {"disabled": "false", "value": 5000}
+    assert base["opModEnergize"] == "true"
+
+
 def test_bad_body_is_an_error_event_with_the_offending_bytes() -> None:
     hostile = '<!DOCTYPE x [<!ENTITY a "aaaa">]><Time xmlns="urn:ieee:std:2030.5:ns">&a;</Time>'
     for body in ("<Time", hostile):

@@ -117,6 +117,8 @@ class Sep2Client:
         if not mine:
             raise ClientError("this device is not registered with the server")
         self.edev = mine[0].href
+        if mine[0].derlist_link is not None:  # a DER's own resources (IEEE 2030.5 DER function set)
+            self.links["derlist_link"] = mine[0].derlist_link.href
         await self.get(mine[0].registration_link.href)
         fsas = await self.get(mine[0].function_set_assignments_list_link.href)
         for fsa in fsas.function_set_assignments:
@@ -124,6 +126,7 @@ class Sep2Client:
                 "tariff_profile_list_link",
                 "demand_response_program_list_link",
                 "messaging_program_list_link",
+                "derprogram_list_link",
             ):
                 link = getattr(fsa, name, None)
                 if link is not None:

@@ -57,6 +57,9 @@ PIXIT_PKI_KEY = "sep2_pki"
 # than the wall clock, so a 24-hour price/DR flow takes seconds (1 simulated hour per 2 s).
 SIM_DAY_START = 1_767_225_600
 SIM_SPEEDUP = 1800.0
+# The DER scenarios' lab clock (README AC DER "Clock"): 1 wall second = 2 simulated minutes, so a
+# 10-minute DER event takes 5 s.  Lab configs default PIXIT ``sep2_clock_speedup`` to it for `sim` access.
+DER_SIM_SPEEDUP = 120.0
 # The simulated lab's poll rate in real seconds (IEEE 2030.5 clause 5.5.4 pollRate attribute).
 SIM_POLL_RATE_S = 1
 # How long a client looks for its server's address on the link (ICMPv6 echo to all nodes).

@@ -7,7 +7,9 @@ MirrorUsagePoints.  A client whose LFDI is not registered gets 403 on everything
 ``application/sep+xml`` get 415, malformed or schema-invalid ones 400 (IEEE 2030.5 clause 5.5).
 
 The same :class:`Sep2Server` serves as the tester's PFE/BMS (with hooks to publish events mid-run)
-and as the reference BMS's site-facing server.
+and as the reference BMS's site-facing server.  With ``der`` set it also serves the DER function set
+(:class:`~harness.devices.sep2.der_site.DerSite`: ``/derp`` from the FunctionSetAssignments, the
+EndDevice's DERList, DER responses and the DER site's TextMessages); without, nothing changes.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from py20305.models.sep import sep
 
@@ -28,6 +30,9 @@ from harness.devices.sep2.common import SIM_POLL_RATE_S, SIM_REGISTRATION_PIN, S
 from harness.protocol.sep2.endpoints import DCAP_PATH
 from harness.protocol.sep2.planner import ROW_S, TABLE_HOURS
 from harness.transport.http import HttpRequest, HttpResponse
+
+if TYPE_CHECKING:
+    from harness.devices.sep2.der_site import DerSite
 
 # The simulated lab's tariffs, price per kWh in the rate's currency units x 10^-3 (hourly, 24 h).
 # Time-of-use: cheap nights (00-06), shoulder day, peak evening 17-21.
@@ -107,6 +112,8 @@ class Sep2Server:
     accept_malformed: bool = False
     registration_pin: int = SIM_PIN
     on_post: Callable[[str, str, Any], None] | None = None
+    # The DER function set (harness.devices.sep2.der_site); None: AC charging only, as before.
+    der: DerSite | None = None
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     # --- identity -----------------------------------------------------------------------------
@@ -153,7 +160,10 @@ class Sep2Server:
     def end_device(self, index: int) -> Any:
         lfdi = sorted(self.registered)[index - 1]
         base = f"/edev/{index}"
+        hosts_der = self.der is not None and self.der.device_der
+        der = {"derlist_link": self.der.der_list_link(index)} if hosts_der else {}
         return r.EndDevice(
+            **der,
             href=base,
             l_fdi=v.lfdi_value(lfdi),
             s_fdi=sep.Sfditype(value=_sfdi(lfdi)),
@@ -189,6 +199,8 @@ class Sep2Server:
             messaging_program_list_link=sep.MessagingProgramListLink(href="/msg", all=1),
             time_link=sep.TimeLink(href="/tm"),
         )
+        if self.der is not None:
+            fsa.derprogram_list_link = self.der.fsa_link()
         return r.FunctionSetAssignmentsList(
             href=f"/edev/{index}/fsa", all=1, results=1, function_set_assignments=[fsa]
         )
@@ -295,12 +307,13 @@ class Sep2Server:
         )
 
     def messaging(self) -> Any:
+        count = len(self.messages) + (len(self.der.messages) if self.der is not None else 0)
         program = r.MessagingProgram(
             href="/msg/1",
             m_rid=v.mrid(300),
             locale=sep.LocaleType(value="en-US"),
             primacy=sep.PrimacyType(value=PRIMACY_UTILITY),
-            text_message_list_link=sep.TextMessageListLink(href="/msg/1/txt", all=len(self.messages)),
+            text_message_list_link=sep.TextMessageListLink(href="/msg/1/txt", all=count),
         )
         return r.MessagingProgramList(href="/msg", all=1, results=1, messaging_program=[program])
 
@@ -318,6 +331,8 @@ class Sep2Server:
             )
             for n, text in enumerate(self.messages, start=1)
         ]
+        if self.der is not None:
+            items += self.der.text_messages(first=len(items) + 1)
         return r.TextMessageList(href="/msg/1/txt", all=len(items), results=len(items), text_message=items)
 
     def flow_responses(self, index: int) -> Any:
@@ -377,6 +392,9 @@ class Sep2Server:
 
     # --- HTTP ---------------------------------------------------------------------------------
     async def handle(self, request: HttpRequest) -> HttpResponse:
+        if self.der is not None and self.der.unreachable():
+            # The scenario's loss of communication: every request fails (README AC DER).
+            return HttpResponse.empty(HTTPStatus.SERVICE_UNAVAILABLE)
         lfdi = request.peer.lfdi if request.peer else None
         index = self.device_index(lfdi)
         if index is None:
@@ -385,6 +403,8 @@ class Sep2Server:
         path = request.path.rstrip("/") or "/"
         if len(self.requests) < MAX_REQUEST_LOG:
             self.requests.append((request.method, path))
+        if self.der is not None and self.der.owns(request, path, index):
+            return self.der.handle(request, path, index, lfdi or "")
         if request.method in ("GET", "HEAD"):
             resource = self._get(path, index, lfdi or "")
             if resource is None:
@@ -479,6 +499,8 @@ class Sep2Server:
         if target == "frq":
             self.flow_requests[number] = (index, resource)
             return HttpResponse.empty(HTTPStatus.CREATED, (("Location", f"/edev/{index}/frq/{number}"),))
+        if self.der is not None and target in ("mup", "mr"):
+            self.der.record_reading(lfdi, path, resource)
         if target == "mup":
             resource.href = f"/mup/{number}"
             self.mirrors[number] = resource

@@ -5,7 +5,9 @@ mutual TLS on the lab's port to every device of the lab PKI except the unregiste
 DUT whose certificate the PIXIT names), and advertise themselves by DNS-SD unless PICS ``sep2.dnssd``
 is false.  The BMS
 also publishes the site's DR event for the next hours, as a site controller relaying the utility's
-programs to its EVSEs and EVs (interface 1 bridge side).
+programs to its EVSEs and EVs (interface 1 bridge side).  The PFE also serves a DER site
+(:class:`~harness.devices.sep2.der_site.DerSite`): the J3072 program, and a utility program with a
+default and one scheduled discharge, on a clock at PIXIT ``sep2_clock_speedup``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from harness.devices.sep2.common import (
     registration_pin,
     server_tls,
 )
+from harness.devices.sep2.der_site import DerSite
 from harness.devices.sep2.pfe import Sep2Server
 from harness.devices.settings import DeviceSettings
 from harness.pki.store import DUT_CERT_KEY
@@ -69,8 +72,37 @@ async def serve(role: str, link: Link, settings: DeviceSettings, site: Sep2Serve
         print(f"STOPPED {role}", file=sys.stderr, flush=True)
 
 
+# The reference PFE's DER program: primacy 10 (below the J3072 program's 0), a default capping export at
+# 100 % of setMaxW (opModMaxLimW, hundredths of a percent), and one discharge at 50 % of the rating
+# (opModFixedW) from 10 to 20 server minutes after the server starts.
+PFE_DER_PRIMACY = 10
+PFE_DER_DEFAULT = {"opModMaxLimW": 10000}
+PFE_DER_CONTROL = {"opModFixedW": 5000}
+PFE_DER_START_S = 600
+PFE_DER_DURATION_S = 600
+
+
+def pfe_der_site(clock: SimClock) -> DerSite:
+    """The reference PFE's DER programs.  The EndDevice's DER resources are not hosted (``device_der``
+    False): before a client PUTs them they would answer 404, and the PFE's conformance scenario requires
+    every link to resolve."""
+    der = DerSite(clock, device_der=False)
+    program = der.add_program(PFE_DER_PRIMACY, "Utility DER program", PFE_DER_DEFAULT)
+    start = der.now() + PFE_DER_START_S
+    der.publish(
+        program, start=start, duration=PFE_DER_DURATION_S, modes=PFE_DER_CONTROL, description="discharge"
+    )
+    return der
+
+
 async def run_pfe_server(link: Link, settings: DeviceSettings, faults: frozenset[str]) -> None:
-    site = Sep2Server(SimClock(), registered_devices(settings), registration_pin=registration_pin(settings))
+    clock = SimClock(speedup=settings.sep2_clock_speedup)
+    site = Sep2Server(
+        clock,
+        registered_devices(settings),
+        registration_pin=registration_pin(settings),
+        der=pfe_der_site(clock),
+    )
     site.accept_malformed = "sep2-server-accepts-malformed" in faults
     await serve("pfe-server", link, settings, site)
 

@@ -8,6 +8,7 @@ POSTs.  Verdicts go the other way for what a DUT posted.  No I/O.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -188,3 +189,64 @@ def mode_names() -> Iterable[str]:
 def modes_by_field() -> Mapping[str, str]:
     """py20305 field name -> DERControlBase element name (for building resources from mode names)."""
     return dict(_MODE_FIELDS)
+
+
+# --- plain mode values -> DERControlBase (what a server publishes) -----------------------------------
+# py20305 wraps integers in a value + power-of-ten multiplier (ActivePower and kin: Int16 values); the
+# smallest exponent that keeps the value in range is used, so 7200 W stays (7200, 0).
+_INT16_MAX = 2**15 - 1
+_MULTIPLIERS = range(-3, 10)
+_ELEMENT_FIELDS: dict[str, str] = {element: name for name, element in _MODE_FIELDS.items()}
+
+
+def _model_type(annotation: Any) -> Any:
+    """The pydantic model class of a field annotation (``Optional[X]`` -> ``X``)."""
+    if isinstance(annotation, type):
+        return annotation
+    for argument in typing.get_args(annotation):
+        if isinstance(argument, type) and argument is not type(None):
+            return argument
+    raise TypeError(f"no model class in {annotation!r}")
+
+
+def _scaled(value: int | float) -> tuple[int, int]:
+    """(value, multiplier) with value x 10^multiplier == ``value`` and |value| within Int16."""
+    for exponent in _MULTIPLIERS:
+        mantissa = round(value / 10**exponent)
+        if abs(mantissa) <= _INT16_MAX and abs(mantissa * 10**exponent - value) <= 1e-9 * max(1, abs(value)):
+            return mantissa, exponent
+    raise ValueError(f"{value!r} has no Int16 value x 10^multiplier form")
+
+
+def _build(model: Any, value: ModeValue) -> Any:
+    """``value`` (a plain mode value, see :func:`_plain`) as an instance of ``model``."""
+    if model in (bool, int, float, str):
+        return value
+    fields = {
+        name: info
+        for name, info in model.model_fields.items()
+        if not name.endswith("_r2_3") and name not in _SKIP_FIELDS
+    }
+    if isinstance(value, tuple):
+        return model(**{name: _build(_model_type(fields[name].annotation), item) for name, item in value})
+    if isinstance(value, str) and "href" in fields:
+        return model(href=value)
+    if "multiplier" in fields and "value" in fields and not isinstance(value, bool):
+        mantissa, exponent = _scaled(value)
+        return model(value=mantissa, multiplier=sep.PowerOfTenMultiplierType(value=exponent))
+    if "value" in fields:
+        return model(value=_build(_model_type(fields["value"].annotation), value))
+    raise TypeError(f"cannot build {model.__name__} from {value!r}")
+
+
+def control_base(modes: Mapping[str, ModeValue], ramp_tms: int | None = None) -> sep.DercontrolBase:
+    """The DERControlBase setting ``modes`` (element name -> plain value, as :func:`mode_values` gives
+    them), the inverse of :func:`mode_values`: ``mode_values(control_base(m)) == m``."""
+    unknown = sorted(set(modes) - set(_ELEMENT_FIELDS))
+    if unknown:
+        raise ValueError(f"unknown DERControlBase mode(s) {unknown}")
+    values = {}
+    for element, value in modes.items():
+        name = _ELEMENT_FIELDS[element]
+        values[name] = _build(_model_type(r.DERControlBase.model_fields[name].annotation), value)
+    return r.DERControlBase(ramp_tms=ramp_tms, **values)

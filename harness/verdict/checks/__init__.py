@@ -9,6 +9,7 @@ catalogue when the harness plugin loads.  The specs they produce are the plain J
 
 CHECK_MODULES = (
     "harness.verdict.checks.common",
+    "harness.verdict.checks.der",
     "harness.verdict.checks.din70121",
     "harness.verdict.checks.pilot",
     "harness.verdict.checks.plc_session",

@@ -123,6 +123,40 @@ def _pattern(value: Any, where: str) -> None:
             _count_or_none(item["max"], f"{at}.max")
 
 
+# der_power rules (harness.verdict.der_judging).
+DER_POWER_RULES = ("authorization", "energize", "connect", "commanded", "max_lim", "fixed", "ramp", "exports")
+
+
+def _speedup(value: Any, where: str) -> None:
+    _expect(_is_number(value) and value > 0, where, "a clock speedup above 0", value)
+
+
+def _strings(value: Any, where: str) -> None:
+    strings = isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
+    _expect(strings, where, "a list of strings", value)
+
+
+def _status_map(value: Any, where: str) -> None:
+    _expect(isinstance(value, Mapping), where, "a map of mRID to statuses", value)
+    for key, statuses in value.items():
+        _string(key, f"{where}: an mRID")
+        _expect(
+            isinstance(statuses, list | tuple) and statuses and all(_is_count(s) for s in statuses),
+            f"{where}[{key!r}]",
+            "a non-empty list of status codes",
+            statuses,
+        )
+
+
+def _power_rules(value: Any, where: str) -> None:
+    _expect(
+        isinstance(value, list | tuple) and value and all(v in DER_POWER_RULES for v in value),
+        where,
+        f"a non-empty list of {', '.join(DER_POWER_RULES)}",
+        value,
+    )
+
+
 _ON_MISSING: dict[str, _Checker] = {"on_missing": _verdict}
 _REQUEST_RESPONSE: dict[str, _Checker] = {
     "request": check_selector,
@@ -154,6 +188,42 @@ KINDS: dict[str, tuple[tuple[str, ...], dict[str, _Checker]]] = {
         },
     ),
     "sequence": (("pattern",), {"pattern": _pattern, "complete": _boolean, **_ON_MISSING}),
+    # DER client judgements (harness.verdict.der_judging): times in server seconds, power in W.
+    "der_responses": (
+        ("speedup",),
+        {
+            "speedup": _speedup,
+            "slack_s": _seconds,
+            "poll_period_s": _seconds,
+            "published": _strings,
+            "require": _status_map,
+            "user_choices": _boolean,
+            "server_revision": _count,
+            **_ON_MISSING,
+        },
+    ),
+    "der_power": (
+        ("speedup", "rules"),
+        {
+            "speedup": _speedup,
+            "rules": _power_rules,
+            "tolerance_w": _seconds,
+            "settle_s": _seconds,
+            "authorization_program": _string,
+            "comm_loss_polls": _count,
+            **_ON_MISSING,
+        },
+    ),
+    "der_poll_rate": (
+        ("speedup", "poll_rate_s"),
+        {
+            "speedup": _speedup,
+            "poll_rate_s": _count,
+            "tolerance_s": _seconds,
+            "min_polls": _count,
+            **_ON_MISSING,
+        },
+    ),
 }
 
 

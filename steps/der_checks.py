@@ -1,0 +1,314 @@
+"""Then steps for an EV DER client under test (interface 1): expectations over the decrypted capture,
+built with :mod:`harness.verdict.checks.der`.  The site and the When steps are in steps/der.py.
+
+Tolerances are named here with their reason; times are server seconds (the capture's Time responses
+map frame times to server time, with the lab clock's speedup carried in each spec).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pytest_bdd import parsers, then
+
+from harness.protocol.sep2.endpoints import DCAP_PATH
+from harness.scenario import ScenarioRun, required
+from harness.verdict.checks import der as d
+from harness.verdict.checks import sep2 as s
+from harness.verdict.checks.common import (
+    DUT,
+    PRESENT,
+    Fields,
+    Item,
+    Present,
+    absent,
+    between,
+    repeated,
+    sequence,
+)
+from steps.der import DER_ROLE, site
+from steps.sep2_server import server
+
+# Slack on every oracle window, in poll periods: the EV acts on what its last poll showed and the
+# capture maps frame times to server time only to the second (harness choice).
+RESPONSE_SLACK_POLLS = 1.0
+# How far a reading may stray from what the modes allow (harness choice: 200 W is under 3 % of the lab
+# EV's 7.2 kW rating and above its meter's rounding).
+EXPORT_TOLERANCE_W = 200.0
+# The EV posts a reading every 30 server seconds (README AC DER "Readings").
+READING_PERIOD_S = 30
+# A mode is judged by a reading once it has been in effect this many poll periods (the EV learns it on
+# its next poll) plus one reading period and the EV's setGradW ramp (harness choice).
+SETTLE_POLLS = 2
+# A changed pollRate: polls may come this share of the rate early (the EV's timer and the capture's
+# jitter at the lab's speedup; harness choice).
+POLL_RATE_TOLERANCE = 0.05
+POLLS_AFTER_CHANGE = 3
+# How many real-power readings prove the EV mirrors its power.
+READINGS_OBSERVED = 3
+
+
+def _speedup(run: ScenarioRun) -> float:
+    return float(run.bench.settings.sep2_clock_speedup)
+
+
+def _mrid(run: ScenarioRun, name: str) -> str:
+    return required(run.der.controls.get(name), f'control "{name}"')
+
+
+def _responses(run: ScenarioRun, **extra: Any) -> d.DerResponses:
+    poll = site(run).poll_rate
+    return d.DerResponses(
+        _speedup(run),
+        slack_s=RESPONSE_SLACK_POLLS * poll,
+        published=tuple(run.der.controls.values()),
+        **extra,
+    )
+
+
+def _expect_status(run: ScenarioRun, name: str, statuses: tuple[int, ...], text: str, req: str) -> None:
+    check = _responses(run, require={_mrid(run, name): statuses}, user_choices=True)
+    run.expect(check, text, req)
+
+
+def _power(run: ScenarioRun, *rules: str, **extra: Any) -> d.DerPower:
+    poll = site(run).poll_rate
+    return d.DerPower(
+        _speedup(run),
+        rules,
+        tolerance_w=EXPORT_TOLERANCE_W,
+        settle_s=float(SETTLE_POLLS * poll + READING_PERIOD_S),
+        **extra,
+    )
+
+
+def _der_path(run: ScenarioRun, name: str) -> str:
+    return f"{server(run).device_path(DER_ROLE)}/der/1/{name}"
+
+
+# --- registration ------------------------------------------------------------------------------------
+
+
+@then("the EV finds its DER programs through its function set assignments")
+def finds_programs(vgi_scenario: ScenarioRun) -> None:
+    base = server(vgi_scenario).device_path(DER_ROLE)
+    get = [s.request("GET", path, sender=DUT) for path in (DCAP_PATH, "/edev", f"{base}/fsa", "/derp")]
+    vgi_scenario.expect(
+        sequence(*(repeated(g) for g in get), complete=False),
+        "DeviceCapability, the EndDevice list and FunctionSetAssignments, then the DERProgramList",
+        d.DER_CLIENT_01,
+    )
+    for root in ("DefaultDERControl", "DERControlList"):
+        vgi_scenario.expect(
+            Present(d.served(root), min=1), f"the EV reads a {root} of its programs", d.DER_CLIENT_01
+        )
+
+
+@then("the EV writes its DER capability, settings, status and availability before following its programs")
+def writes_der(vgi_scenario: ScenarioRun) -> None:
+    for name, root in zip(
+        ("dercap", "derg", "ders", "dera"),
+        ("DERCapability", "DERSettings", "DERStatus", "DERAvailability"),
+        strict=True,
+    ):
+        put = d.written("PUT", root, sender=DUT, path=_der_path(vgi_scenario, name))
+        vgi_scenario.expect(Present(put, min=1), f"the EV PUTs its {root}", d.DER_CLIENT_02)
+        vgi_scenario.expect(
+            Fields(put, {"schema_valid": True}), f"every {root} PUT is schema-valid", d.DER_CLIENT_02
+        )
+    capability = d.written("PUT", "DERCapability", sender=DUT)
+    vgi_scenario.expect(
+        sequence(Item(capability, 1, None), repeated(s.request("GET", "/derp", sender=DUT)), complete=False),
+        "the first DERCapability PUT comes before the first GET of the DERProgramList",
+        d.DER_CLIENT_02,
+    )
+
+
+@then("the EV declares an EV inverter whose settings stay within its ratings")
+def declares_ev(vgi_scenario: ScenarioRun) -> None:
+    capability = d.written("PUT", "DERCapability", sender=DUT)
+    vgi_scenario.expect(
+        Fields(capability, {"resource.type": d.DER_TYPE_EV, "resource.modesSupported": PRESENT}),
+        "DERCapability: type 81 (EV) and the modes it supports",
+        d.DER_EV_01,
+    )
+    declared = site(vgi_scenario).reports.get(_der_path(vgi_scenario, "dercap"))
+    rating = required(getattr(declared, "rtg_max_w", None), "DERCapability rtgMaxW the EV declared")
+    settings = d.written("PUT", "DERSettings", sender=DUT)
+    vgi_scenario.expect(
+        Fields(
+            settings,
+            {
+                "resource.setMaxW.multiplier": rating.multiplier.value,
+                "resource.setMaxW.value": between(1, rating.value),
+            },
+        ),
+        f"DERSettings setMaxW within the declared rtgMaxW ({rating.value} x 10^{rating.multiplier.value} W)",
+        d.DER_EV_01,
+    )
+
+
+# --- responses ---------------------------------------------------------------------------------------
+
+
+@then("the EV answers every control as the schedule calls for")
+def answers_as_scheduled(vgi_scenario: ScenarioRun) -> None:
+    vgi_scenario.expect(
+        _responses(vgi_scenario),
+        "every DERControlResponse as the oracle over the published schedule calls for",
+        d.DER_RSP_01,
+    )
+
+
+@then(parsers.parse('the EV starts control "{name}" within its randomization window'))
+def starts_randomized(vgi_scenario: ScenarioRun, name: str) -> None:
+    text = f'control "{name}" answered started within its randomizeStart window'
+    _expect_status(vgi_scenario, name, (d.STATUS_STARTED,), text, d.DER_EVT_01)
+
+
+@then(parsers.parse('the EV supersedes control "{name}" for the newer control of its program'))
+def superseded_in_program(vgi_scenario: ScenarioRun, name: str) -> None:
+    text = f'control "{name}" answered superseded by the newer control of its program'
+    _expect_status(vgi_scenario, name, (d.STATUS_SUPERSEDED,), text, d.DER_EVT_02)
+
+
+@then(parsers.parse('the EV supersedes control "{name}" for the control of the higher-priority program'))
+def superseded_by_primacy(vgi_scenario: ScenarioRun, name: str) -> None:
+    text = f'control "{name}" answered superseded by the higher-priority program\'s control'
+    _expect_status(vgi_scenario, name, (d.STATUS_SUPERSEDED,), text, d.DER_EVT_03)
+
+
+@then(parsers.parse('the EV answers control "{name}" cancelled'))
+def answered_cancelled(vgi_scenario: ScenarioRun, name: str) -> None:
+    text = f'control "{name}" answered cancelled within the cancellation window'
+    _expect_status(vgi_scenario, name, (d.STATUS_CANCELLED,), text, d.DER_EVT_04)
+
+
+@then(parsers.parse('the EV answers control "{name}" expired'))
+def answered_expired(vgi_scenario: ScenarioRun, name: str) -> None:
+    text = f'control "{name}" answered expired (254) and never started'
+    _expect_status(vgi_scenario, name, (d.STATUS_EXPIRED,), text, d.DER_EVT_05)
+
+
+@then(parsers.parse('the EV answers control "{name}" not supported'))
+def answered_not_supported(vgi_scenario: ScenarioRun, name: str) -> None:
+    text = f'control "{name}" answered not supported (251, or 252 to a 2018 server)'
+    statuses = (d.STATUS_NOT_SUPPORTED, d.STATUS_NOT_APPLICABLE)
+    _expect_status(vgi_scenario, name, statuses, text, d.DER_EVT_06)
+
+
+@then(parsers.parse('the EV answers control "{name}" opted out before it starts'))
+def answered_opted_out(vgi_scenario: ScenarioRun, name: str) -> None:
+    text = f'control "{name}" answered opted out (4) before its start, never started'
+    _expect_status(vgi_scenario, name, (d.STATUS_OPTED_OUT,), text, d.DER_USER_01)
+
+
+@then(parsers.parse('the EV opts out of control "{name}", fully or partly, for its next drive'))
+def opts_out_for_drive(vgi_scenario: ScenarioRun, name: str) -> None:
+    text = f'control "{name}" answered opted out (4) or partly opted out (8) for the next drive'
+    statuses = (d.STATUS_OPTED_OUT, d.STATUS_PARTIAL_OPT_OUT)
+    _expect_status(vgi_scenario, name, statuses, text, d.DER_EV_02)
+
+
+@then(parsers.parse('the EV posts no response to control "{name}"'))
+def no_response(vgi_scenario: ScenarioRun, name: str) -> None:
+    mrid = _mrid(vgi_scenario, name)
+    vgi_scenario.expect(
+        _responses(vgi_scenario), f'control "{name}" reached the EV; responses as scheduled', d.DER_RSP_02
+    )
+    post = d.written("POST", "DERControlResponse", sender=DUT)
+    vgi_scenario.expect(
+        absent(post.matching_fields({"resource.subject": mrid})),
+        f'no DERControlResponse names control "{name}" (responseRequired 00)',
+        d.DER_RSP_02,
+    )
+
+
+# --- power -------------------------------------------------------------------------------------------
+
+
+@then("the EV does not export before the site authorizes it, and exports after")
+def exports_after_authorization(vgi_scenario: ScenarioRun) -> None:
+    check = _power(vgi_scenario, "authorization", "exports", authorization_program=d.J3072_PROGRAM_HREF)
+    vgi_scenario.expect(check, "no export before the J3072 authorization, export after", d.DER_J3072_01)
+
+
+@then("the EV never exports while the site refuses its authorization")
+def never_exports(vgi_scenario: ScenarioRun) -> None:
+    check = _power(vgi_scenario, "authorization", authorization_program=d.J3072_PROGRAM_HREF)
+    vgi_scenario.expect(check, "no export: the site never authorized the EV", d.DER_J3072_02)
+
+
+@then("the EV exports as its controls command")
+def exports_as_commanded(vgi_scenario: ScenarioRun) -> None:
+    check = _power(vgi_scenario, "fixed", "commanded", "exports")
+    vgi_scenario.expect(
+        check, "export within tolerance of the opModFixedW command once settled", d.DER_CTL_01
+    )
+
+
+@then("the EV mirrors its real power, export as negative readings")
+def mirrors_power(vgi_scenario: ScenarioRun) -> None:
+    readings = d.written("POST", "MirrorMeterReading", sender=DUT)
+    vgi_scenario.expect(
+        Present(readings, min=READINGS_OBSERVED),
+        f"at least {READINGS_OBSERVED} MirrorMeterReadings from the EV",
+        d.DER_METER_01,
+    )
+    vgi_scenario.expect(
+        _power(vgi_scenario, "exports"), "real-power readings in W show export as negative", d.DER_METER_01
+    )
+
+
+@then("the EV keeps its export under the opModMaxLimW cap")
+def under_cap(vgi_scenario: ScenarioRun) -> None:
+    check = _power(vgi_scenario, "max_lim", "exports")
+    vgi_scenario.expect(check, "export never above setMaxW times opModMaxLimW", d.DER_CTL_02)
+
+
+@then(parsers.parse("the EV stops exporting while {mode} is false"))
+def stops_when_false(vgi_scenario: ScenarioRun, mode: str) -> None:
+    rule = {"opModEnergize": "energize", "opModConnect": "connect"}[mode]
+    check = _power(vgi_scenario, rule, "exports")
+    vgi_scenario.expect(check, f"no export while {mode} in effect is false", d.DER_CTL_03)
+
+
+@then("the EV ramps its export within the control's ramp time")
+def ramps(vgi_scenario: ScenarioRun) -> None:
+    check = _power(vgi_scenario, "ramp", "exports")
+    vgi_scenario.expect(check, "export under a linear ramp over the control's rampTms", d.DER_CTL_04)
+
+
+@then("the EV falls back to the default control while the site is unreachable")
+def falls_back(vgi_scenario: ScenarioRun) -> None:
+    check = _power(vgi_scenario, "commanded", "exports", comm_loss_polls=d.COMM_LOSS_POLLS)
+    text = f"after {d.COMM_LOSS_POLLS} failed polls no export beyond what the default control commands"
+    vgi_scenario.expect(check, text, d.DER_COMM_01)
+
+
+# --- messages and polling ----------------------------------------------------------------------------
+
+
+@then("the EV acknowledges the site's text messages")
+def acknowledges_messages(vgi_scenario: ScenarioRun) -> None:
+    messages = vgi_scenario.der.messages or [m.mrid for m in site(vgi_scenario).messages]
+    if not messages:
+        raise RuntimeError("the site published no text message (an earlier step is missing)")
+    for mrid in messages:
+        ack = d.written("POST", "TextResponse", sender=DUT, path=d.MESSAGE_REPLY_TO)
+        ack = ack.matching_fields({"resource.subject": mrid, "resource.status": d.TEXT_RECEIVED})
+        vgi_scenario.expect(
+            Present(ack, min=1), f"a TextResponse status 1 (received) for message {mrid[-8:]}", d.DER_MSG_01
+        )
+
+
+@then("the EV polls its DER programs no faster than the new pollRate")
+def adopts_poll_rate(vgi_scenario: ScenarioRun) -> None:
+    rate = required(vgi_scenario.der.poll_rate_s, "pollRate change")
+    check = d.DerPollRate(
+        _speedup(vgi_scenario),
+        rate,
+        tolerance_s=POLL_RATE_TOLERANCE * rate,
+        min_polls=POLLS_AFTER_CHANGE,
+    )
+    vgi_scenario.expect(check, f"GET /derp at least the new pollRate ({rate} s) apart", d.DER_POLL_01)

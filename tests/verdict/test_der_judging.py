@@ -1,0 +1,528 @@
+"""The DER check kinds judge synthetic decrypted timelines: each passes a correct client and fails a
+wrong one, naming the frames."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from capture.timeline import TimelineEvent
+from harness.verdict.checks.schema import SpecError, validate_spec
+from harness.verdict.der_timeline import control_from_dict, mode_value, published, server_clock
+from harness.verdict.expectations import Parties, evaluate
+from harness.verdict.verdicts import Verdict
+
+TESTER, DUT = "fe80::1", "fe80::2"
+PARTIES = Parties(frozenset({TESTER}))
+SPEEDUP = 120.0
+T0 = 1000.0  # capture time of the first Time response
+S0 = 1_767_225_600  # its currentTime
+MRID_A = "A" * 31 + "1"
+MRID_B = "B" * 31 + "2"
+MUP_MRID = "C" * 32
+REPLY_TO = "/rsps/2/rsp"
+
+
+def wall(server_s: float) -> float:
+    """The capture time at which the server's clock reads ``server_s``."""
+    return T0 + (server_s - S0) / SPEEDUP
+
+
+class Timeline:
+    """A small decrypted IEEE 2030.5 timeline: tester answers, DUT requests, one connection."""
+
+    def __init__(self) -> None:
+        self.events: list[TimelineEvent] = []
+
+    def _add(self, t: float, src: str, message: str, fields: dict[str, Any]) -> int:
+        frame = len(self.events) + 1
+        sport, dport = (443, 50000) if src == TESTER else (50000, 443)
+        dst = DUT if src == TESTER else TESTER
+        self.events.append(TimelineEvent(t, frame, src, dst, "HTTP", message, fields, None, sport, dport))
+        return frame
+
+    def answer(self, server_s: float, path: str, root: str, resource: dict[str, Any]) -> int:
+        t = wall(server_s)
+        self._add(t - 0.001, DUT, f"GET {path}", {"method": "GET", "path": path})
+        return self._add(t, TESTER, f"200 {root}", {"status": 200, "root": root, "resource": resource})
+
+    def time(self, server_s: int) -> int:
+        return self.answer(server_s, "/tm", "Time", {"href": "/tm", "currentTime": server_s})
+
+    def send(self, server_s: float, method: str, path: str, root: str, resource: dict[str, Any]) -> int:
+        fields = {"method": method, "path": path, "root": root, "resource": resource}
+        return self._add(wall(server_s), DUT, f"{method} {path}", fields)
+
+    def failed(self, server_s: float, path: str = "/tm") -> int:
+        t = wall(server_s)
+        self._add(t - 0.001, DUT, f"GET {path}", {"method": "GET", "path": path})
+        return self._add(t, TESTER, "503", {"status": 503})
+
+    def programs(self, server_s: float, *programs: tuple[str, int]) -> int:
+        listed = [{"href": h, "mRID": f"{i:032X}", "primacy": p} for i, (h, p) in enumerate(programs, 1)]
+        body = {"href": "/derp", "pollRate": 120, "all": len(listed), "DERProgram": listed}
+        return self.answer(server_s, "/derp", "DERProgramList", body)
+
+    def default(self, server_s: float, program: str, **modes: Any) -> int:
+        body = {"href": f"{program}/dderc", "mRID": "D" * 32, "DERControlBase": dict(modes)}
+        return self.answer(server_s, f"{program}/dderc", "DefaultDERControl", body)
+
+    def controls(self, server_s: float, program: str, *controls: dict[str, Any]) -> int:
+        body = {"href": f"{program}/derc", "all": len(controls), "DERControl": list(controls)}
+        return self.answer(server_s, f"{program}/derc", "DERControlList", body)
+
+    def response(self, server_s: float, mrid: str, status: int) -> int:
+        body = {"subject": mrid, "status": status, "createdDateTime": int(server_s)}
+        return self.send(server_s, "POST", REPLY_TO, "DERControlResponse", body)
+
+    def settings(self, server_s: float, set_max_w: int = 7200) -> int:
+        body = {
+            "setMaxW": {"multiplier": 0, "value": set_max_w},
+            "setMaxDischargeRateW": {"multiplier": 0, "value": set_max_w},
+        }
+        return self.send(server_s, "PUT", "/edev/1/der/1/derg", "DERSettings", body)
+
+    def mirror(self, server_s: float) -> int:
+        body = {
+            "MirrorMeterReading": {"mRID": MUP_MRID, "ReadingType": {"uom": 38, "powerOfTenMultiplier": 0}}
+        }
+        return self.send(server_s, "POST", "/mup", "MirrorUsagePoint", body)
+
+    def reading(self, server_s: float, watts: int) -> int:
+        body = {"mRID": MUP_MRID, "Reading": {"value": watts, "timePeriod": {"start": int(server_s)}}}
+        return self.send(server_s, "POST", "/mup/1", "MirrorMeterReading", body)
+
+
+def control(
+    mrid: str, start: int, duration: int, *, required: int = 3, status: int = 0, **modes: Any
+) -> dict[str, Any]:
+    return {
+        "href": f"/derp/2/derc/{mrid[-1]}",
+        "replyTo": REPLY_TO,
+        "responseRequired": required,
+        "mRID": mrid,
+        "creationTime": S0,
+        "EventStatus": {"currentStatus": status, "dateTime": S0},
+        "interval": {"duration": duration, "start": start},
+        "DERControlBase": modes or {"opModFixedW": {"disabled": "false"}},
+    }
+
+
+def judge(spec: dict[str, Any], timeline: Timeline) -> Any:
+    validate_spec(spec)
+    return evaluate(spec, timeline.events, PARTIES)
+
+
+def responses_spec(**extra: Any) -> dict[str, Any]:
+    return {"kind": "der_responses", "speedup": SPEEDUP, "slack_s": 30.0, **extra}
+
+
+def scheduled(*, required: int = 3) -> Timeline:
+    """A control from S0+600 for 600 s, published at S0+60."""
+    timeline = Timeline()
+    timeline.time(S0)
+    timeline.programs(S0 + 50, ("/derp/1", 0), ("/derp/2", 1))
+    timeline.controls(S0 + 60, "/derp/2", control(MRID_A, S0 + 600, 600, required=required))
+    return timeline
+
+
+def test_server_time_comes_from_the_time_responses():
+    timeline = Timeline()
+    timeline.time(S0)
+    timeline.time(S0 + 1200)
+    clock = server_clock(timeline.events, SPEEDUP)
+    assert clock is not None
+    assert clock.at(wall(S0 + 300)) == pytest.approx(S0 + 300)
+    assert clock.at(wall(S0 + 1300)) == pytest.approx(S0 + 1300)
+    assert server_clock([], SPEEDUP) is None
+
+
+def test_the_published_schedule_is_rebuilt_from_the_bodies():
+    timeline = scheduled()
+    clock = server_clock(timeline.events, SPEEDUP)
+    assert clock is not None
+    seen = published(timeline.events, clock)
+    assert seen.poll_rate == 120
+    assert seen.first_seen[MRID_A][0] == 6
+    at, snapshot = seen.inputs[-1]
+    assert at == pytest.approx(S0 + 60)
+    assert [p.primacy for p in snapshot.programs] == [0, 1]
+    (listed,) = snapshot.controls
+    assert (listed.program, listed.start, listed.duration, int(listed.response_required)) == (
+        "/derp/2",
+        S0 + 600,
+        600,
+        3,
+    )
+
+
+def test_mode_values_from_the_capture_form():
+    assert mode_value("false") is False
+    assert mode_value({"disabled": "false", "multiplier": 1, "value": 300}) == 3000
+    assert mode_value({"href": "/derp/1/dc/1", "disabled": "false"}) == "/derp/1/dc/1"
+    assert mode_value({"disabled": "false", "value": 5000}) == 5000
+    assert (
+        mode_value({"disabled": "false"}) is None
+    )  # the capture lost the text of an element with attributes
+    hexed = control_from_dict({"mRID": "0A", "responseRequired": "0A", "interval": {}}, "/derp/1")
+    assert hexed.mrid == "0" * 30 + "0A" and int(hexed.response_required) == 0x02
+
+
+def test_responses_as_the_schedule_calls_for_pass():
+    timeline = scheduled()
+    timeline.response(S0 + 62, MRID_A, 1)
+    timeline.response(S0 + 600, MRID_A, 2)
+    timeline.response(S0 + 1200, MRID_A, 3)
+    timeline.time(S0 + 1300)
+    outcome = judge(responses_spec(published=[MRID_A]), timeline)
+    assert outcome.verdict == Verdict.PASS, outcome.reason
+    assert "1/2/3" in outcome.reason
+
+
+def test_a_missing_completed_response_fails():
+    timeline = scheduled()
+    timeline.response(S0 + 62, MRID_A, 1)
+    timeline.response(S0 + 600, MRID_A, 2)
+    timeline.time(S0 + 1300)
+    outcome = judge(responses_spec(), timeline)
+    assert outcome.verdict == Verdict.FAIL
+    assert "status 3" in outcome.reason and "never posted" in outcome.reason
+    assert outcome.frames == (6,)  # where the control was published
+
+
+def test_a_response_outside_its_window_fails_naming_its_frame():
+    timeline = scheduled()
+    timeline.response(S0 + 62, MRID_A, 1)
+    early = timeline.response(S0 + 300, MRID_A, 2)
+    timeline.response(S0 + 1200, MRID_A, 3)
+    timeline.time(S0 + 1300)
+    outcome = judge(responses_spec(), timeline)
+    assert outcome.verdict == Verdict.FAIL
+    assert f"frame {early}" in outcome.reason and early in outcome.frames
+
+
+def test_no_response_is_allowed_when_none_is_required():
+    quiet = scheduled(required=0)
+    quiet.time(S0 + 1300)
+    assert judge(responses_spec(), quiet).verdict == Verdict.PASS
+    chatty = scheduled(required=0)
+    frame = chatty.response(S0 + 62, MRID_A, 1)
+    chatty.time(S0 + 1300)
+    outcome = judge(responses_spec(), chatty)
+    assert outcome.verdict == Verdict.FAIL and outcome.frames == (frame,)
+
+
+def test_a_published_control_the_dut_never_read_fails():
+    timeline = scheduled()
+    outcome = judge(responses_spec(published=[MRID_B]), timeline)
+    assert outcome.verdict == Verdict.FAIL and "never reached" in outcome.reason
+
+
+def test_an_opt_out_is_required_and_taken_as_the_users_choice():
+    timeline = scheduled(required=7)
+    timeline.response(S0 + 62, MRID_A, 1)
+    timeline.response(S0 + 100, MRID_A, 4)
+    timeline.time(S0 + 1300)
+    spec = responses_spec(require={MRID_A: [4, 8]}, user_choices=True)
+    outcome = judge(spec, timeline)
+    assert outcome.verdict == Verdict.PASS, outcome.reason
+    stubborn = scheduled(required=7)
+    stubborn.response(S0 + 62, MRID_A, 1)
+    stubborn.response(S0 + 600, MRID_A, 2)
+    stubborn.response(S0 + 1200, MRID_A, 3)
+    stubborn.time(S0 + 1300)
+    outcome = judge(spec, stubborn)
+    assert outcome.verdict == Verdict.FAIL and "none of status [4, 8]" in outcome.reason
+
+
+def test_a_cancelled_control_must_be_answered_cancelled():
+    timeline = scheduled()
+    timeline.response(S0 + 62, MRID_A, 1)
+    timeline.response(S0 + 600, MRID_A, 2)
+    timeline.controls(S0 + 720, "/derp/2", control(MRID_A, S0 + 600, 600, status=2))
+    timeline.response(S0 + 725, MRID_A, 6)
+    timeline.time(S0 + 1300)
+    assert judge(responses_spec(), timeline).verdict == Verdict.PASS
+    ignored = scheduled()
+    ignored.response(S0 + 62, MRID_A, 1)
+    ignored.response(S0 + 600, MRID_A, 2)
+    ignored.controls(S0 + 720, "/derp/2", control(MRID_A, S0 + 600, 600, status=2))
+    ignored.response(S0 + 1200, MRID_A, 3)
+    ignored.time(S0 + 1300)
+    outcome = judge(responses_spec(), ignored)
+    assert outcome.verdict == Verdict.FAIL and "status 6" in outcome.reason
+
+
+def test_without_time_or_der_bodies_the_check_reports_what_is_missing():
+    assert "no Time response" in judge(responses_spec(), Timeline()).reason
+    only_time = Timeline()
+    only_time.time(S0)
+    outcome = judge(responses_spec(on_missing="INCONCLUSIVE"), only_time)
+    assert outcome.verdict == Verdict.INCONCLUSIVE and "no DER program" in outcome.reason
+
+
+# --- power --------------------------------------------------------------------------------------------
+
+
+def power_spec(*rules: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "kind": "der_power",
+        "speedup": SPEEDUP,
+        "rules": list(rules),
+        "tolerance_w": 100.0,
+        "settle_s": 150.0,
+        **extra,
+    }
+
+
+def authorizing(authorized_at: int = S0 + 300) -> Timeline:
+    timeline = Timeline()
+    timeline.time(S0)
+    timeline.settings(S0 + 5)
+    timeline.mirror(S0 + 6)
+    timeline.programs(S0 + 10, ("/derp/1", 0))
+    timeline.default(S0 + 11, "/derp/1", opModEnergize="false")
+    timeline.default(authorized_at, "/derp/1", opModEnergize="true", opModConnect="true")
+    return timeline
+
+
+def test_no_export_before_the_j3072_authorization():
+    timeline = authorizing()
+    timeline.reading(S0 + 100, 0)
+    timeline.reading(S0 + 500, -3000)
+    timeline.time(S0 + 600)
+    spec = power_spec("authorization", "exports", authorization_program="/derp/1")
+    assert judge(spec, timeline).verdict == Verdict.PASS
+    early = authorizing()
+    frame = early.reading(S0 + 100, -3000)
+    early.time(S0 + 600)
+    outcome = judge(spec, early)
+    assert outcome.verdict == Verdict.FAIL and outcome.frames == (frame,)
+    assert "before the J3072 authorization" in outcome.reason
+
+
+def test_export_must_be_seen_when_required():
+    timeline = authorizing()
+    timeline.reading(S0 + 500, 2000)
+    timeline.time(S0 + 600)
+    outcome = judge(power_spec("exports"), timeline)
+    assert outcome.verdict == Verdict.FAIL and "none shows export" in outcome.reason
+
+
+def discharging(*extra_modes: tuple[str, Any], ramp: int | None = None, fixed_w: int = 5000) -> Timeline:
+    """Authorized at S0+11; program 2 commands ``fixed_w`` (hundredths of a percent; 50 % by default)
+    discharge from S0+600 for 1200 s."""
+    timeline = Timeline()
+    timeline.time(S0)
+    timeline.settings(S0 + 5)
+    timeline.mirror(S0 + 6)
+    timeline.programs(S0 + 10, ("/derp/1", 0), ("/derp/2", 1))
+    timeline.default(S0 + 11, "/derp/1", opModEnergize="true")
+    modes = {"opModFixedW": {"disabled": "false", "value": fixed_w}, **dict(extra_modes)}
+    if ramp is not None:
+        modes["rampTms"] = ramp
+    timeline.controls(S0 + 60, "/derp/2", control(MRID_A, S0 + 600, 1200, **modes))
+    return timeline
+
+
+def test_export_follows_the_fixed_w_command_after_settling():
+    spec = power_spec("fixed", "exports")
+    timeline = discharging()
+    timeline.reading(S0 + 300, 0)
+    timeline.reading(S0 + 900, -3600)
+    timeline.reading(S0 + 1500, -3580)
+    timeline.time(S0 + 1700)
+    assert judge(spec, timeline).verdict == Verdict.PASS
+    lazy = discharging()
+    lazy.reading(S0 + 900, -3600)
+    frame = lazy.reading(S0 + 1500, -1000)
+    lazy.time(S0 + 1700)
+    outcome = judge(spec, lazy)
+    assert outcome.verdict == Verdict.FAIL and outcome.frames == (frame,)
+    assert "asks for 3600 W" in outcome.reason
+
+
+def test_export_above_the_max_lim_w_cap_fails():
+    spec = power_spec("max_lim")
+    capped = discharging(("opModMaxLimW", {"disabled": "false", "value": 2500}), fixed_w=10000)
+    capped.reading(S0 + 900, -1800)
+    capped.time(S0 + 1700)
+    assert judge(spec, capped).verdict == Verdict.PASS
+    over = discharging(("opModMaxLimW", {"disabled": "false", "value": 2500}), fixed_w=10000)
+    frame = over.reading(S0 + 900, -7200)
+    over.time(S0 + 1700)
+    outcome = judge(spec, over)
+    assert outcome.verdict == Verdict.FAIL and outcome.frames == (frame,) and "cap 1800 W" in outcome.reason
+
+
+def test_no_export_while_energize_is_false():
+    spec = power_spec("energize")
+    timeline = discharging()
+    timeline.controls(
+        S0 + 700,
+        "/derp/2",
+        control(MRID_A, S0 + 600, 1200),
+        control(MRID_B, S0 + 800, 600, opModEnergize="false"),
+    )
+    timeline.reading(S0 + 700, -3600)
+    timeline.reading(S0 + 1100, 0)
+    timeline.time(S0 + 1700)
+    assert judge(spec, timeline).verdict == Verdict.PASS
+    stubborn = discharging()
+    stubborn.controls(
+        S0 + 700,
+        "/derp/2",
+        control(MRID_A, S0 + 600, 1200),
+        control(MRID_B, S0 + 800, 600, opModEnergize="false"),
+    )
+    frame = stubborn.reading(S0 + 1100, -3600)
+    stubborn.time(S0 + 1700)
+    outcome = judge(spec, stubborn)
+    assert (
+        outcome.verdict == Verdict.FAIL and outcome.frames == (frame,) and "opModEnergize" in outcome.reason
+    )
+
+
+def test_loss_of_communication_falls_back_to_the_default():
+    spec = power_spec("energize", comm_loss_polls=3)
+
+    def outage(export_w: int) -> tuple[Timeline, int]:
+        timeline = Timeline()
+        timeline.time(S0)
+        timeline.settings(S0 + 5)
+        timeline.mirror(S0 + 6)
+        timeline.programs(S0 + 10, ("/derp/1", 0))
+        timeline.default(S0 + 11, "/derp/1", opModEnergize="false")
+        timeline.controls(S0 + 60, "/derp/1", control(MRID_A, S0 + 120, 3000, opModEnergize="true"))
+        for n in range(3):
+            timeline.failed(S0 + 400 + 120 * n)
+        frame = timeline.reading(S0 + 1000, export_w)
+        timeline.time(S0 + 1100)
+        return timeline, frame
+
+    good, _ = outage(0)
+    assert judge(spec, good).verdict == Verdict.PASS
+    never_lost = discharging()
+    never_lost.reading(S0 + 900, -3600)
+    never_lost.time(S0 + 1700)
+    outcome = judge(spec, never_lost)
+    assert outcome.verdict == Verdict.FAIL and "no loss of communication" in outcome.reason
+    bad, frame = outage(-3000)
+    outcome = judge(spec, bad)
+    assert outcome.verdict == Verdict.FAIL and outcome.frames == (frame,)
+    # Without counting the failed polls the control stays in effect: no reading is judged by the rule.
+    blind = judge(power_spec("energize"), bad)
+    assert blind.verdict == Verdict.FAIL and "none taken while rule(s) energize applied" in blind.reason
+
+
+def test_export_stays_under_a_linear_ramp():
+    spec = power_spec("ramp")
+    gradual = discharging(ramp=60000, fixed_w=10000)  # 600 s
+    gradual.reading(S0 + 750, -1700)
+    gradual.reading(S0 + 1100, -5900)
+    gradual.time(S0 + 1700)
+    assert judge(spec, gradual).verdict == Verdict.PASS
+    jump = discharging(ramp=60000, fixed_w=10000)
+    frame = jump.reading(S0 + 700, -7200)
+    jump.time(S0 + 1700)
+    outcome = judge(spec, jump)
+    assert outcome.verdict == Verdict.FAIL and outcome.frames == (frame,) and "ramp" in outcome.reason
+
+
+def test_der_specs_are_validated():
+    with pytest.raises(SpecError, match="rules"):
+        validate_spec(power_spec("teleport"))
+    with pytest.raises(SpecError, match="speedup"):
+        validate_spec({"kind": "der_responses", "speedup": 0})
+    with pytest.raises(SpecError, match="require"):
+        validate_spec(responses_spec(require={MRID_A: []}))
+
+
+def test_no_export_without_a_command():
+    spec = power_spec("commanded")
+    timeline = discharging()
+    timeline.reading(S0 + 300, 0)
+    timeline.reading(S0 + 1000, -3600)
+    timeline.time(S0 + 2200)
+    assert judge(spec, timeline).verdict == Verdict.PASS
+    rogue = discharging()
+    frame = rogue.reading(S0 + 300, -3600)
+    rogue.time(S0 + 2200)
+    outcome = judge(spec, rogue)
+    assert (
+        outcome.verdict == Verdict.FAIL and outcome.frames == (frame,) and "no opModFixedW" in outcome.reason
+    )
+
+
+def poll_spec(**extra: Any) -> dict[str, Any]:
+    return {"kind": "der_poll_rate", "speedup": SPEEDUP, "poll_rate_s": 360, "tolerance_s": 12.0, **extra}
+
+
+def test_a_changed_poll_rate_is_adopted():
+    def polling(period: int) -> Timeline:
+        timeline = Timeline()
+        timeline.time(S0)
+        timeline.programs(S0 + 10, ("/derp/1", 0))
+        changed = {"href": "/derp", "pollRate": 360, "DERProgram": {"href": "/derp/1", "primacy": 0}}
+        timeline.answer(S0 + 130, "/derp", "DERProgramList", changed)
+        for n in range(1, 4):
+            timeline.answer(S0 + 130 + n * period, "/derp", "DERProgramList", changed)
+        return timeline
+
+    assert judge(poll_spec(), polling(360)).verdict == Verdict.PASS
+    outcome = judge(poll_spec(), polling(120))
+    assert outcome.verdict == Verdict.FAIL and "120 s apart" in outcome.reason
+    assert judge(poll_spec(poll_rate_s=900), polling(360)).verdict == Verdict.FAIL  # never announced
+
+
+def test_a_served_control_list_in_capture_form_gives_the_engine_the_same_control():
+    from py20305.models.sep import sep
+
+    from capture.tls_http import _as_dict
+    from harness.codec.sep2 import resources as r
+    from harness.codec.sep2 import values as v
+    from harness.codec.sep2.document import parse_xml
+    from harness.protocol.sep2 import der_convert
+
+    modes = {"opModFixedW": 5000, "opModEnergize": True, "opModTargetW": 3000}
+    served = r.DERControl(
+        href="/derp/2/derc/1",
+        m_rid=v.mrid(7),
+        creation_time=v.sep_time(S0),
+        event_status=v.event_status(v.EventStatusCode.SCHEDULED, S0),
+        interval=v.interval(S0 + 600, 600),
+        randomize_start=sep.OneHourRangeType(value=-60),
+        dercontrol_base=der_convert.control_base(modes, 500),
+        reply_to=REPLY_TO,
+        response_required=b"\x07",
+    )
+    wire = r.DERControlList(href="/derp/2/derc", all=1, results=1, dercontrol=[served])
+    (expected,) = der_convert.controls_from_list(
+        r.parse_resource(r.serialise(wire), r.DERControlList), "/derp/2"
+    )
+    (rebuilt,) = [control_from_dict(_as_dict(parse_xml(r.serialise(wire)))["DERControl"], "/derp/2")]
+    for name in (
+        "mrid",
+        "creation_time",
+        "start",
+        "duration",
+        "randomize_start",
+        "response_required",
+        "ramp_tms",
+    ):
+        assert getattr(rebuilt, name) == getattr(expected, name), name
+    assert set(rebuilt.modes) == set(expected.modes)
+    assert rebuilt.modes["opModEnergize"] is True and rebuilt.modes["opModTargetW"] == 3000
+
+
+def test_garbage_hex_from_the_dut_is_judged_not_a_crash():
+    timeline = scheduled()
+    timeline.send(
+        S0 + 5, "PUT", "/edev/1/der/1/dercap", "DERCapability", {"type": 81, "modesSupported": "XYZ"}
+    )
+    body = {"subject": MRID_A, "status": 1, "createdDateTime": S0 + 62, "modesResponded": "not hex"}
+    timeline.send(S0 + 62, "POST", REPLY_TO, "DERControlResponse", body)
+    timeline.time(S0 + 300)
+    outcome = judge(responses_spec(), timeline)
+    assert outcome.verdict == Verdict.PASS, outcome.reason
