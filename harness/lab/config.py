@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 # The lab is at the edge: it may name what the reference devices offer (they never import the lab).
 from harness.devices.catalog import SIM_FAULTS, SIM_ROLES
-from harness.devices.sep2.common import DER_SIM_SPEEDUP
+from harness.devices.sep2.clock import DER_SIM_SPEEDUP
 
 ROLES = {
     "evcc": "EV communication controller (ISO 15118 / DIN SPEC 70121 client)",

@@ -18,6 +18,12 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.devices.sep2.clock import (  # noqa: F401  (re-exported: devices, testers and steps use them)
+    DER_SIM_SPEEDUP,
+    SIM_DAY_START,
+    SIM_SPEEDUP,
+    SimClock,
+)
 from harness.devices.settings import DeviceSettings
 from harness.pki.hierarchy import init_pki
 from harness.pki.profile import ROLES as PKI_ROLES
@@ -53,13 +59,6 @@ UNREGISTERED_ROLE = "unregistered"
 LAB_PKI_ROLES = (*PKI_ROLES, UNREGISTERED_ROLE)
 # PIXIT certificates key naming a lab's own PKI directory (made by `vgi pki init`).
 PIXIT_PKI_KEY = "sep2_pki"
-# Simulated lab: the day starts here (2026-01-01T00:00:00Z, a Thursday) and runs this much faster
-# than the wall clock, so a 24-hour price/DR flow takes seconds (1 simulated hour per 2 s).
-SIM_DAY_START = 1_767_225_600
-SIM_SPEEDUP = 1800.0
-# The DER scenarios' lab clock (README AC DER "Clock"): 1 wall second = 2 simulated minutes, so a
-# 10-minute DER event takes 5 s.  Lab configs default PIXIT ``sep2_clock_speedup`` to it for `sim` access.
-DER_SIM_SPEEDUP = 120.0
 # The simulated lab's poll rate in real seconds (IEEE 2030.5 clause 5.5.4 pollRate attribute).
 SIM_POLL_RATE_S = 1
 # How long a client looks for its server's address on the link (ICMPv6 echo to all nodes).
@@ -249,21 +248,6 @@ def client_tls(
     role: str, settings: DeviceSettings | None = None, keylog: Path | None = None
 ) -> ssl.SSLContext:
     return client_context(identity(role, settings), keylog_path=keylog)
-
-
-@dataclass
-class SimClock:
-    """The simulated lab's clock: UTC seconds from ``start``, ``speedup`` times the wall clock."""
-
-    start: int = SIM_DAY_START
-    speedup: float = SIM_SPEEDUP
-    origin: float = 0.0
-
-    def __post_init__(self) -> None:
-        self.origin = self.origin or time.monotonic()
-
-    def now(self) -> int:
-        return self.start + int((time.monotonic() - self.origin) * self.speedup)
 
 
 # RFC 4443 clause 4.1/4.2: ICMPv6 echo request and reply types.
