@@ -46,9 +46,9 @@ from py20305.models.sep import sep
 from harness.codec.sep2 import resources as r
 from harness.codec.sep2 import values as v
 from harness.codec.sep2.document import Sep2DecodeError
-from harness.codec.sep2.media import is_sep_xml
 from harness.codec.sep2.schema import validate
 from harness.devices.sep2.common import SimClock
+from harness.devices.sep2.writes import read_written
 from harness.protocol.sep2 import der_convert, j3072
 from harness.protocol.sep2.der_events import DerSnapshot
 from harness.protocol.sep2.der_model import EVENT_STATUS_COMPLETED, ModeValue
@@ -664,15 +664,9 @@ class DerSite:
         if writable is None:
             return HttpResponse.empty(HTTPStatus.METHOD_NOT_ALLOWED, (("Allow", "GET, HEAD"),))
         method, resource_class, store = writable
-        if request.method != method:
-            return HttpResponse.empty(HTTPStatus.METHOD_NOT_ALLOWED, (("Allow", f"GET, HEAD, {method}"),))
-        # IEEE 2030.5 clause 5.5.2: a body in another media type is refused.
-        if not is_sep_xml(request.header("Content-Type")):
-            return HttpResponse.empty(HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
-        try:
-            resource = r.parse_resource(request.body, resource_class)
-        except Sep2DecodeError:
-            return HttpResponse.empty(HTTPStatus.BAD_REQUEST)
+        resource = read_written(request, method, resource_class)
+        if isinstance(resource, HttpResponse):
+            return resource
         return store(Received(self.now(), lfdi.upper(), path, resource), index)
 
     def _writable(

@@ -24,9 +24,8 @@ from py20305.models.sep import sep
 
 from harness.codec.sep2 import resources as r
 from harness.codec.sep2 import values as v
-from harness.codec.sep2.document import Sep2DecodeError
-from harness.codec.sep2.media import is_sep_xml
 from harness.devices.sep2.common import SIM_POLL_RATE_S, SIM_REGISTRATION_PIN, SimClock
+from harness.devices.sep2.writes import read_written
 from harness.protocol.sep2.endpoints import DCAP_PATH
 from harness.protocol.sep2.planner import ROW_S, TABLE_HOURS
 from harness.transport.http import HttpRequest, HttpResponse
@@ -478,17 +477,12 @@ class Sep2Server:
         if target is None:
             return HttpResponse.empty(HTTPStatus.METHOD_NOT_ALLOWED, (("Allow", "GET, HEAD"),))
         method, resource_class = self._WRITABLE[target]
-        if request.method != method:
-            return HttpResponse.empty(HTTPStatus.METHOD_NOT_ALLOWED, (("Allow", f"GET, HEAD, {method}"),))
-        # IEEE 2030.5 clause 5.5.2 / RFC 9110 15.5.16: a body in another media type is refused.
-        if not is_sep_xml(request.header("Content-Type")):
-            return HttpResponse.empty(HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
-        try:
-            resource = r.parse_resource(request.body, resource_class)
-        except Sep2DecodeError:
-            if self.accept_malformed:  # fault switch: a server that does not check what it stores
+        resource = read_written(request, method, resource_class)
+        if isinstance(resource, HttpResponse):
+            if resource.status == HTTPStatus.BAD_REQUEST and self.accept_malformed:
+                # fault switch: a server that does not check what it stores
                 return HttpResponse.empty(HTTPStatus.CREATED, (("Location", f"{path}/0"),))
-            return HttpResponse.empty(HTTPStatus.BAD_REQUEST)
+            return resource
         self.posted.append((lfdi, path, resource))
         if self.on_post is not None:
             self.on_post(lfdi, path, resource)
