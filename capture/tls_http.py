@@ -28,6 +28,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from capture.keylog import keylog_for
 from capture.timeline import TimelineEvent
 from harness.codec.sep2.document import Sep2DecodeError, local_name, parse_xml
 
@@ -68,11 +69,6 @@ _FIELDS = (
 
 class TsharkUnavailable(RuntimeError):
     pass
-
-
-def keylog_for(capture: Path) -> Path:
-    """The key log beside a capture: ``<capture stem>.keys`` (ScenarioRun.keylog_path)."""
-    return capture.with_suffix(".keys")
 
 
 def _tshark(*args: str) -> list[dict[str, list[str]]]:

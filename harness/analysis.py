@@ -1,5 +1,10 @@
 """Offline analysis: a capture's protocol-level checks, and a finished run re-judged from its captures.
 
+`vgi analyze CAPTURE` streams: :class:`CaptureAnalysis` hands out the timeline event by event as the
+capture is read and judges the protocol-level checks as the events pass, so neither the timeline nor
+the capture is ever held whole (a capture of any size is analysed in bounded memory).  The streaming
+judges give the same outcome as :func:`harness.verdict.expectations.evaluate` over the whole timeline.
+
 `vgi analyze RUN_DIR` must reach the live run's verdicts from the captures alone: it re-reads each
 scenario's capture, rebuilds the timeline and evaluates the expectations the scenario registered
 (stored in results.json).  A scenario that ended before it registered any (not applicable, DUT would
@@ -9,23 +14,282 @@ marked as such.
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from capture.reader import CaptureReadError, read_timeline
-from capture.timeline import Timeline
-from harness.scenario import judge, summarise_checks
-from harness.verdict.expectations import Parties
+from capture.reader import CaptureReadError, iter_timeline, read_timeline
+from capture.timeline import Timeline, TimelineEvent
+from harness.verdict.expectations import Outcome, Parties, _answers, _missing, _ms, describe, selects
 from harness.verdict.protocol_checks import PROTOCOL_CHECKS
 from harness.verdict.results import CheckResult, Results
 from harness.verdict.verdicts import Verdict
 
+_NO_PARTIES = Parties(frozenset())
+
 
 def analyze_capture(path: Path) -> tuple[Timeline, list[CheckResult]]:
-    timeline = read_timeline(path)
-    checks = [(spec, description, requirement) for requirement, description, spec in PROTOCOL_CHECKS]
-    return timeline, judge(checks, timeline, Parties(frozenset()))
+    """The whole timeline and the protocol-level checks of a capture (a small one: the timeline is
+    kept; `vgi analyze` streams with :class:`CaptureAnalysis` instead)."""
+    analysis = CaptureAnalysis(path)
+    timeline = list(analysis.events())
+    return timeline, analysis.checks()
+
+
+class CaptureAnalysis:
+    """One pass over a capture: iterate :meth:`events`, then read :meth:`checks`.  With
+    ``keep_frames`` False the checks cite no frame numbers (nothing grows with the capture)."""
+
+    def __init__(self, path: Path, keep_frames: bool = True) -> None:
+        self.path = path
+        self._judges = [
+            (streaming_judge(spec, _NO_PARTIES, keep_frames), spec, description, requirement)
+            for requirement, description, spec in PROTOCOL_CHECKS
+        ]
+        self._done = False
+
+    def events(self) -> Iterator[TimelineEvent]:
+        route = _Router([check for check, _, _, _ in self._judges])
+        for event in iter_timeline(self.path):
+            for check in route.judges_of(event):
+                check.feed(event)
+            yield event
+        self._done = True
+
+    def checks(self) -> list[CheckResult]:
+        if not self._done:
+            raise RuntimeError("checks are known once every event has been read")
+        out = []
+        for check, spec, description, requirement in self._judges:
+            outcome = check.outcome()
+            out.append(
+                CheckResult(
+                    requirement=requirement,
+                    spec=spec,
+                    description=description,
+                    verdict=outcome.verdict,
+                    reason=outcome.reason,
+                    frames=list(outcome.frames),
+                )
+            )
+        return out
+
+
+class _Router:
+    """Which judges an event concerns: a selector naming protocol and message only ever selects
+    events of that pair, so most events reach only the judges that can use them."""
+
+    def __init__(self, judges: list[StreamingJudge]) -> None:
+        self._every = [j for j in judges if any(not _keyed(s) for s in j.selectors)]
+        keyed: dict[tuple[str, str], list[StreamingJudge]] = {}
+        for check in judges:
+            if check in self._every:
+                continue
+            for selector in check.selectors:
+                bucket = keyed.setdefault((selector["protocol"], selector["message"]), list(self._every))
+                if check not in bucket:
+                    bucket.append(check)
+        self._keyed = keyed
+
+    def judges_of(self, event: TimelineEvent) -> list[StreamingJudge]:
+        return self._keyed.get((event.protocol, event.message), self._every)
+
+
+def _keyed(selector: dict[str, Any]) -> bool:
+    return "protocol" in selector and "message" in selector
+
+
+class StreamingJudge:
+    """An expectation judged event by event; :meth:`outcome` equals ``evaluate`` over all events."""
+
+    selectors: list[dict[str, Any]]
+
+    def feed(self, event: TimelineEvent) -> None:
+        raise NotImplementedError
+
+    def outcome(self) -> Outcome:
+        raise NotImplementedError
+
+
+def streaming_judge(spec: dict[str, Any], parties: Parties, keep_frames: bool = True) -> StreamingJudge:
+    """The streaming judge of a spec; the kinds the protocol-level checks use are supported."""
+    kind = spec.get("kind")
+    if kind == "present":
+        return _Present(spec, parties, keep_frames)
+    if kind == "response_time" and spec.get("until_next_request", True):
+        return _ResponseTime(spec, parties, keep_frames)
+    if kind == "interval":
+        return _Interval(spec, parties, keep_frames)
+    raise ValueError(f"no streaming judge for a {kind!r} expectation")
+
+
+class _Frames:
+    """Frame numbers a check cites: 8 bytes each, or none at all when not kept."""
+
+    def __init__(self, keep: bool) -> None:
+        self._frames: array | None = array("q") if keep else None
+
+    def add(self, *frames: int) -> None:
+        if self._frames is not None:
+            self._frames.extend(frames)
+
+    def all(self) -> tuple[int, ...]:
+        return tuple(self._frames) if self._frames is not None else ()
+
+
+class _Present(StreamingJudge):
+    def __init__(self, spec: dict[str, Any], parties: Parties, keep_frames: bool) -> None:
+        self.spec, self.parties = spec, parties
+        self.selectors = [spec["select"]]
+        self.hits = 0
+        self.frames = _Frames(keep_frames)
+
+    def feed(self, event: TimelineEvent) -> None:
+        if selects(self.spec["select"], event, self.parties):
+            self.hits += 1
+            self.frames.add(event.frame)
+
+    def outcome(self) -> Outcome:
+        spec, hits = self.spec, self.hits
+        low, high = spec.get("min", 1), spec.get("max")
+        what = describe(spec["select"])
+        if hits < low:
+            if not hits:
+                return _missing(spec, f"no {what} in the capture (expected at least {low})")
+            return Outcome(Verdict.FAIL, f"{hits} x {what}, expected at least {low}", self.frames.all())
+        if high is not None and hits > high:
+            return Outcome(Verdict.FAIL, f"{hits} x {what}, at most {high} allowed", self.frames.all())
+        limit = f" (limit {low}..{high})" if high is not None else ""
+        return Outcome(Verdict.PASS, f"{hits} x {what}{limit}", self.frames.all())
+
+
+class _ResponseTime(StreamingJudge):
+    """Each request's window ends at the next request, so one request is pending at a time and the
+    first failing request/answer pair decides, as in ``evaluate``."""
+
+    def __init__(self, spec: dict[str, Any], parties: Parties, keep_frames: bool) -> None:
+        self.spec, self.parties = spec, parties
+        self.selectors = [spec["request"], spec["response"]]
+        self.pairs = 0
+        self.worst = 0.0
+        self.pending: TimelineEvent | None = None
+        self.answered = False
+        self.failure: Outcome | None = None
+        self.frames = _Frames(keep_frames)
+
+    def feed(self, event: TimelineEvent) -> None:
+        if self.failure is not None:
+            return
+        spec = self.spec
+        if selects(spec["request"], event, self.parties):
+            self._close()
+            self.pending, self.answered = event, False
+            self.pairs += 1
+            return
+        request = self.pending
+        if request is None or self.answered:
+            return
+        if _answers(request, event) and selects(spec["response"], event, self.parties):
+            self.answered = True
+            delay = event.t - request.t
+            limit = spec["max_s"]
+            if delay > limit:
+                self.failure = Outcome(
+                    Verdict.FAIL,
+                    f"answer to frame {request.frame} took {_ms(delay)} "
+                    f"(frame {event.frame}), limit {_ms(limit)}",
+                    (request.frame, event.frame),
+                )
+                return
+            self.worst = max(self.worst, delay)
+            self.frames.add(request.frame, event.frame)
+
+    def _close(self) -> None:
+        request = self.pending
+        if request is not None and not self.answered and self.failure is None:
+            spec = self.spec
+            self.failure = Outcome(
+                Verdict.FAIL,
+                f"{describe(spec['request'])} in frame {request.frame} got no {describe(spec['response'])}",
+                (request.frame,),
+            )
+
+    def outcome(self) -> Outcome:
+        self._close()
+        self.pending = None
+        spec = self.spec
+        if not self.pairs:
+            return _missing(spec, f"no {describe(spec['request'])} was seen, so no answer could be timed")
+        if self.failure is not None:
+            return self.failure
+        limit = spec["max_s"]
+        return Outcome(
+            Verdict.PASS,
+            f"{self.pairs} answer(s), slowest {_ms(self.worst)}, limit {_ms(limit)}",
+            self.frames.all(),
+        )
+
+
+@dataclass(slots=True)
+class _Group:
+    """One sender's run of selected events (or everyone's, without per_source)."""
+
+    last_t: float
+    last_frame: int
+    failure: tuple[float, int, int] | None = None  # first bad gap: (gap, frame before, frame after)
+
+
+class _Interval(StreamingJudge):
+    """Per group, only the last event and the first bad gap are kept; like ``evaluate``, the first
+    group (in order of its first event) with a bad gap decides."""
+
+    def __init__(self, spec: dict[str, Any], parties: Parties, keep_frames: bool) -> None:
+        self.spec, self.parties = spec, parties
+        self.selectors = [spec["select"]]
+        self.groups: dict[str, _Group] = {}
+        self.hits = self.gaps = 0
+        self.shortest: float | None = None
+        self.low = spec.get("min_s", 0.0) - spec.get("tolerance_s", 0.0)
+        self.high = spec.get("max_s")
+        self.frames = _Frames(keep_frames)
+
+    def feed(self, event: TimelineEvent) -> None:
+        if not selects(self.spec["select"], event, self.parties):
+            return
+        self.hits += 1
+        self.frames.add(event.frame)
+        name = event.src if self.spec.get("per_source") else ""
+        group = self.groups.get(name)
+        if group is None:
+            self.groups[name] = _Group(event.t, event.frame)
+            return
+        gap = event.t - group.last_t
+        self.gaps += 1
+        self.shortest = gap if self.shortest is None else min(self.shortest, gap)
+        if group.failure is None and (gap < self.low or (self.high is not None and gap > self.high)):
+            group.failure = (gap, group.last_frame, event.frame)
+        group.last_t, group.last_frame = event.t, event.frame
+
+    def outcome(self) -> Outcome:
+        spec = self.spec
+        if not self.gaps:
+            return _missing(spec, f"{self.hits} x {describe(spec['select'])}: an interval needs two")
+        for group in self.groups.values():
+            if group.failure is not None:
+                gap, before, after = group.failure
+                bound = f"at least {_ms(spec.get('min_s', 0.0))}"
+                if self.high is not None:
+                    bound += f" and at most {_ms(self.high)}"
+                return Outcome(
+                    Verdict.FAIL,
+                    f"frames {before} -> {after}: {_ms(gap)} apart, expected {bound}",
+                    (before, after),
+                )
+        return Outcome(
+            Verdict.PASS, f"{self.gaps} interval(s), shortest {_ms(self.shortest or 0.0)}", self.frames.all()
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +315,8 @@ class ReJudged:
 
 
 def analyze_run(run_dir: Path) -> list[ReJudged]:
+    from harness.scenario import judge, summarise_checks  # the bench and lab: not needed for a capture
+
     results = Results.load(run_dir)
     out = []
     for scenario in results.scenarios:

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from harness.commands import UsageError
+
+if TYPE_CHECKING:
+    from harness.analysis import CaptureAnalysis
+
+
+# json.dumps(..., separators=(",", ":")) without building an encoder for every line.
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,48 +44,65 @@ def _handle(args: argparse.Namespace) -> int:
 
 
 def _capture(path: Path, as_json: bool) -> int:
+    """Streams: each event is printed as it is decoded and then dropped, so the output of a capture
+    of any size starts at once and memory does not grow with it (the JSON document is written piece
+    by piece, byte for byte what ``json.dumps(..., indent=1)`` of the whole would give)."""
     from capture.reader import CaptureReadError
-    from harness.analysis import analyze_capture
+    from harness.analysis import CaptureAnalysis
 
+    analysis = CaptureAnalysis(path, keep_frames=as_json)
+    out = sys.stdout
     try:
-        timeline, checks = analyze_capture(path)
+        if as_json:
+            _json_document(analysis, out)
+        else:
+            _text(analysis, out)
     except CaptureReadError as exc:
         raise UsageError(str(exc)) from None
-    if as_json:
-        print(
-            json.dumps(
-                {
-                    "timeline": [e.to_json() for e in timeline],
-                    "checks": [
-                        {
-                            "requirement": c.requirement,
-                            "description": c.description,
-                            "verdict": c.verdict.value,
-                            "reason": c.reason,
-                            "frames": c.frames,
-                        }
-                        for c in checks
-                    ],
-                },
-                indent=1,
-            )
-        )
-        return 0
-    t0 = timeline[0].t if timeline else 0.0
-    for e in timeline:
-        stamp = datetime.fromtimestamp(e.t, UTC).strftime("%H:%M:%S.%f")[:-3]
+    return 0
+
+
+def _json_document(analysis: CaptureAnalysis, out: TextIO) -> None:
+    out.write('{\n "timeline": [')
+    count = 0
+    for event in analysis.events():
+        out.write(",\n  " if count else "\n  ")
+        out.write(json.dumps(event.to_json(), indent=1).replace("\n", "\n  "))
+        count += 1
+    out.write("\n ]" if count else "]")
+    checks = [
+        {
+            "requirement": c.requirement,
+            "description": c.description,
+            "verdict": c.verdict.value,
+            "reason": c.reason,
+            "frames": c.frames,
+        }
+        for c in analysis.checks()
+    ]
+    out.write(',\n "checks": ' + json.dumps(checks, indent=1).replace("\n", "\n ") + "\n}\n")
+
+
+def _text(analysis: CaptureAnalysis, out: TextIO) -> None:
+    t0: float | None = None
+    count = 0
+    for e in analysis.events():
+        if t0 is None:
+            t0 = e.t
+        d = datetime.fromtimestamp(e.t, UTC)  # shown as HH:MM:SS.mmm (milliseconds cut, not rounded)
+        stamp = f"{d.hour:02d}:{d.minute:02d}:{d.second:02d}.{d.microsecond // 1000:03d}"
         ports = f" {e.sport}->{e.dport}" if e.sport is not None else ""
         line = f"{e.frame:>6} {stamp} +{(e.t - t0) * 1000:9.1f} ms  {e.src} -> {e.dst}{ports}  "
         line += f"{e.protocol} {e.message}"
         if e.error:
             line += f"  !! {e.error}"
         elif e.fields:
-            line += "  " + json.dumps(e.fields, separators=(",", ":"))[:160]
-        print(line)
-    print(f"\n{len(timeline)} events")
-    for c in checks:
-        print(f"{c.verdict.value:<14} {c.requirement or '-':<12} {c.description}: {c.reason}")
-    return 0
+            line += "  " + _COMPACT_JSON.encode(e.fields)[:160]
+        out.write(line + "\n")
+        count += 1
+    out.write(f"\n{count} events\n")
+    for c in analysis.checks():
+        out.write(f"{c.verdict.value:<14} {c.requirement or '-':<12} {c.description}: {c.reason}\n")
 
 
 def _run_dir(run_dir: Path, as_json: bool) -> int:

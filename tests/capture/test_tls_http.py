@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from capture.keylog import keylog_for
 from capture.reader import read_timeline
-from capture.tls_http import _events, keylog_for
+from capture.tls_http import _events
 from harness.codec.sep2 import resources as r
 from harness.devices.sep2.common import SimClock
 from harness.devices.sep2.pfe import Sep2Server
