@@ -50,6 +50,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="the signer's certificate, or a chain file starting with it (its CA certificates go into "
         "the signature too); default: the certificate in the KEY file, when it holds one",
     )
+    parser.add_argument(
+        "--allure",
+        action="store_true",
+        help="write allure-results/ afresh from results.json, with each scenario's capture, annotated "
+        "capture, timeline excerpt and sequence chart attached (without it, results allure-pytest-bdd "
+        "wrote are updated in place)",
+    )
+    parser.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also write report.pdf, the compliance report to sign and hand over (cover, contents, PICS "
+        "and PIXIT, summary, coverage, one section per scenario, signature block); with --sign it names "
+        "the signer",
+    )
     parser.set_defaults(handler=_handle)
 
 
@@ -80,7 +94,13 @@ def _handle(args: argparse.Namespace) -> int:
                 signer = load_signer(args.sign, args.cert, _passphrase(args.sign))
         except SigningError as exc:
             raise UsageError(str(exc)) from exc
-    for path in render_all(args.run_dir):
+    pdf_signer = None
+    if args.pdf and signer is not None:
+        from reports.pdf import signer_view
+        from reports.signing import describe
+
+        pdf_signer = signer_view(describe(signer.certificate))
+    for path in render_all(args.run_dir, regenerate_allure=args.allure, pdf=args.pdf, signer=pdf_signer):
         print(path)
     if signer is not None:
         from reports.signing import sign_manifest

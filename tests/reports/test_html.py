@@ -1,4 +1,5 @@
-"""report.html: parsed back with html.parser and checked for what a lab reads in it."""
+"""The HTML report: the index report.html and one page per scenario under scenarios/, parsed back with
+html.parser and checked for what a lab reads in them and for links that lead somewhere."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
 from harness.verdict.verdicts import Verdict
-from reports.html import HTML_FILE, campaign_verdict, render_html, write_html
+from reports.html import HTML_FILE, SCENARIOS_DIR, campaign_verdict, render_html, scenario_files, write_html
 from reports.model import Results
 from reports.sequence_chart import MAX_CHART_EVENTS, SEGMENT_ROWS
 
@@ -96,12 +98,32 @@ def parse(html: str) -> SimpleNamespace:
     return SimpleNamespace(root=builder.root, ids=ids, html=html)
 
 
+def write_report(run_dir: Path) -> SimpleNamespace:
+    """Write the HTML report of ``run_dir``; the parsed index and the parsed page of every scenario."""
+    results = Results.load(run_dir)
+    index = write_html(results, run_dir)
+    pages = {}
+    for scenario, name in zip(results.scenarios, scenario_files(results), strict=True):
+        pages.setdefault(scenario.id, parse((run_dir / SCENARIOS_DIR / name).read_text(encoding="utf-8")))
+    return SimpleNamespace(index=parse(index.read_text(encoding="utf-8")), pages=pages, run_dir=run_dir)
+
+
+def page(report: SimpleNamespace, sid: str) -> Element:
+    """The scenario's section on its own page."""
+    return report.pages[sid].ids[f"scenario-{sid}"]
+
+
 @pytest.fixture
 def full(full_run: Path) -> SimpleNamespace:
     return parse(render_html(Results.load(full_run), full_run))
 
 
-def test_has_every_section_and_one_anchor_per_scenario(full: SimpleNamespace) -> None:
+@pytest.fixture
+def report(full_run: Path) -> SimpleNamespace:
+    return write_report(full_run)
+
+
+def test_index_has_every_section_and_one_row_per_scenario(full: SimpleNamespace) -> None:
     for section in (
         "run",
         "summary",
@@ -110,13 +132,45 @@ def test_has_every_section_and_one_anchor_per_scenario(full: SimpleNamespace) ->
         "signoff",
         "verdict-counts",
         "interface-counts",
+        "protocol-counts",
+        "role-counts",
     ):
         assert section in full.ids
     for sid in ("S1", "S2", "S3", "S4", "S5"):
-        scenario = full.ids[f"scenario-{sid}"]
-        assert scenario.tag == "details"
+        row = full.ids[f"scenario-{sid}"]
+        assert row.tag == "tr" and row.attrs["data-verdict"] in {v.value for v in Verdict}
+        assert "1.250" in row.text()  # the duration column
     index_links = {a.attrs["href"] for a in full.ids["scenario-index"].find_all("a")}
-    assert index_links == {f"#scenario-S{i}" for i in range(1, 6)}
+    assert index_links == {f"scenarios/S{i}.html" for i in range(1, 6)}
+    # The details live on the scenario pages: no chart, step or timing table in the index.
+    assert not full.root.find_all("svg", "msc") and not full.root.find_all("table", "timing")
+    assert not full.root.find_all("table", "steps")
+
+
+def test_every_link_of_every_page_leads_somewhere(report: SimpleNamespace) -> None:
+    """Relative links from the index and the scenario pages: files exist, anchors exist in their page."""
+    documents = {(report.run_dir / HTML_FILE).resolve(): report.index}
+    for results_id, name in zip(
+        [s.id for s in Results.load(report.run_dir).scenarios],
+        scenario_files(Results.load(report.run_dir)),
+        strict=True,
+    ):
+        documents[(report.run_dir / SCENARIOS_DIR / name).resolve()] = report.pages[results_id]
+    checked = 0
+    for path, doc in documents.items():
+        for element in doc.root.iter():
+            href = element.attrs.get("href")
+            if href is None:
+                continue
+            parts = urlsplit(href)
+            target = path if not parts.path else (path.parent / unquote(parts.path)).resolve()
+            if "not found" in element.parent.text() and target.suffix == ".pcapng":
+                continue  # the report flags that capture as missing
+            assert target.is_file(), f"{path.name}: {href}"
+            if parts.fragment:
+                assert parts.fragment in documents[target].ids, f"{path.name}: {href}"
+            checked += 1
+    assert checked > 20
 
 
 def test_header_shows_run_identity(full: SimpleNamespace) -> None:
@@ -169,11 +223,38 @@ def test_interface_table_counts_each_interface_a_scenario_touches(full: SimpleNa
     }
 
 
+def test_protocol_and_role_tables_count_by_tag(make_run, kit: SimpleNamespace) -> None:
+    run_dir = make_run(
+        [
+            kit.scenario("A", Verdict.PASS, tags=["@protocol:din70121", "@dut:secc"]),
+            kit.scenario("B", Verdict.FAIL, tags=["protocol:din70121", "protocol:slac", "dut:secc"]),
+            kit.scenario("C", Verdict.PASS, tags=["interface:4"]),
+        ]
+    )
+    doc = parse(render_html(Results.load(run_dir), run_dir))
+
+    def rows(table: str) -> dict[str, list[str]]:
+        return {
+            tr.find_all("th")[0].text(): [td.text() for td in tr.find_all("td")]
+            for tr in doc.ids[table].find_all("tr")[1:]
+        }
+
+    assert rows("protocol-counts") == {
+        "din70121": ["1", "1", "0", "0", "0", "2"],
+        "slac": ["0", "1", "0", "0", "0", "1"],
+        "none tagged": ["1", "0", "0", "0", "0", "1"],
+    }
+    assert rows("role-counts") == {
+        "secc": ["1", "1", "0", "0", "0", "2"],
+        "none tagged": ["1", "0", "0", "0", "0", "1"],
+    }
+
+
 def test_requirement_coverage(full: SimpleNamespace) -> None:
     row = full.ids["req-DIN-V2G-DC-001"]
     text = row.text()
     assert "DIN SPEC 70121 9.6.1" in text and "SessionSetupReq within the message timeout" in text
-    assert {a.attrs["href"] for a in row.find_all("a")} == {"#scenario-S1", "#scenario-S2"}
+    assert {a.attrs["href"] for a in row.find_all("a")} == {"scenarios/S1.html", "scenarios/S2.html"}
     # results.json left the verdict empty; the report takes the worst of its scenarios (PASS, FAIL).
     assert row.find_all("td")[-1].text() == "FAIL"
     assert full.ids["req-SEP2-TIME-001"].find_all("td")[-1].text() == "not checked"
@@ -182,29 +263,36 @@ def test_requirement_coverage(full: SimpleNamespace) -> None:
     assert "SEP2-UNLISTED-9" in full.ids["unknown-requirements"].text()
 
 
-def test_scenario_details(full: SimpleNamespace) -> None:
-    s2 = full.ids["scenario-S2"]
-    assert s2.attrs["data-verdict"] == "FAIL" and "open" in s2.attrs
-    assert "open" not in full.ids["scenario-S1"].attrs  # a plain PASS starts collapsed
+def test_scenario_page(report: SimpleNamespace) -> None:
+    s2 = page(report, "S2")
+    assert s2.attrs["data-verdict"] == "FAIL"
     text = s2.text()
     for fact in ("interface4/session_setup.feature", "@req:DIN-V2G-DC-001", "FAIL because of S2", "1.250 s"):
         assert fact in text
     steps = s2.find_all("table", "steps")[0]
     assert "the EVCC sends SessionSetupReq" in steps.text()
-    s5_steps = full.ids["scenario-S5"].find_all("table", "steps")[0]
+    s5_steps = page(report, "S5").find_all("table", "steps")[0]
     assert "address in use" in s5_steps.text() and s5_steps.find_all("tr", "s-failed")
+    # Back to the scenario's row of the index, and on to its neighbours.
+    nav = report.pages["S2"].root.find_all("nav")[0]
+    hrefs = {a.attrs.get("rel", "index"): a.attrs["href"] for a in nav.find_all("a")}
+    assert hrefs == {"index": "../report.html#scenario-S2", "prev": "S1.html", "next": "S3.html"}
+    assert "scenario 2 of 5" in nav.text()
+    first = {a.attrs.get("rel", "index") for a in report.pages["S1"].root.find_all("nav")[0].find_all("a")}
+    assert first == {"index", "next"}
 
 
-def test_checks_link_their_frames_to_the_timing_table(full: SimpleNamespace) -> None:
-    checks = full.ids["scenario-S1"].find_all("table", "checks")[0]
+def test_checks_link_their_frames_to_the_timing_table(report: SimpleNamespace) -> None:
+    checks = page(report, "S1").find_all("table", "checks")[0]
     hrefs = [a.attrs["href"] for a in checks.find_all("a")]
-    assert hrefs == ["#req-DIN-V2G-DC-001", "#scenario-S1-frame-7", "#scenario-S1-frame-8"]
-    for href in hrefs:
-        assert href[1:] in full.ids
+    assert hrefs == ["../report.html#req-DIN-V2G-DC-001", "#scenario-S1-frame-7", "#scenario-S1-frame-8"]
+    assert "req-DIN-V2G-DC-001" in report.index.ids
+    for href in hrefs[1:]:
+        assert href[1:] in report.pages["S1"].ids
 
 
-def test_timing_table_times_are_relative_and_in_ms(full: SimpleNamespace) -> None:
-    table = full.ids["scenario-S1"].find_all("table", "timing")[0]
+def test_timing_table_times_are_relative_and_in_ms(report: SimpleNamespace) -> None:
+    table = page(report, "S1").find_all("table", "timing")[0]
     rows = [[td.text() for td in tr.find_all("td")] for tr in table.find_all("tr")[1:]]
     assert len(rows) == 6
     assert rows[0][:3] == ["1", "0.000", ""]
@@ -213,17 +301,17 @@ def test_timing_table_times_are_relative_and_in_ms(full: SimpleNamespace) -> Non
     assert rows[5][4:6] == ["V2GTP", "SessionSetupRes"]
 
 
-def test_time_limits_show_limit_and_measured_value(full: SimpleNamespace) -> None:
-    s2 = full.ids["scenario-S2"].find_all("table", "timed-checks")[0]
+def test_time_limits_show_limit_and_measured_value(report: SimpleNamespace) -> None:
+    s2 = page(report, "S2").find_all("table", "timed-checks")[0]
     cells = [td.text() for td in s2.find_all("tr")[1].find_all("td")]
     assert cells[2] == "max_s = 25 ms"
     assert cells[3] == "31.200 ms"  # from the reason, skipping the "25 ms" that is the limit
-    s1 = full.ids["scenario-S1"].find_all("table", "timed-checks")[0]
+    s1 = page(report, "S1").find_all("table", "timed-checks")[0]
     assert [td.text() for td in s1.find_all("tr")[1].find_all("td")][3] == "31.200 ms"  # measured_s field
 
 
-def test_sequence_chart_draws_messages_links_and_decode_errors(full: SimpleNamespace) -> None:
-    svg = full.ids["scenario-S2"].find_all("svg", "msc")[0]
+def test_sequence_chart_draws_messages_links_and_decode_errors(report: SimpleNamespace) -> None:
+    svg = page(report, "S2").find_all("svg", "msc")[0]
     lifelines = svg.find_all("g", "lifeline")
     assert [g.find_all("title")[0].text() for g in lifelines] == ["fe80::2", "fe80::1"]
     # results.json names the parties; the lifeline header shows the name above the address.
@@ -246,51 +334,52 @@ def test_sequence_chart_draws_messages_links_and_decode_errors(full: SimpleNames
     assert "+41.300 ms" in events[5].text() and "V2GTP SessionSetupRes" in events[5].text()
 
 
-def test_decode_error_in_timing_table_keeps_the_error_text_readable(full: SimpleNamespace) -> None:
-    table = full.ids["scenario-S2"].find_all("table", "timing")[0]
+def test_decode_error_in_timing_table_keeps_the_error_text_readable(report: SimpleNamespace) -> None:
+    table = page(report, "S2").find_all("table", "timing")[0]
     error_rows = table.find_all("tr", "k-error")
     assert len(error_rows) == 1
     # The control byte in the error is shown escaped; the angle brackets are text, not markup.
     assert error_rows[0].find_all("td")[-1].text() == (
         "EXI: unknown event code 0x1f at bit 96 \\x01<bad> (byte offset 12, raw 80ff)"
     )
-    assert "\x01" not in full.html
+    assert "\x01" not in report.pages["S2"].html
 
 
-def test_scenarios_without_timeline_say_so(full: SimpleNamespace) -> None:
-    s3 = full.ids["scenario-S3"]
+def test_scenarios_without_timeline_say_so(report: SimpleNamespace) -> None:
+    s3 = page(report, "S3")
     assert "No timeline was recorded" in s3.find_all("p", "timeline-note")[0].text()
     assert not s3.find_all("svg")
-    s4 = full.ids["scenario-S4"]
+    s4 = page(report, "S4")
     assert "timelines/never-written.json is missing" in s4.find_all("p", "timeline-note")[0].text()
 
 
-def test_evidence_links_are_relative_and_missing_captures_flagged(full: SimpleNamespace) -> None:
-    s1 = full.ids["scenario-S1"].find_all("ul", "evidence")[0]
-    assert s1.find_all("a")[0].attrs["href"] == "captures/s1.pcapng"
+def test_evidence_links_are_relative_and_missing_captures_flagged(report: SimpleNamespace) -> None:
+    s1 = page(report, "S1").find_all("ul", "evidence")[0]
+    assert s1.find_all("a")[0].attrs["href"] == "../captures/s1.pcapng"
     assert "frames 7, 8" in s1.text() and "not found" not in s1.text()
-    s2 = full.ids["scenario-S2"].find_all("ul", "evidence")[0]
+    s2 = page(report, "S2").find_all("ul", "evidence")[0]
     assert "file not found in the run directory" in s2.text()
 
 
-def test_text_from_the_run_is_escaped(full: SimpleNamespace) -> None:
-    assert "<script>alert" not in full.html
-    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in full.html
-    assert len(full.root.find_all("script")) == 1  # only the report's own print helper
+def test_text_from_the_run_is_escaped(report: SimpleNamespace) -> None:
+    for doc in (report.index, *report.pages.values()):
+        assert "<script>alert" not in doc.html
+        assert not doc.root.find_all("script")
+    assert any("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in d.html for d in report.pages.values())
 
 
-def test_report_is_self_contained(full: SimpleNamespace) -> None:
-    assert "http://" not in full.html and "https://" not in full.html
-    assert (
-        not full.root.find_all("link") and not full.root.find_all("img") and not full.root.find_all("iframe")
-    )
-    for element in full.root.iter():
-        assert "src" not in element.attrs, element.tag
-        href = element.attrs.get("href")
-        if href is not None:
-            assert href.startswith("#") or not re.match(r"^[a-z][a-z0-9+.-]*:|^//", href), href
-    style = "".join(e.text() for e in full.root.find_all("style"))
-    assert "url(" not in style and "@import" not in style
+def test_pages_are_self_contained(report: SimpleNamespace) -> None:
+    for doc in (report.index, *report.pages.values()):
+        assert "http://" not in doc.html and "https://" not in doc.html
+        assert not doc.root.find_all("link") and not doc.root.find_all("img")
+        assert not doc.root.find_all("iframe")
+        for element in doc.root.iter():
+            assert "src" not in element.attrs, element.tag
+            href = element.attrs.get("href")
+            if href is not None:
+                assert not re.match(r"^[a-z][a-z0-9+.-]*:|^//|^/", href), href
+        style = "".join(e.text() for e in doc.root.find_all("style"))
+        assert "url(" not in style and "@import" not in style and ".badge" in style
 
 
 def test_signoff_block(full: SimpleNamespace) -> None:
@@ -303,7 +392,8 @@ def test_interrupted_run(interrupted_run: Path) -> None:
     doc = parse(render_html(results, interrupted_run))
     assert "Run interrupted by SIGINT" in doc.ids["run"].text()
     assert "not finished" in doc.ids["run"].text()
-    assert "(interrupted)" in doc.ids["scenario-S2"].find_all("summary")[0].text()
+    assert "(interrupted)" in doc.ids["scenario-S2"].text()
+    assert "(interrupted)" in page(write_report(interrupted_run), "S2").find_all("h1")[0].text()
     assert campaign_verdict(results).verdict is Verdict.INCONCLUSIVE
     # DIN-V2G-DC-002 names S3, which this run never reached: listed as not in the run, and uncovered.
     assert "S3 (not in this run)" in doc.ids["req-DIN-V2G-DC-002"].text()
@@ -328,24 +418,23 @@ def test_campaign_passes_only_on_pass_and_not_applicable(make_run, kit: SimpleNa
 
 def test_empty_run(make_run) -> None:
     run_dir = make_run([])
-    doc = parse(render_html(Results.load(run_dir), run_dir))
+    report = write_report(run_dir)
+    doc = report.index
     cells = {td.attrs["data-verdict"]: td.text() for td in doc.ids["verdict-counts"].find_all("td")}
     assert set(cells.values()) == {"0"}
     assert doc.root.find_all("p", "campaign")[0].find_all("span")[0].text() == "INCONCLUSIVE"
-    assert not doc.root.find_all("details")
+    assert "scenario-index" not in doc.ids and "No scenario ran." in doc.ids["scenarios"].text()
+    assert report.pages == {} and list((run_dir / SCENARIOS_DIR).iterdir()) == []
 
 
-def test_long_timeline_is_capped_in_the_chart_not_in_the_table(
-    make_run, kit: SimpleNamespace, tmp_path
-) -> None:
+def test_long_timeline_is_capped_in_the_chart_not_in_the_table(make_run, kit: SimpleNamespace) -> None:
     events = [
         kit.event(i * 0.01, i + 1, "[fe80::2]:50000", "[fe80::1]:15118", "V2GTP", "CurrentDemandReq")
         for i in range(MAX_CHART_EVENTS + 50)
     ]
     run_dir = make_run([kit.scenario("LONG", Verdict.PASS, timeline="timelines/LONG.json")])
     kit.write_timeline(run_dir, "LONG", events)
-    doc = parse(render_html(Results.load(run_dir), run_dir))
-    scenario = doc.ids["scenario-LONG"]
+    scenario = page(write_report(run_dir), "LONG")
     assert len(scenario.find_all("g", "event")) == MAX_CHART_EVENTS
     assert f"first {MAX_CHART_EVENTS} of {MAX_CHART_EVENTS + 50} events" in scenario.text()
     assert len(scenario.find_all("table", "timing")[0].find_all("tr")) == MAX_CHART_EVENTS + 50 + 1
@@ -364,12 +453,12 @@ def test_unreadable_and_partly_malformed_timelines_are_reported(make_run, kit: S
     (run_dir / "timelines/EMPTY.json").write_text("[]", encoding="utf-8")
     mixed = [*kit.handshake[:2], {"frame": 3}, "junk", {**kit.handshake[2], "t": "not a number"}]
     (run_dir / "timelines/MIXED.json").write_text(json.dumps(mixed), encoding="utf-8")
-    doc = parse(render_html(Results.load(run_dir), run_dir))
-    assert "could not be read" in doc.ids["scenario-TRUNC"].find_all("p", "timeline-note")[0].text()
-    mixed_note = doc.ids["scenario-MIXED"].find_all("p", "timeline-note")[0].text()
+    report = write_report(run_dir)
+    assert "could not be read" in page(report, "TRUNC").find_all("p", "timeline-note")[0].text()
+    mixed_note = page(report, "MIXED").find_all("p", "timeline-note")[0].text()
     assert mixed_note.startswith("3 of 5 entries in timelines/MIXED.json could not be read")
-    assert len(doc.ids["scenario-MIXED"].find_all("g", "event")) == 2
-    assert "is empty" in doc.ids["scenario-EMPTY"].find_all("p", "timeline-note")[0].text()
+    assert len(page(report, "MIXED").find_all("g", "event")) == 2
+    assert "is empty" in page(report, "EMPTY").find_all("p", "timeline-note")[0].text()
 
 
 def test_timeline_outside_the_run_directory_is_not_read(
@@ -377,15 +466,55 @@ def test_timeline_outside_the_run_directory_is_not_read(
 ) -> None:
     (tmp_path / "elsewhere.json").write_text(json.dumps(kit.handshake), encoding="utf-8")
     run_dir = make_run([kit.scenario("OUT", Verdict.PASS, timeline="../elsewhere.json")])
-    doc = parse(render_html(Results.load(run_dir), run_dir))
-    assert "outside the run directory" in doc.ids["scenario-OUT"].text()
-    assert not doc.ids["scenario-OUT"].find_all("svg")
+    scenario = page(write_report(run_dir), "OUT")
+    assert "outside the run directory" in scenario.text()
+    assert not scenario.find_all("svg")
 
 
 def test_rendering_is_deterministic(full_run: Path) -> None:
-    first = write_html(Results.load(full_run), full_run).read_bytes()
-    second = write_html(Results.load(full_run), full_run).read_bytes()
-    assert first == second and (full_run / HTML_FILE).is_file()
+    def snapshot() -> dict[str, bytes]:
+        write_html(Results.load(full_run), full_run)
+        files = [full_run / HTML_FILE, *sorted((full_run / SCENARIOS_DIR).iterdir())]
+        return {p.name: p.read_bytes() for p in files}
+
+    first = snapshot()
+    assert first == snapshot() and len(first) == 6
+
+
+def test_page_names_are_safe_and_unique_and_stale_pages_go(make_run, kit: SimpleNamespace) -> None:
+    run_dir = make_run(
+        [
+            kit.scenario("a/b:c d", Verdict.PASS),
+            kit.scenario("CASE", Verdict.PASS),
+            kit.scenario("case", Verdict.FAIL),
+            kit.scenario("../up", Verdict.PASS),
+        ]
+    )
+    results = Results.load(run_dir)
+    assert scenario_files(results) == ["a_b_c_d.html", "CASE.html", "case-2.html", "_up.html"]
+    (run_dir / SCENARIOS_DIR).mkdir()
+    stale = run_dir / SCENARIOS_DIR / "GONE.html"
+    stale.write_text("from an earlier rendering", encoding="utf-8")
+    write_html(results, run_dir)
+    assert sorted(p.name for p in (run_dir / SCENARIOS_DIR).iterdir()) == sorted(scenario_files(results))
+    assert not (run_dir.parent / "up.html").exists()
+
+
+def test_index_stays_small_while_the_pages_hold_the_timelines(make_run, kit: SimpleNamespace) -> None:
+    """The point of the split: the index grows by one row per scenario, not by its timeline."""
+    events = [
+        kit.event(i * 0.01, i + 1, "[fe80::2]:50000", "[fe80::1]:15118", "V2GTP", "CurrentDemandReq")
+        for i in range(300)
+    ]
+    scenarios = [kit.scenario(f"S{i}", Verdict.PASS, timeline=f"timelines/S{i}.json") for i in range(20)]
+    run_dir = make_run(scenarios)
+    for i in range(20):
+        kit.write_timeline(run_dir, f"S{i}", events)
+    report = write_report(run_dir)
+    index_size = (run_dir / HTML_FILE).stat().st_size
+    page_size = (run_dir / SCENARIOS_DIR / "S0.html").stat().st_size
+    assert index_size < page_size  # one page holds more than the index of all twenty
+    assert len(report.index.root.iter()) < len(report.pages["S0"].root.iter())
 
 
 def test_report_of_a_real_capture(captures_dir: Path, make_run, kit: SimpleNamespace) -> None:
@@ -396,8 +525,7 @@ def test_report_of_a_real_capture(captures_dir: Path, make_run, kit: SimpleNames
     assert len(events) > MAX_CHART_EVENTS
     run_dir = make_run([kit.scenario("DIN", Verdict.PASS, timeline="timelines/DIN.json")])
     kit.write_timeline(run_dir, "DIN", [e.to_json() for e in events])
-    doc = parse(render_html(Results.load(run_dir), run_dir))
-    scenario = doc.ids["scenario-DIN"]
+    scenario = page(write_report(run_dir), "DIN")
     parts = scenario.find_all("svg", "msc")
     assert len(parts) == math.ceil(MAX_CHART_EVENTS / SEGMENT_ROWS)
     shown = events[:MAX_CHART_EVENTS]
@@ -414,8 +542,12 @@ def test_report_of_a_real_capture(captures_dir: Path, make_run, kit: SimpleNames
     assert rows[-1].find_all("td")[1].text() == f"{last_ms:.3f}"
 
 
-def test_duplicate_scenario_ids_still_give_unique_anchors(make_run, kit: SimpleNamespace) -> None:
+def test_duplicate_scenario_ids_still_give_unique_anchors_and_pages(make_run, kit: SimpleNamespace) -> None:
     run_dir = make_run([kit.scenario("DUP", Verdict.PASS), kit.scenario("DUP", Verdict.FAIL)])
     doc = parse(render_html(Results.load(run_dir), run_dir))  # parse() rejects duplicate ids
     assert doc.ids["scenario-DUP"].attrs["data-verdict"] == "PASS"
     assert doc.ids["scenario-DUP-2"].attrs["data-verdict"] == "FAIL"
+    write_html(Results.load(run_dir), run_dir)
+    second = parse((run_dir / SCENARIOS_DIR / "DUP-2.html").read_text(encoding="utf-8"))
+    assert second.ids["scenario-DUP-2"].attrs["data-verdict"] == "FAIL"
+    assert "DUP-2.html" in {a.attrs["href"].rsplit("/", 1)[-1] for a in doc.root.find_all("a")}

@@ -23,6 +23,7 @@ def test_writes_html_junit_coverage_then_manifest(full_run: Path) -> None:
         "junit.xml",
         "report.html",
         "results.json",
+        *(f"scenarios/S{i}.html" for i in range(1, 6)),
         "timelines/S1.json",
         "timelines/S2.json",
     ]
