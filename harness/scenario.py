@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from capture.keylog import keylog_for
 from capture.live import LiveCapture
 from capture.reader import CaptureReadError, read_timeline
 from capture.timeline import TimelineEvent
@@ -31,6 +32,7 @@ from harness.verdict.results import (
 from harness.verdict.verdicts import Inconclusive, NotApplicable, Verdict, combine
 
 if TYPE_CHECKING:
+    from harness.testers.der_client import DerClientTester
     from harness.testers.din70121 import DinEvTester, DinSeccTester, TesterSetup
     from harness.testers.sdp import SdpEvccTester, SdpSeccTester
     from harness.testers.sep2 import Sep2ClientTester, Sep2ServerTester
@@ -140,6 +142,7 @@ class DerState:
     starts: dict[str, int] = field(default_factory=dict)  # control name -> latest start (server time)
     poll_rate_s: int | None = None  # a pollRate the scenario changed to (server seconds)
     messages: list[str] = field(default_factory=list)  # mRIDs of the site's TextMessages
+    client: DerClientTester | None = None  # the tester as DER client of a server DUT
 
 
 @dataclass
@@ -175,7 +178,7 @@ class ScenarioRun:
     @property
     def keylog_path(self) -> Path:
         """The NSS key log of the tester's TLS endpoints, beside the capture (capture/tls_http.py)."""
-        return self.capture_path.with_suffix(".keys")
+        return keylog_for(self.capture_path)
 
     @property
     def observer(self) -> TrafficObserver | None:

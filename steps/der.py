@@ -13,14 +13,20 @@ from typing import Any
 
 from pytest_bdd import given, parsers, when
 
+from harness.codec.sep2.values import mrid
 from harness.devices.sep2.common import dut_identity
+from harness.devices.sep2.der_reservation import OFFER_MARKER
 from harness.devices.sep2.der_site import DerSite
+from harness.protocol.sep2 import der_convert
+from harness.protocol.sep2.der_model import ResponseStatus
 from harness.scenario import ScenarioRun, required
 from harness.verdict.verdicts import Inconclusive
 from steps.sep2_server import server, start_server, wait_until
 
-# The EV role under test and the reference device service it runs as (README AC DER).
+# The EV role under test and the reference device service it runs as (README AC DER); on interface 6
+# the EV's telematics plays the EV's DER client.
 DER_ROLE = "ev"
+TELEMATICS_ROLE = "telematics"
 DER_SERVICE = "der"
 # The DER resources the EV writes under its EndDevice (README AC DER resource tree).
 DER_REPORTS = ("dercap", "derg", "ders", "dera")
@@ -34,6 +40,8 @@ END_GRACE_POLLS = 2
 START_GRACE_POLLS = 1
 # Wall-clock margin on top of a wait computed from server time (the bench's own hand-over).
 WAIT_MARGIN_S = 5.0
+# The user's opt-out answers (REFERENCE-DER.md section 1 response status codes).
+OPT_OUT_STATUSES = (ResponseStatus.OPTED_OUT, ResponseStatus.PARTIAL_OPT_OUT)
 # Feature text settings that are DERControl parameters, not DERControlBase modes.
 _PARAMETERS = {
     "randomizeStart": "randomize_start",
@@ -43,6 +51,20 @@ _PARAMETERS = {
     "rampTms": "ramp_tms",
 }
 _HEX_PARAMETERS = ("responseRequired",)
+# Fixed power factor modes take ``0.90/absorb`` or ``0.90/inject`` (PowerFactorWithExcitation: excitation
+# true = absorbing reactive power, sep.xsd), written with two decimals (multiplier -2).
+_POWER_FACTOR_MODES = ("opModFixedPFInjectW", "opModFixedPFAbsorbW")
+_EXCITATION = {"absorb": True, "inject": False}
+_PF_MULTIPLIER = -2
+
+
+def power_factor(raw: str) -> tuple[tuple[str, Any], ...]:
+    """``0.90/inject`` -> the plain PowerFactorWithExcitation value the site publishes."""
+    number, _, side = raw.partition("/")
+    if side not in _EXCITATION:
+        raise ValueError(f"a power factor reads like 0.90/inject or 0.95/absorb, not {raw!r}")
+    displacement = round(float(number) * 10**-_PF_MULTIPLIER)
+    return (("displacement", displacement), ("excitation", _EXCITATION[side]), ("multiplier", _PF_MULTIPLIER))
 
 
 def site(run: ScenarioRun) -> DerSite:
@@ -50,6 +72,11 @@ def site(run: ScenarioRun) -> DerSite:
     if not isinstance(der, DerSite):
         raise RuntimeError("the tester's server serves no DER site (an earlier step is missing)")
     return der
+
+
+def der_role(run: ScenarioRun) -> str:
+    """The role playing the EV's DER client in this scenario (the EV unless a step started another)."""
+    return run.sep2.dut_role or DER_ROLE
 
 
 def _speedup(run: ScenarioRun) -> float:
@@ -67,6 +94,8 @@ def parse_settings(text: str) -> tuple[dict[str, Any], dict[str, Any]]:
             parameters[_PARAMETERS[name]] = int(raw, 16)
         elif name in _PARAMETERS:
             parameters[_PARAMETERS[name]] = raw if name == "description" else int(raw)
+        elif name in _POWER_FACTOR_MODES:
+            modes[name] = power_factor(raw)
         elif raw in ("true", "false"):
             modes[name] = raw == "true"
         else:
@@ -97,6 +126,12 @@ def tester_is_der_site(vgi_scenario: ScenarioRun) -> None:
     start_server(vgi_scenario, "bms", bridged=True, der=True)
 
 
+@given("the tester is the IEEE 2030.5 DER utility server on the internet path")
+def tester_is_der_utility(vgi_scenario: ScenarioRun) -> None:
+    # Interface 6: the EV's telematics reaches the utility's server directly, no EVSE bridge.
+    start_server(vgi_scenario, "pfe-server", der=True)
+
+
 @given(
     parsers.parse(
         "the tester is the IEEE 2030.5 DER site server behind an EVSE bridge with a site export "
@@ -110,6 +145,19 @@ def tester_is_limited_der_site(vgi_scenario: ScenarioRun, watts: int) -> None:
 @given(parsers.parse("the DER site adds program {p:d} with primacy {primacy:d}"))
 def add_program(vgi_scenario: ScenarioRun, p: int, primacy: int) -> None:
     index = site(vgi_scenario).add_program(primacy, f"VGI DER program {p}")
+    if index != p:
+        raise RuntimeError(f"the site made program {index}, the feature expects {p} (programs in order)")
+
+
+@given(
+    parsers.parse(
+        "the DER site adds program {p:d} with primacy {primacy:d} whose description asks the EV to offer "
+        "a discharge window"
+    )
+)
+def add_offering_program(vgi_scenario: ScenarioRun, p: int, primacy: int) -> None:
+    # The tester hook of the reference EV's driver (README AC DER "Discharge window").
+    index = site(vgi_scenario).add_program(primacy, f"VGI DER program {p} {OFFER_MARKER}")
     if index != p:
         raise RuntimeError(f"the site made program {index}, the feature expects {p} (programs in order)")
 
@@ -137,6 +185,24 @@ def publish_control(
     latest_start = start + max(0, parameters.get("randomize_start", 0))
     state.starts[name] = latest_start
     state.ends[name] = latest_start + duration + max(0, parameters.get("randomize_duration", 0))
+
+
+@when(
+    parsers.parse(
+        'the DER site publishes a DRLC event "{name}" from {offset} s for {duration:d} s limiting the load '
+        "to {percent:d} %"
+    )
+)
+def publish_drlc_event(
+    vgi_scenario: ScenarioRun, name: str, offset: str, duration: int, percent: int
+) -> None:
+    # DRLC beside DER (README AC DER "DRLC and DER"): an EndDeviceControl with a DutyCycle on the
+    # server the DER site is mounted on; its mRID is kept apart from the DER controls.
+    sep2_site = required(server(vgi_scenario).site, "IEEE 2030.5 tester server (not started)")
+    start = site(vgi_scenario).now() + int(offset)
+    event = sep2_site.add_dr_event(start, duration, percent)
+    vgi_scenario.sep2.dr_mrid = mrid(event.mrid).value.hex().upper()
+    vgi_scenario.der.ends[name] = start + duration
 
 
 @when(parsers.parse('the DER site cancels control "{name}"'))
@@ -183,6 +249,20 @@ def tell_user(vgi_scenario: ScenarioRun, text: str) -> None:
     site(vgi_scenario).tell(text)
 
 
+@when(parsers.parse('the DER site tells the user "{text}" once the EV has opted out of control "{name}"'))
+def tell_user_of_opt_out(vgi_scenario: ScenarioRun, text: str, name: str) -> None:
+    der = site(vgi_scenario)
+    mrid = required(vgi_scenario.der.controls.get(name), f'control "{name}"')
+
+    def opted_out() -> bool:
+        answers = [(der_convert.mrid_text(i.resource.subject), int(i.resource.status)) for i in der.responses]
+        return any(subject == mrid and status in OPT_OUT_STATUSES for subject, status in answers)
+
+    if not wait_until(vgi_scenario, opted_out, REGISTRATION_TIMEOUT_S):
+        raise Inconclusive(f'the EV under test did not opt out of control "{name}": the user is not told')
+    der.tell(text)
+
+
 # --- the EV ----------------------------------------------------------------------------------------
 
 
@@ -192,10 +272,16 @@ def ev_starts(vgi_scenario: ScenarioRun) -> None:
     vgi_scenario.start_dut(DER_ROLE, DER_SERVICE)
 
 
+@when("the telematics under test starts as the EV's DER client")
+def telematics_starts(vgi_scenario: ScenarioRun) -> None:
+    vgi_scenario.sep2.dut_role = TELEMATICS_ROLE
+    vgi_scenario.start_dut(TELEMATICS_ROLE, DER_SERVICE)
+
+
 @when("the DER site waits until the EV has registered its DER")
 def wait_registered(vgi_scenario: ScenarioRun) -> None:
     tester, der = server(vgi_scenario), site(vgi_scenario)
-    base = f"{tester.device_path(DER_ROLE)}/der/1/"
+    base = f"{tester.device_path(der_role(vgi_scenario))}/der/1/"
 
     def registered() -> bool:
         return all(base + name in der.reports for name in DER_REPORTS) and tester.has_read("/derp")
@@ -207,7 +293,7 @@ def wait_registered(vgi_scenario: ScenarioRun) -> None:
 @when("the DER site waits until the EV is authorized")
 def wait_authorized(vgi_scenario: ScenarioRun) -> None:
     der = site(vgi_scenario)
-    lfdi = dut_identity(DER_ROLE, vgi_scenario.bench.settings).lfdi
+    lfdi = dut_identity(der_role(vgi_scenario), vgi_scenario.bench.settings).lfdi
     if not wait_until(vgi_scenario, lambda: der.authorized(lfdi), REGISTRATION_TIMEOUT_S):
         _ensure_contacted(vgi_scenario, "get the site's J3072 authorization")
 
@@ -235,6 +321,22 @@ def wait_started(vgi_scenario: ScenarioRun, name: str) -> None:
 def wait_ended(vgi_scenario: ScenarioRun, name: str) -> None:
     end = required(vgi_scenario.der.ends.get(name), f'control "{name}"')
     wait_server_time(vgi_scenario, end + END_GRACE_POLLS * site(vgi_scenario).poll_rate)
+
+
+@when("the DER site waits until the EV's discharge window has ended")
+def wait_window_ended(vgi_scenario: ScenarioRun) -> None:
+    sep2_site = required(server(vgi_scenario).site, "IEEE 2030.5 tester server (not started)")
+
+    def asked() -> bool:
+        return bool(sep2_site.flow_requests)
+
+    if not wait_until(vgi_scenario, asked, REGISTRATION_TIMEOUT_S):
+        _ensure_contacted(vgi_scenario, "ask for a discharge window (FlowReservationRequest)")
+    ends = []
+    for _owner, request in list(sep2_site.flow_requests.values()):
+        interval = request.interval_requested
+        ends.append(int(interval.start.value) + int(interval.duration))
+    wait_server_time(vgi_scenario, max(ends) + END_GRACE_POLLS * site(vgi_scenario).poll_rate)
 
 
 @when(parsers.parse("the DER site watches the EV for {polls:d} poll periods"))

@@ -1,8 +1,10 @@
 """Then steps for an EV DER client under test (interface 1): expectations over the decrypted capture,
 built with :mod:`harness.verdict.checks.der`.  The site and the When steps are in steps/der.py.
 
-Tolerances are named here with their reason; times are server seconds (the capture's Time responses
-map frame times to server time, with the lab clock's speedup carried in each spec).
+Tolerances come from the lab's PIXIT (``der_response_slack_polls``, ``der_power_tolerance_w``,
+``der_settle_polls``, ``der_settle_margin_s``, ``der_power_factor_tolerance``: harness/lab/config.py
+says what each means); times are server seconds (the capture's Time responses map frame times to
+server time, with the lab clock's speedup carried in each spec).
 """
 
 from __future__ import annotations
@@ -29,17 +31,6 @@ from harness.verdict.checks.common import (
 from steps.der import DER_ROLE, site
 from steps.sep2_server import server
 
-# Slack on every oracle window, in poll periods: the EV acts on what its last poll showed and the
-# capture maps frame times to server time only to the second (harness choice).
-RESPONSE_SLACK_POLLS = 1.0
-# How far a reading may stray from what the modes allow (harness choice: 200 W is under 3 % of the lab
-# EV's 7.2 kW rating and above its meter's rounding).
-EXPORT_TOLERANCE_W = 200.0
-# The EV posts a reading every 30 server seconds (README AC DER "Readings").
-READING_PERIOD_S = 30
-# A mode is judged by a reading once it has been in effect this many poll periods (the EV learns it on
-# its next poll) plus one reading period and the EV's setGradW ramp (harness choice).
-SETTLE_POLLS = 2
 # A changed pollRate: polls may come this share of the rate early (the EV's timer and the capture's
 # jitter at the lab's speedup; harness choice).
 POLL_RATE_TOLERANCE = 0.05
@@ -52,6 +43,11 @@ def _speedup(run: ScenarioRun) -> float:
     return float(run.bench.settings.sep2_clock_speedup)
 
 
+def _pixit(run: ScenarioRun) -> Any:
+    """The lab's PIXIT (harness/lab/config.py Pixit: the DER tolerances)."""
+    return run.bench.lab.config.pixit
+
+
 def _mrid(run: ScenarioRun, name: str) -> str:
     return required(run.der.controls.get(name), f'control "{name}"')
 
@@ -60,7 +56,7 @@ def _responses(run: ScenarioRun, **extra: Any) -> d.DerResponses:
     poll = site(run).poll_rate
     return d.DerResponses(
         _speedup(run),
-        slack_s=RESPONSE_SLACK_POLLS * poll,
+        slack_s=_pixit(run).der_response_slack_polls * poll,
         published=tuple(run.der.controls.values()),
         **extra,
     )
@@ -72,12 +68,12 @@ def _expect_status(run: ScenarioRun, name: str, statuses: tuple[int, ...], text:
 
 
 def _power(run: ScenarioRun, *rules: str, **extra: Any) -> d.DerPower:
-    poll = site(run).poll_rate
+    poll, pixit = site(run).poll_rate, _pixit(run)
     return d.DerPower(
         _speedup(run),
         rules,
-        tolerance_w=EXPORT_TOLERANCE_W,
-        settle_s=float(SETTLE_POLLS * poll + READING_PERIOD_S),
+        tolerance_w=pixit.der_power_tolerance_w,
+        settle_s=float(pixit.der_settle_polls * poll + pixit.der_settle_margin_s),
         **extra,
     )
 
@@ -198,6 +194,7 @@ def answered_not_supported(vgi_scenario: ScenarioRun, name: str) -> None:
 
 
 @then(parsers.parse('the EV answers control "{name}" opted out before it starts'))
+@then(parsers.parse('the telematics answers control "{name}" opted out for the user before it starts'))
 def answered_opted_out(vgi_scenario: ScenarioRun, name: str) -> None:
     text = f'control "{name}" answered opted out (4) before its start, never started'
     _expect_status(vgi_scenario, name, (d.STATUS_OPTED_OUT,), text, d.DER_USER_01)
@@ -273,6 +270,71 @@ def stops_when_false(vgi_scenario: ScenarioRun, mode: str) -> None:
     vgi_scenario.expect(check, f"no export while {mode} in effect is false", d.DER_CTL_03)
 
 
+@then("the EV's real and reactive power give the commanded fixed power factor")
+def fixed_power_factor(vgi_scenario: ScenarioRun) -> None:
+    tolerance = _pixit(vgi_scenario).der_power_factor_tolerance
+    check = _power(vgi_scenario, "fixed", "power_factor", "exports", pf_tolerance=tolerance)
+    vgi_scenario.expect(
+        check,
+        f"power factor of each settled reading within {tolerance:g} of opModFixedPFInjectW/AbsorbW, "
+        "reactive power on the commanded side",
+        d.DER_CTL_05,
+    )
+
+
+@then("the EV's metering mirror shows the export as negative real power of the commanded size")
+def meter_shows_export(vgi_scenario: ScenarioRun) -> None:
+    mirror = d.written("POST", "MirrorUsagePoint", sender=DUT)
+    vgi_scenario.expect(
+        Present(mirror, min=1), "the EV posts a MirrorUsagePoint for its meter", d.DER_METER_02
+    )
+    vgi_scenario.expect(
+        Fields(mirror, {"schema_valid": True}), "every MirrorUsagePoint is schema-valid", d.DER_METER_02
+    )
+    check = _power(vgi_scenario, "fixed", "exports")
+    vgi_scenario.expect(
+        check,
+        "real-power readings negative during the discharge, within tolerance of the commanded export",
+        d.DER_METER_02,
+    )
+
+
+@then(parsers.parse('the EV acknowledges DRLC event "{name}" as received'))
+def acknowledges_drlc(vgi_scenario: ScenarioRun, name: str) -> None:
+    event = required(vgi_scenario.sep2.dr_mrid, f'DRLC event "{name}"')
+    ack = d.written("POST", "DrResponse", sender=DUT)
+    ack = ack.matching_fields({"resource.subject": event, "resource.status": d.STATUS_RECEIVED})
+    vgi_scenario.expect(
+        Present(ack, min=1), f'a DrResponse status 1 (received) for DRLC event "{name}"', d.DER_DRLC_01
+    )
+
+
+@then(parsers.parse('the EV follows control "{name}" with its import capped by DRLC event "{event}"'))
+def follows_der_within_drlc(vgi_scenario: ScenarioRun, name: str, event: str) -> None:
+    _mrid(vgi_scenario, name)
+    required(vgi_scenario.sep2.dr_mrid, f'DRLC event "{event}"')
+    vgi_scenario.expect(
+        _power(vgi_scenario, "drlc"),
+        "each settled reading as opModFixedW commands, import capped at the DRLC duty cycle inside the event",
+        d.DER_DRLC_01,
+    )
+
+
+@then("the EV asks for a discharge window and discharges only inside the window the site granted")
+def discharges_in_window(vgi_scenario: ScenarioRun) -> None:
+    request = d.written("POST", "FlowReservationRequest", sender=DUT)
+    vgi_scenario.expect(
+        Fields(request, {"schema_valid": True, "resource.powerRequested.value": between(-(2**15), -1)}),
+        "a schema-valid FlowReservationRequest asking for a discharge (negative powerRequested)",
+        d.DER_FLOW_01,
+    )
+    vgi_scenario.expect(
+        _power(vgi_scenario, "window", "exports"),
+        "no export outside the granted window, the granted power inside it once settled",
+        d.DER_FLOW_01,
+    )
+
+
 @then("the EV ramps its export within the control's ramp time")
 def ramps(vgi_scenario: ScenarioRun) -> None:
     check = _power(vgi_scenario, "ramp", "exports")
@@ -290,6 +352,7 @@ def falls_back(vgi_scenario: ScenarioRun) -> None:
 
 
 @then("the EV acknowledges the site's text messages")
+@then("the telematics tells the user of each message: it acknowledges the site's text messages")
 def acknowledges_messages(vgi_scenario: ScenarioRun) -> None:
     messages = vgi_scenario.der.messages or [m.mrid for m in site(vgi_scenario).messages]
     if not messages:

@@ -242,3 +242,37 @@ Feature: AC DER by an EV under test: its on-board inverter as an IEEE 2030.5 DER
     And the DER site tells the user "Your EV will discharge at 50 % for 10 minutes"
     And the DER site waits until the EV has acknowledged the site's messages
     Then the EV acknowledges the site's text messages
+
+  @id:TC_DER_I1_023 @dut:ev @req:DER-CTL-05 @req:DER-RSP-01
+  Scenario: A fixed power factor: the EV's reactive power gives the commanded power factor, injecting and absorbing
+    Given the tester is the IEEE 2030.5 DER site server behind an EVSE bridge
+    And the DER site adds program 2 with primacy 10
+    When the EV under test starts as a DER client
+    And the DER site waits until the EV is authorized
+    And the DER site publishes control "inject" in program 2 from +240 s for 600 s: opModFixedW=5000, opModFixedPFInjectW=0.90/inject
+    And the DER site publishes control "absorb" in program 2 from +840 s for 600 s: opModFixedW=-5000, opModFixedPFAbsorbW=0.95/absorb
+    And the DER site waits until control "absorb" has ended
+    Then the EV's real and reactive power give the commanded fixed power factor
+    And the EV answers every control as the schedule calls for
+
+  @id:TC_DER_I1_024 @dut:ev @req:DER-DRLC-01 @req:DER-RSP-01
+  Scenario: A DRLC event and a DER control over the same period: the EV honours both
+    Given the tester is the IEEE 2030.5 DER site server behind an EVSE bridge
+    And the DER site adds program 2 with primacy 10
+    When the EV under test starts as a DER client
+    And the DER site waits until the EV is authorized
+    And the DER site publishes control "charge" in program 2 from +240 s for 1500 s: opModFixedW=-10000
+    And the DER site publishes a DRLC event "peak" from +600 s for 600 s limiting the load to 45 %
+    And the DER site waits until control "charge" has ended
+    Then the EV acknowledges DRLC event "peak" as received
+    And the EV follows control "charge" with its import capped by DRLC event "peak"
+    And the EV answers every control as the schedule calls for
+
+  @id:TC_DER_I1_025 @dut:ev @req:DER-FLOW-01
+  Scenario: The EV asks for a discharge window and discharges only inside the window the site grants
+    Given the tester is the IEEE 2030.5 DER site server behind an EVSE bridge
+    And the DER site adds program 2 with primacy 10 whose description asks the EV to offer a discharge window
+    When the EV under test starts as a DER client
+    And the DER site waits until the EV is authorized
+    And the DER site waits until the EV's discharge window has ended
+    Then the EV asks for a discharge window and discharges only inside the window the site granted

@@ -25,6 +25,12 @@ SIM_ROLES["telematics"] = {"sep2": "harness.devices.sep2.clients:run_telematics_
 SIM_ROLES["meter"] = {"sep2": "harness.devices.sep2.clients:run_meter_sep2"}
 # The EV's on-board inverter as an IEEE 2030.5 DER client (service "der", README AC DER).
 SIM_ROLES["ev"]["der"] = "harness.devices.sep2.der_client:run_ev_der"
+# The EV's telematics as its DER client over the internet path (interface 6, README AC DER).
+SIM_ROLES["telematics"]["der"] = "harness.devices.sep2.der_telematics:run_telematics_der"
+# DER servers as DUTs: the PFE/BMS serving DER programs, the EVSE as J3072 authorizer (README AC DER).
+SIM_ROLES["pfe-server"]["der"] = "harness.devices.sep2.der_server:run_pfe_der_server"
+SIM_ROLES["bms"]["der"] = "harness.devices.sep2.der_server:run_bms_der_server"
+SIM_ROLES["evse"]["der"] = "harness.devices.sep2.der_server:run_evse_der_authorizer"
 # The whole DC stack on one PLC link: pilot and SLAC, then SDP and DIN SPEC 70121 (service "plc").
 SIM_ROLES["secc"]["plc"] = "harness.devices.plc_stack:run_secc_plc"
 SIM_ROLES["evcc"]["plc"] = "harness.devices.plc_stack:run_evcc_plc"
@@ -53,6 +59,15 @@ SIM_FAULTS: dict[str, str] = {
     "der-ev-no-responses": "the reference EV DER never posts a DERControlResponse",
     "der-ev-exports-unauthorized": "the reference EV DER exports at full power before J3072 authorization",
     "der-ev-ignores-maxlimw": "the reference EV DER exports above opModMaxLimW",
+    "der-server-overlapping-equal-primacy": "the reference DER server publishes two overlapping controls of "
+    "equal primacy and creationTime for the same mode",
+    "der-server-refuses-responses": "the reference DER server answers 400 to every DERControlResponse",
+    "der-evse-authorizes-unchecked": "the reference EVSE authorizes the EV's inverter before any settings",
+    "der-ev-ignores-fixedpf": "the reference EV DER runs at unity power factor whatever opModFixedPF* say",
+    "der-ev-meter-unsigned": "the reference EV DER meters export as positive real power (sign dropped)",
+    "der-ev-ignores-messages": "the reference EV DER (and its telematics) never acknowledges a TextMessage",
+    "der-ev-ignores-drlc": "the reference EV DER acknowledges DRLC events but never caps its import",
+    "der-ev-ignores-window": "the reference EV DER discharges outside the discharge window the site granted",
 }
 
 

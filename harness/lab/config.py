@@ -286,6 +286,41 @@ class Pixit(_Strict):
         "1 (real time) otherwise. A real DUT's own clock must agree, so set it only for a DUT that follows "
         "the tester's Time resource",
     )
+    der_response_slack_polls: float = Field(
+        default=1.0,
+        ge=0,
+        le=10,
+        description="IEEE 2030.5 DER scenarios: slack on every window the DER oracle gives a "
+        "DERControlResponse, in poll periods (the DUT acts on what its last poll showed)",
+    )
+    der_power_tolerance_w: float = Field(
+        default=200.0,
+        ge=0,
+        le=10_000,
+        description="IEEE 2030.5 DER scenarios: how far a DUT's real-power reading may stray from what the "
+        "modes in effect allow, in W (the default is under 3 % of a 7.2 kW on-board inverter)",
+    )
+    der_settle_polls: int = Field(
+        default=2,
+        ge=0,
+        le=20,
+        description="IEEE 2030.5 DER scenarios: a mode is judged by a reading once it has been in effect "
+        "this many poll periods (the DUT learns it on its next poll) plus `der_settle_margin_s`",
+    )
+    der_settle_margin_s: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description="IEEE 2030.5 DER scenarios: simulated seconds added to the settle time: one reading "
+        "period of the DUT's MirrorMeterReadings and its ramp to the new power",
+    )
+    der_power_factor_tolerance: float = Field(
+        default=0.02,
+        ge=0,
+        le=0.5,
+        description="IEEE 2030.5 DER scenarios: how far the power factor of a DUT's real- and reactive-power "
+        "readings may stray from the opModFixedPFInjectW / opModFixedPFAbsorbW displacement commanded",
+    )
     sdp_silent_requests: int = Field(
         default=3,
         ge=0,

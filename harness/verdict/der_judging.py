@@ -7,7 +7,13 @@
                    server time (no export while opModEnergize or opModConnect is false or before the
                    site's J3072 authorization, nor while no control or default commands it; export
                    within the opModMaxLimW cap; export near the opModFixedW command once settled;
-                   export within a linear ramp of rampTms).
+                   export within a linear ramp of rampTms; the power factor of each real-power
+                   reading and the reactive-power reading beside it as opModFixedPFInjectW /
+                   opModFixedPFAbsorbW command; beside a DRLC EndDeviceControl, the opModFixedW
+                   command with import capped at the event's duty cycle of setMaxChargeRateW, the
+                   reference EV's rule, REFERENCE-DER.md being silent [unverified]; a discharge window
+                   a FlowReservationResponse granted: while no control dispatches real power, export
+                   at the granted power inside the window and none outside it).
 ``der_poll_rate``  once the server announces a new DERProgramList pollRate, the DUT's GETs of the
                    program list are at least that far apart (server time).
 
@@ -23,7 +29,8 @@ the DUT); ``require`` (mRID -> statuses, at least one of which the DUT must post
 
 der_power: ``speedup``; ``rules`` (names below); ``tolerance_w``; ``settle_s`` (server seconds a mode
 must have been in effect before a reading is judged by it); ``authorization_program`` (href of the
-J3072 program); ``comm_loss_polls`` (failed polls after which the DUT must fall back to the defaults).
+J3072 program); ``comm_loss_polls`` (failed polls after which the DUT must fall back to the defaults);
+``pf_tolerance`` (how far a measured power factor may stray from the commanded displacement).
 
 der_poll_rate: ``speedup``; ``poll_rate_s`` (the new pollRate); ``tolerance_s`` (server seconds a gap
 may fall short, the capture's jitter times the speedup); ``min_polls`` (polls to see after the change).
@@ -31,6 +38,7 @@ may fall short, the capture's jitter times the speedup); ``min_polls`` (polls to
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -61,17 +69,23 @@ from harness.verdict.der_timeline import (
     HTTP_OK,
     PROGRAM_LIST,
     PROGRAM_LIST_PATH,
+    DrlcWindow,
+    GrantedWindow,
     PostedControlResponse,
     Published,
+    ReactiveReading,
     Reading,
     ServerClock,
     control_responses,
+    drlc_windows,
     failed_polls,
+    granted_windows,
     hex_bitmap,
     last_put,
     power_readings,
     power_value,
     published,
+    reactive_readings,
     server_clock,
 )
 from harness.verdict.expectations import Outcome, Parties
@@ -79,6 +93,10 @@ from harness.verdict.verdicts import Verdict
 
 # The hundredths of a percent of a full rating (opModFixedW, opModMaxLimW: IEEE 2030.5 PerCent).
 FULL_SCALE = 10_000
+# Modes that dispatch real power (a discharge window gives way to them).
+REAL_POWER_MODES = ("opModFixedW", "opModTargetW")
+# DutyCycle.normalValue is a percent of the device's normal load (sep.xsd DutyCycle).
+PERCENT = 100
 # How many responses or readings a reason lists before "...".
 SHOWN = 4
 # The user's answers (REFERENCE-DER.md section 1, response status codes 4, 5, 8, 9).
@@ -88,7 +106,13 @@ _PARTIAL = (ResponseStatus.PARTIAL_OPT_OUT, ResponseStatus.PARTIAL_OPT_IN)
 # 2023 answers "not supported" (251) where 2018 answers "not applicable" (252), sep.xsd Response.status.
 REVISION_2023 = 2023
 # Rules judged over the whole run rather than reading by reading.
-_WHOLE_RUN_RULES = ("exports", "ramp")
+_WHOLE_RUN_RULES = ("exports", "ramp", "power_factor", "drlc", "window")
+# A reactive-power reading belongs to the real-power reading of the same period when posted within this
+# many server seconds of it (README AC DER "Readings": the EV posts the two one after the other).
+PAIR_WINDOW_S = 10.0
+# The fixed power factor mode that applies while exporting / importing (IEEE 2030.5 DERControlBase).
+PF_INJECT = "opModFixedPFInjectW"
+PF_ABSORB = "opModFixedPFAbsorbW"
 # A mode whose value differs between the corners of what a correct client may do.
 _UNSURE = object()
 
@@ -337,6 +361,7 @@ def check_der_power(spec: dict, events: Sequence[TimelineEvent], parties: Partie
     tolerance = float(spec.get("tolerance_w", 0.0))
     settle = float(spec.get("settle_s", 0.0))
     set_max_w, discharge_w = _ratings(events, parties)
+    charge_w = _charge_rate(events, parties)
     inputs = [*seen.inputs]
     until = clock.at(events[-1].t)
     if spec.get("comm_loss_polls"):
@@ -354,7 +379,7 @@ def check_der_power(spec: dict, events: Sequence[TimelineEvent], parties: Partie
     for reading in readings:
         export = -reading.watts
         problem, applied = _judge_reading(
-            reading, export, rules, runs, settle, tolerance, set_max_w, discharge_w, seen, spec
+            reading, export, rules, runs, settle, tolerance, set_max_w, discharge_w, seen, spec, charge_w
         )
         if problem:
             return Outcome(
@@ -383,6 +408,23 @@ def check_der_power(spec: dict, events: Sequence[TimelineEvent], parties: Partie
         if isinstance(ramp, Outcome):
             return ramp
         judged["ramp"] = ramp
+    if "power_factor" in rules:
+        reactive = reactive_readings(events, clock, parties)
+        pf_tolerance = float(spec.get("pf_tolerance", 0.0))
+        factor = _judge_power_factor(readings, reactive, runs, settle, tolerance, pf_tolerance)
+        if isinstance(factor, Outcome):
+            return factor
+        judged["power_factor"] = factor
+    if "drlc" in rules:
+        drlc = _judge_drlc(readings, drlc_windows(events), runs, settle, tolerance, charge_w, discharge_w)
+        if isinstance(drlc, Outcome):
+            return drlc
+        judged["drlc"] = drlc
+    if "window" in rules:
+        window = _judge_window(readings, granted_windows(events, parties), runs, settle, tolerance)
+        if isinstance(window, Outcome):
+            return window
+        judged["window"] = window
     peak = max(-r.watts for r in readings)
     return Outcome(
         Verdict.PASS,
@@ -404,6 +446,7 @@ def _judge_reading(
     discharge_w: float | None,
     seen: Published,
     spec: dict,
+    charge_w: float | None = None,
 ) -> tuple[str, set[str]]:
     """Why the reading breaks a rule ("" if it does not) and the rules that applied to it."""
     t = reading.at
@@ -446,13 +489,19 @@ def _judge_reading(
         energize = steady(runs, "opModEnergize", t, settle)
         if isinstance(value, int | float) and set_max_w is not None and energize is not False:
             applied.add("fixed")
-            # A positive opModFixedW is a share of setMaxDischargeRateW (of setMaxW if none declared).
-            target = max(0.0, (discharge_w or set_max_w) * value / FULL_SCALE)
+            # A positive opModFixedW is a share of setMaxDischargeRateW (of setMaxW if none declared), a
+            # negative one of setMaxChargeRateW (the import asked for; a signed export below 0).
+            if value < 0:
+                target = (charge_w or set_max_w) * value / FULL_SCALE
+            else:
+                target = (discharge_w or set_max_w) * value / FULL_SCALE
             cap = steady(runs, "opModMaxLimW", t, settle)
             if isinstance(cap, int | float):
                 target = min(target, set_max_w * cap / FULL_SCALE)
             if discharge_w is not None:
                 target = min(target, discharge_w)
+            if charge_w is not None:
+                target = max(target, -charge_w)
             if abs(export - target) > tolerance:
                 wanted = f"{target:g} W (+/- {tolerance:g} W)"
                 return f"export {export:g} W, the opModFixedW command {value} asks for {wanted}", applied
@@ -493,6 +542,172 @@ def _judge_ramp(
     if not checked:
         return Outcome(Verdict.FAIL, "no reading during a ramp: the ramp cannot be judged")
     return checked
+
+
+def _commanded_pf(value: Any) -> tuple[float, bool] | None:
+    """(cos phi, absorbing) of a PowerFactorWithExcitation mode value (sorted field pairs), else None."""
+    if not isinstance(value, tuple):
+        return None
+    fields = dict(value)
+    if not isinstance(fields.get("displacement"), int):
+        return None
+    return fields["displacement"] * 10.0 ** _multiplier_of(fields), fields.get("excitation") is True
+
+
+def _multiplier_of(fields: Mapping[str, Any]) -> int:
+    multiplier = fields.get("multiplier", 0)
+    return multiplier if isinstance(multiplier, int) else 0
+
+
+def _judge_power_factor(
+    readings: Sequence[Reading],
+    reactive: Sequence[ReactiveReading],
+    runs: Sequence[ModeRun],
+    settle: float,
+    tolerance_w: float,
+    pf_tolerance: float,
+) -> Outcome | int:
+    """Each settled real-power reading under a fixed power factor mode, with the reactive-power reading
+    of its period: the power factor |P| / sqrt(P^2 + Q^2) within ``pf_tolerance`` of the commanded
+    displacement, the reactive power on the commanded side (absorbing: positive var in the meter
+    convention, injecting: negative).  A FAIL naming both frames, or how many readings were judged."""
+    if not reactive:
+        return Outcome(Verdict.FAIL, "no reactive-power MirrorMeterReading (uom var) from the DUT")
+    checked = 0
+    for reading in readings:
+        export = -reading.watts
+        if abs(export) <= tolerance_w:
+            continue
+        mode = PF_INJECT if export > 0 else PF_ABSORB
+        commanded = _commanded_pf(steady(runs, mode, reading.at, settle))
+        if commanded is None:
+            continue
+        partner = min(reactive, key=lambda q: abs(q.at - reading.at))
+        if abs(partner.at - reading.at) > PAIR_WINDOW_S:
+            return Outcome(
+                Verdict.FAIL,
+                f"reading in frame {reading.frame} ({reading.watts:g} W) under {mode}: no reactive-power "
+                f"reading within {PAIR_WINDOW_S:g} s of it",
+                (reading.frame,),
+            )
+        checked += 1
+        wanted, absorbing = commanded
+        measured = abs(reading.watts) / math.hypot(reading.watts, partner.var)
+        side_wrong = wanted < 1.0 - pf_tolerance and (partner.var > 0) != absorbing
+        if abs(measured - wanted) > pf_tolerance or side_wrong:
+            side = "absorbing (+var)" if absorbing else "injecting (-var)"
+            return Outcome(
+                Verdict.FAIL,
+                f"readings in frames {reading.frame}/{partner.frame} ({reading.watts:g} W, "
+                f"{partner.var:g} var at server time {reading.at:.0f}): power factor {measured:.3f}, "
+                f"{mode} commands {wanted:.3f} (+/- {pf_tolerance:g}) {side}",
+                (reading.frame, partner.frame),
+            )
+    if not checked:
+        return Outcome(Verdict.FAIL, "no settled reading while a fixed power factor mode applied")
+    return checked
+
+
+def _charge_rate(events: Sequence[TimelineEvent], parties: Parties) -> float | None:
+    """setMaxChargeRateW of the DUT's last DERSettings, W."""
+    found = last_put(events, "DERSettings", parties)
+    return power_value(found[1].get("setMaxChargeRateW")) if found is not None else None
+
+
+def _judge_drlc(
+    readings: Sequence[Reading],
+    windows: Sequence[DrlcWindow],
+    runs: Sequence[ModeRun],
+    settle: float,
+    tolerance: float,
+    charge_w: float | None,
+    discharge_w: float | None,
+) -> Outcome | int:
+    """DRLC beside DER: each settled reading under a steady opModFixedW is within ``tolerance`` of the
+    command, an import capped at the duty cycle of setMaxChargeRateW of the DRLC events it lies wholly
+    inside (readings straddling an event's edge, or near a cancelled one, are not judged).  A FAIL naming
+    the reading and the event's frame, or how many readings inside an event were judged."""
+    events = [w for w in windows if w.duty_cycle_percent is not None]
+    if not events or charge_w is None or discharge_w is None:
+        return Outcome(
+            Verdict.FAIL,
+            "no DRLC EndDeviceControl with a DutyCycle, or no DERSettings charge/discharge rates",
+        )
+    inside_judged = 0
+    for reading in readings:
+        t, begin = reading.at, reading.at - settle
+        if any(w.cancelled and w.start < t and begin < w.end for w in windows):
+            continue
+        inside = [w for w in events if w.start <= begin and t <= w.end]
+        touching = [w for w in events if w.start < t and begin < w.end]
+        if len(inside) != len(touching):
+            continue  # an event starts or ends within the settle window
+        fixed = steady(runs, "opModFixedW", t, settle)
+        if not isinstance(fixed, int | float) or isinstance(fixed, bool):
+            continue
+        commanded = fixed * (discharge_w if fixed >= 0 else charge_w) / FULL_SCALE  # + export, - import
+        expected = commanded
+        cap = min((charge_w * (w.duty_cycle_percent or 0) / PERCENT for w in inside), default=None)
+        if cap is not None and commanded < 0:
+            expected = -min(-commanded, cap)
+        export = -reading.watts
+        if abs(export - expected) > tolerance:
+            where = (
+                f"inside the DRLC event of frame {inside[0].frame} (duty cycle "
+                f"{inside[0].duty_cycle_percent} %, import cap {cap:g} W)"
+                if inside
+                else "outside any DRLC event"
+            )
+            return Outcome(
+                Verdict.FAIL,
+                f"reading in frame {reading.frame} ({reading.watts:g} W at server time {t:.0f}) {where}: "
+                f"opModFixedW {fixed} asks for {-expected:g} W import/-export (+/- {tolerance:g} W)",
+                (reading.frame, *(w.frame for w in inside)),
+            )
+        inside_judged += bool(inside)
+    if not inside_judged:
+        return Outcome(Verdict.FAIL, "no settled reading inside a DRLC event under a steady opModFixedW")
+    return inside_judged
+
+
+def _judge_window(
+    readings: Sequence[Reading],
+    windows: Sequence[GrantedWindow],
+    runs: Sequence[ModeRun],
+    settle: float,
+    tolerance: float,
+) -> Outcome | int:
+    """A granted discharge window: while no opModFixedW / opModTargetW is in effect, a reading whose
+    period lies before the window or a settle time after it shows no export, one settled inside it
+    the granted power (both within ``tolerance``); readings at the window's edges are not judged.  A
+    FAIL naming the reading and the grant's frame, or how many readings inside a window were judged."""
+    if not windows:
+        return Outcome(Verdict.FAIL, "no FlowReservationResponse granting a discharge the DUT asked for")
+    inside_judged = 0
+    for reading in readings:
+        t = reading.at
+        if any(steady(runs, mode, t, settle) is not None for mode in REAL_POWER_MODES):
+            continue  # a control dispatches: the window gives way
+        export = -reading.watts
+        for window in windows:
+            if window.start + settle <= t <= window.end:
+                wanted, where = window.power_w, "settled inside"
+                inside_judged += 1
+            elif t <= window.start or t - settle >= window.end:
+                wanted, where = 0.0, "outside"
+            else:
+                continue
+            if abs(export - wanted) > tolerance:
+                return Outcome(
+                    Verdict.FAIL,
+                    f"reading in frame {reading.frame} ({reading.watts:g} W at server time {t:.0f}) {where} "
+                    f"the discharge window {window.start}-{window.end} granted in frame {window.frame}: "
+                    f"export {export:g} W, the window asks for {wanted:g} W (+/- {tolerance:g} W)",
+                    (reading.frame, window.request_frame, window.frame),
+                )
+    if not inside_judged:
+        return Outcome(Verdict.FAIL, "no settled reading inside a granted discharge window")
+    return inside_judged
 
 
 # --- poll rate ------------------------------------------------------------------------------------------

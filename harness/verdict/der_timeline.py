@@ -26,7 +26,7 @@ as unknown, never filled in from what the tester meant to publish.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from capture.timeline import TimelineEvent
@@ -59,8 +59,10 @@ TIME = "Time"
 PROGRAM_LIST_PATH = "/derp"
 DEFAULT_SUFFIX = "/dderc"
 CONTROLS_SUFFIX = "/derc"
-# IEEE 2030.5 UomType 38: W (the reading type of the inverter's real power, README AC DER).
+# IEEE 2030.5 UomType 38: W, 63: var (the reading types of the inverter's real and reactive power,
+# README AC DER "Readings").
 UOM_WATT = 38
+UOM_VAR = 63
 # What does not name a mode in a DERControlBase: the ramp parameter.
 RAMP = "rampTms"
 _TRUE, _FALSE = "true", "false"
@@ -385,8 +387,17 @@ def _reading_sets(resource: dict[str, Any]) -> Iterable[dict[str, Any]]:
             yield from items(reading_set.get("Reading"))
 
 
-def _multiplier(reading_type: Any) -> int | None:
-    if isinstance(reading_type, dict) and reading_type.get("uom") == UOM_WATT:
+@dataclass(frozen=True, slots=True)
+class ReactiveReading:
+    """One signed reactive-power reading the DUT posted (var; negative = injected), at a server time."""
+
+    frame: int
+    at: float
+    var: float
+
+
+def _multiplier(reading_type: Any, uom: int) -> int | None:
+    if isinstance(reading_type, dict) and reading_type.get("uom") == uom:
         return _int(reading_type.get("powerOfTenMultiplier"))
     return None
 
@@ -396,6 +407,19 @@ def power_readings(events: Sequence[TimelineEvent], clock: ServerClock, parties:
 
     A MirrorMeterReading counts when its own ReadingType, or the one its MirrorUsagePoint declared for
     the same mRID, has uom 38 (W); the reading's value is scaled by that ReadingType's multiplier."""
+    return [Reading(*found) for found in _meter_readings(events, clock, parties, UOM_WATT)]
+
+
+def reactive_readings(
+    events: Sequence[TimelineEvent], clock: ServerClock, parties: Parties
+) -> list[ReactiveReading]:
+    """The DUT's MirrorMeterReadings of reactive power (ReadingType uom 63 var), as :func:`power_readings`."""
+    return [ReactiveReading(*found) for found in _meter_readings(events, clock, parties, UOM_VAR)]
+
+
+def _meter_readings(
+    events: Sequence[TimelineEvent], clock: ServerClock, parties: Parties, uom: int
+) -> list[tuple[int, float, float]]:
     declared: dict[str, int] = {}
     out = []
     for event in events:
@@ -416,7 +440,7 @@ def power_readings(events: Sequence[TimelineEvent], clock: ServerClock, parties:
             if not isinstance(meter_reading, dict):
                 continue
             mrid = hex_text(meter_reading.get("mRID"), 32)
-            multiplier = _multiplier(meter_reading.get("ReadingType"))
+            multiplier = _multiplier(meter_reading.get("ReadingType"), uom)
             if multiplier is not None:
                 declared[mrid] = multiplier
             scale = declared.get(mrid)
@@ -424,8 +448,99 @@ def power_readings(events: Sequence[TimelineEvent], clock: ServerClock, parties:
                 continue
             for reading in _reading_sets(meter_reading):
                 if isinstance(reading, dict) and isinstance(reading.get("value"), int):
-                    out.append(Reading(event.frame, clock.at(event.t), reading["value"] * 10**scale))
+                    out.append((event.frame, clock.at(event.t), reading["value"] * 10**scale))
     return out
+
+
+# --- DRLC beside DER ------------------------------------------------------------------------------------
+
+DRLC_CONTROL_LIST = "EndDeviceControlList"
+# EventStatus.currentStatus of a cancelled (2, 3) or superseded (4) event (sep.xsd EventStatus).
+_DRLC_ENDED_EARLY = (2, 3, 4)
+
+
+@dataclass(frozen=True, slots=True)
+class DrlcWindow:
+    """A DRLC EndDeviceControl the server sent: its mRID, interval (server times), duty cycle percent
+    (None if it has none), whether the server cancelled it, and the frame that first showed it."""
+
+    mrid: str
+    start: int
+    end: int
+    duty_cycle_percent: int | None
+    cancelled: bool
+    frame: int
+
+
+def drlc_windows(events: Sequence[TimelineEvent]) -> list[DrlcWindow]:
+    """The EndDeviceControls the capture shows the server sending: interval and duty cycle as first
+    seen, ``cancelled`` if any later list shows it cancelled or superseded."""
+    seen: dict[str, DrlcWindow] = {}
+    for event in events:
+        if not _is_response(event, DRLC_CONTROL_LIST):
+            continue
+        for edc in items(_resource(event).get("EndDeviceControl")):
+            if not isinstance(edc, dict):
+                continue
+            mrid = hex_text(edc.get("mRID"), 32)
+            interval = edc.get("interval") or {}
+            cancelled = _int((edc.get("EventStatus") or {}).get("currentStatus")) in _DRLC_ENDED_EARLY
+            duty = (edc.get("DutyCycle") or {}).get("normalValue")
+            start = _int(interval.get("start"))
+            known = seen.get(mrid)
+            if known is None:
+                seen[mrid] = DrlcWindow(
+                    mrid,
+                    start,
+                    start + _int(interval.get("duration")),
+                    duty if isinstance(duty, int) else None,
+                    cancelled,
+                    event.frame,
+                )
+            elif cancelled and not known.cancelled:
+                seen[mrid] = replace(known, cancelled=True)
+    return list(seen.values())
+
+
+# --- a discharge window (FlowReservation) ---------------------------------------------------------------
+
+RESERVATION_REQUEST = "FlowReservationRequest"
+RESERVATION_RESPONSES = "FlowReservationResponseList"
+
+
+@dataclass(frozen=True, slots=True)
+class GrantedWindow:
+    """A FlowReservationResponse granting a discharge the DUT asked for: interval (server times), the
+    discharge power granted (W, > 0), and the frames of the request and of the first grant."""
+
+    start: int
+    end: int
+    power_w: float
+    request_frame: int
+    frame: int
+
+
+def granted_windows(events: Sequence[TimelineEvent], parties: Parties) -> list[GrantedWindow]:
+    """Each discharge the DUT asked for (a FlowReservationRequest POST) that a FlowReservationResponse
+    the server sent names as its subject with a negative powerAvailable (a discharge granted)."""
+    requests: dict[str, int] = {}
+    out: dict[str, GrantedWindow] = {}
+    for event in events:
+        if _is_request(event, "POST", RESERVATION_REQUEST) and parties.matches("dut", event.src, event.sport):
+            requests.setdefault(hex_text(_resource(event).get("mRID"), 32), event.frame)
+        elif _is_response(event, RESERVATION_RESPONSES):
+            for response in items(_resource(event).get("FlowReservationResponse")):
+                if not isinstance(response, dict):
+                    continue
+                subject = hex_text(response.get("subject"), 32)
+                power = power_value(response.get("powerAvailable"))
+                interval = response.get("interval") or {}
+                if subject not in requests or subject in out or power is None or power >= 0:
+                    continue
+                start = _int(interval.get("start"))
+                end = start + _int(interval.get("duration"))
+                out[subject] = GrantedWindow(start, end, -power, requests[subject], event.frame)
+    return list(out.values())
 
 
 def failed_polls(events: Sequence[TimelineEvent], clock: ServerClock) -> list[tuple[float, bool]]:

@@ -368,6 +368,21 @@ CHECKS["der_power"] = _check_der("check_der_power")
 CHECKS["der_poll_rate"] = _check_der("check_der_poll_rate")
 
 
+def _check_der_server(name: str) -> Callable[[dict, Sequence[TimelineEvent], Parties], Outcome]:
+    """A DER server kind of harness.verdict.der_server_judging (imported when judged)."""
+
+    def check(spec: dict, events: Sequence[TimelineEvent], parties: Parties) -> Outcome:
+        from harness.verdict import der_server_judging
+
+        return getattr(der_server_judging, name)(spec, events, parties)
+
+    return check
+
+
+for _kind in ("der_server_programs", "der_server_writes", "der_server_change", "der_authorization"):
+    CHECKS[_kind] = _check_der_server(f"check_{_kind}")
+
+
 def evaluate(spec: dict[str, Any], events: Sequence[TimelineEvent], parties: Parties) -> Outcome:
     """Judge one expectation; a malformed spec (an unknown kind or key, a value of the wrong type) is
     the harness's fault (ERROR), never the DUT's."""

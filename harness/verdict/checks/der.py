@@ -61,6 +61,10 @@ DER_EVT_06 = requirement("DER-EVT-06")
 DER_USER_01 = requirement("DER-USER-01")
 DER_POLL_01 = requirement("DER-POLL-01")
 DER_COMM_01 = requirement("DER-COMM-01")
+DER_CTL_05 = requirement("DER-CTL-05")
+DER_METER_02 = requirement("DER-METER-02")
+DER_DRLC_01 = requirement("DER-DRLC-01")
+DER_FLOW_01 = requirement("DER-FLOW-01")
 
 
 def written(method: str, root: str, *, sender: str | None = None, path: str | None = None) -> Selector:
@@ -108,6 +112,7 @@ class DerPower(Check):
     settle_s: float | _Unset = UNSET
     authorization_program: str | _Unset = UNSET
     comm_loss_polls: int | _Unset = UNSET
+    pf_tolerance: float | _Unset = UNSET
     on_missing: Verdict | _Unset = UNSET
 
 

@@ -124,7 +124,19 @@ def _pattern(value: Any, where: str) -> None:
 
 
 # der_power rules (harness.verdict.der_judging).
-DER_POWER_RULES = ("authorization", "energize", "connect", "commanded", "max_lim", "fixed", "ramp", "exports")
+DER_POWER_RULES = (
+    "authorization",
+    "energize",
+    "connect",
+    "commanded",
+    "max_lim",
+    "fixed",
+    "ramp",
+    "exports",
+    "power_factor",
+    "drlc",
+    "window",
+)
 
 
 def _speedup(value: Any, where: str) -> None:
@@ -155,6 +167,10 @@ def _power_rules(value: Any, where: str) -> None:
         f"a non-empty list of {', '.join(DER_POWER_RULES)}",
         value,
     )
+
+
+def _authorization_outcome(value: Any, where: str) -> None:
+    _expect(value in ("authorized", "refused"), where, "authorized or refused", value)
 
 
 _ON_MISSING: dict[str, _Checker] = {"on_missing": _verdict}
@@ -211,6 +227,7 @@ KINDS: dict[str, tuple[tuple[str, ...], dict[str, _Checker]]] = {
             "settle_s": _seconds,
             "authorization_program": _string,
             "comm_loss_polls": _count,
+            "pf_tolerance": _seconds,
             **_ON_MISSING,
         },
     ),
@@ -223,6 +240,17 @@ KINDS: dict[str, tuple[tuple[str, ...], dict[str, _Checker]]] = {
             "min_polls": _count,
             **_ON_MISSING,
         },
+    ),
+    # DER server judgements (harness.verdict.der_server_judging).
+    "der_server_programs": ((), {**_ON_MISSING}),
+    "der_server_writes": (("roots",), {"roots": _strings, **_ON_MISSING}),
+    "der_server_change": (
+        ("speedup",),
+        {"speedup": _speedup, "slack_s": _seconds, "poll_period_s": _seconds, **_ON_MISSING},
+    ),
+    "der_authorization": (
+        ("program", "outcome", "refusal_prefix"),
+        {"program": _string, "outcome": _authorization_outcome, "refusal_prefix": _string, **_ON_MISSING},
     ),
 }
 

@@ -115,6 +115,24 @@ def test_fixed_pf_gives_reactive_power_from_real_power() -> None:
     assert inverter.reactive_power_var == pytest.approx(-EV_RATED_W / 2 * math.tan(math.acos(0.95)))
 
 
+def test_reactive_power_is_integrated_over_time() -> None:
+    inverter = _inverter()
+    pf_inject = (("displacement", 90), ("excitation", False), ("multiplier", -2))
+    inverter.apply({**ENERGIZED, "opModFixedW": 5000, "opModFixedPFInjectW": pf_inject}, 0.0)
+    inverter.advance(30.0)
+    assert inverter.injected_vars == pytest.approx(30 * EV_RATED_W / 2 * math.tan(math.acos(0.9)))
+
+
+def test_ignores_fixed_pf_fault_runs_at_unity_power_factor() -> None:
+    inverter = _inverter(faults=InverterFaults(ignores_fixed_pf=True))
+    pf_inject = (("displacement", 90), ("excitation", False), ("multiplier", -2))
+    inverter.apply({**ENERGIZED, "opModFixedW": 5000, "opModFixedPFInjectW": pf_inject}, 0.0)
+    inverter.advance(30.0)
+    assert inverter.power_w == pytest.approx(-EV_RATED_W / 2)
+    assert inverter.reactive_power_var == 0.0
+    assert inverter.injected_vars == 0.0
+
+
 def test_volt_var_curve_follows_the_grid_voltage() -> None:
     inverter = _inverter()
     # x: percent of setVRef (hundredths), y: percent of setMaxVar (hundredths).
@@ -203,3 +221,15 @@ def test_requested_export_of_a_control() -> None:
     assert inverter.requested_export_w({"opModFixedW": 5000, "opModMaxLimW": 2500}) == pytest.approx(1800)
     assert inverter.requested_export_w({"opModTargetW": 99_000}) == pytest.approx(EV_RATED_W)
     assert inverter.requested_export_w({"opModFixedW": -5000}) == 0
+
+
+def test_import_cap_limits_charging_not_export() -> None:
+    inverter = _inverter()
+    inverter.apply({**ENERGIZED, "opModFixedW": -10_000}, 0.0)
+    inverter.set_import_cap(0.0, 3240)
+    assert inverter.power_w == pytest.approx(3240)
+    inverter.apply({**ENERGIZED, "opModFixedW": 10_000}, 1.0)
+    assert inverter.power_w == pytest.approx(-EV_RATED_W)
+    inverter.set_import_cap(2.0, None)
+    inverter.apply({**ENERGIZED, "opModFixedW": -10_000}, 3.0)
+    assert inverter.power_w == pytest.approx(EV_RATED_W)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from harness.codec.sep2 import resources as r
+from harness.codec.sep2 import values as v
 from harness.codec.sep2.schema import validate
 from harness.devices.sep2.common import SimClock, identity, server_tls
 from harness.devices.sep2.der_client import (
@@ -23,6 +24,8 @@ from harness.devices.sep2.der_client import (
     ev_der,
     serve_ev_der,
 )
+from harness.devices.sep2.der_meter import POWER_READING_SERIAL, REACTIVE_READING_SERIAL
+from harness.devices.sep2.der_reservation import OFFER_MARKER, OFFER_POWER_W
 from harness.devices.sep2.der_site import DerSite
 from harness.devices.sep2.pfe import Sep2Server
 from harness.devices.settings import DeviceSettings
@@ -68,14 +71,23 @@ def settings(lab_pki: Path) -> DeviceSettings:
 Scenario = Callable[[DerSite, EvDer], Awaitable[None]]
 
 
-def _run(settings: DeviceSettings, scenario: Scenario, faults: frozenset[str] = frozenset(), **site: Any):
-    """Serve a DerSite, run the EV against it while ``scenario`` plays; the site and the EV after."""
+def _run(
+    settings: DeviceSettings,
+    scenario: Scenario,
+    faults: frozenset[str] = frozenset(),
+    servers: list[Sep2Server] | None = None,
+    **site: Any,
+):
+    """Serve a DerSite, run the EV against it while ``scenario`` plays; the site and the EV after.
+    ``servers`` (if given) receives the Sep2Server the site is mounted on (DRLC events, reservations)."""
 
     async def main() -> tuple[DerSite, EvDer]:
         clock = SimClock(speedup=SPEEDUP)
         der_site = DerSite(clock, **site)
         lfdi = identity("ev", settings).lfdi
         server = Sep2Server(clock, {lfdi: "ev"}, der=der_site)
+        if servers is not None:
+            servers.append(server)
         async with Sep2HttpServer(server.handle, server_tls("pfe-server", settings)) as http:
             url = f"https://127.0.0.1:{http.port}/dcap"
             ev_settings = replace(settings, addresses=MappingProxyType({"sep2_server": url}))
@@ -110,10 +122,13 @@ def _statuses(site: DerSite, mrid: str) -> list[int]:
     ]
 
 
-def _readings(site: DerSite) -> list[tuple[int, int, int]]:
-    """(start, end, average W) of each MirrorMeterReading the EV posted."""
+def _readings(site: DerSite, serial: int = POWER_READING_SERIAL) -> list[tuple[int, int, int]]:
+    """(start, end, average) of each MirrorMeterReading the EV posted of real power (W), or of the
+    reading whose mRID serial is ``serial`` (REACTIVE_READING_SERIAL: var)."""
     out = []
     for item in site.readings:
+        if getattr(item.resource, "m_rid", None) != v.mrid(serial):
+            continue
         reading = getattr(item.resource, "reading", None)
         if reading is not None and reading.time_period is not None:
             start = reading.time_period.start.value
@@ -230,6 +245,80 @@ def test_max_lim_w_caps_the_export_and_the_fault_ignores_it(settings: DeviceSett
     assert good and all(w == pytest.approx(-2160, abs=50) for w in good)  # 30 % of setMaxW
     *_, bad = _event(settings, modes, frozenset({"der-ev-ignores-maxlimw"}))
     assert bad and all(w == pytest.approx(-7200, abs=50) for w in bad)
+
+
+def test_fixed_pf_meters_reactive_power_and_the_fault_ignores_it(settings: DeviceSettings) -> None:
+    modes = {
+        "opModFixedW": 5000,
+        "opModFixedPFInjectW": (("displacement", 90), ("excitation", False), ("multiplier", -2)),
+    }
+    site, der, mrid, *_ = _event(settings, modes)
+    began, ended = _when(der, mrid, EventState.ACTIVE), _when(der, mrid, EventState.COMPLETED)
+    reactive = _readings(site, REACTIVE_READING_SERIAL)
+    injected = [q for a, b, q in reactive if a >= began + SETTLE_S and b <= ended]
+    # 3600 W at cos phi 0.90 over-excited: 3600 * tan(acos 0.9) = 1744 var injected, negative in the meter.
+    assert injected and all(q == pytest.approx(-1744, abs=30) for q in injected)
+    site, *_ = _event(settings, modes, frozenset({"der-ev-ignores-fixedpf"}))
+    reactive = _readings(site, REACTIVE_READING_SERIAL)
+    assert reactive and all(q == 0 for *_, q in reactive)
+
+
+def test_meter_unsigned_fault_reads_export_as_positive(settings: DeviceSettings) -> None:
+    *_, during = _event(settings, {"opModFixedW": 5000}, frozenset({"der-ev-meter-unsigned"}))
+    assert during and all(w == pytest.approx(3600, abs=50) for w in during)
+
+
+def _drlc_run(settings: DeviceSettings, faults: frozenset[str] = frozenset()) -> tuple[list[int], list[int]]:
+    """Full charge under a DER control with a 45 % DRLC event in its middle: the DrResponse statuses
+    and the settled import readings inside the event (W)."""
+    servers: list[Sep2Server] = []
+    seen: dict[str, int] = {}
+
+    async def scenario(site: DerSite, der: EvDer) -> None:
+        await _authorized(site, der)
+        _mrid, start, _end = await _discharge(site, {"opModFixedW": -10_000}, duration=1500)
+        seen.update(start=start + 300, end=start + 900)
+        servers[0].add_dr_event(start + 300, 600, 45)
+        await _until(lambda: any(a >= seen["end"] for a, _b, _w in _readings(site)), "a reading after")
+
+    site, _der = _run(settings, scenario, faults, servers)
+    statuses = [int(res.status) for _lfdi, path, res in servers[0].posted if path == "/rsps/1/rsp"]
+    # The EV learns the event on its next poll, then ramps.
+    settled = seen["start"] + site.poll_rate + SETTLE_S
+    return statuses, [w for a, b, w in _readings(site) if a >= settled and b <= seen["end"]]
+
+
+def test_drlc_event_is_answered_and_caps_the_import(settings: DeviceSettings) -> None:
+    statuses, inside = _drlc_run(settings)
+    assert 1 in statuses and 2 in statuses
+    assert inside and all(w == pytest.approx(3240, abs=60) for w in inside)  # 45 % of 7.2 kW
+    statuses, inside = _drlc_run(settings, frozenset({"der-ev-ignores-drlc"}))
+    assert 1 in statuses
+    assert inside and all(w == pytest.approx(7200, abs=60) for w in inside)
+
+
+def _window_run(settings: DeviceSettings, faults: frozenset[str] = frozenset()) -> tuple[EvDer, list]:
+    async def scenario(site: DerSite, der: EvDer) -> None:
+        site.add_program(1, f"utility V2G {OFFER_MARKER}")
+        await _authorized(site, der)
+        await _until(lambda: der.window.end is not None, "the granted window")
+        end = der.window.end or 0
+        await _until(lambda: any(a >= end + SETTLE_S for a, _b, _w in _readings(site)), "a reading after")
+
+    site, der = _run(settings, scenario, faults)
+    return der, _readings(site)
+
+
+def test_discharge_window_is_asked_for_and_kept(settings: DeviceSettings) -> None:
+    der, readings = _window_run(settings)
+    start, end = der.window.start or 0, der.window.end or 0
+    inside = [w for a, b, w in readings if a >= start + SETTLE_S and b <= end]
+    outside = [w for a, b, w in readings if b <= start or a >= end + SETTLE_S]
+    assert inside and all(w == pytest.approx(-OFFER_POWER_W, abs=60) for w in inside)
+    assert outside and all(w == 0 for w in outside)
+    der, readings = _window_run(settings, frozenset({"der-ev-ignores-window"}))
+    early = [w for a, b, w in readings if b <= (der.window.start or 0) and w < 0]
+    assert early  # exports before the granted window
 
 
 def test_refused_authorization_no_export_message_acknowledged(settings: DeviceSettings) -> None:
