@@ -18,6 +18,10 @@ command -v ip >/dev/null || apt_packages+=(iproute2)
 command -v tshark >/dev/null || apt_packages+=(tshark)
 command -v dumpcap >/dev/null || apt_packages+=(tshark)
 "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null || apt_packages+=(python3-venv)
+# WeasyPrint (`vgi report --pdf`) loads Pango at run time; DejaVu is the reports' font.
+ldconfig -p 2>/dev/null | grep -q 'libpango-1\.0\.so\.0' || apt_packages+=(libpango-1.0-0)
+ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1\.0\.so\.0' || apt_packages+=(libpangoft2-1.0-0)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || apt_packages+=(fonts-dejavu-core)
 if [ "$mode" = test ]; then
   # Java runs josev's EXIficient codec in the interop tests.
   command -v java >/dev/null || apt_packages+=(openjdk-17-jre-headless)
@@ -65,6 +69,9 @@ case "$mode" in
       cat "$VENV/lint-imports.log" >&2; say "import layers: contract broken (see above)"; exit 1
     fi
     say "import layers: $(grep -E '^Contracts:' "$VENV/lint-imports.log" || echo 'checked')"
-    exec "$VENV/bin/python" -m pytest "$@" ;;
+    # On pytest-xdist workers: the tests that open benches run one after another on one of them (their
+    # `vgi run` campaigns run parallel benches of their own), the unit tests on the rest. VGI_TEST_JOBS
+    # sets the number of workers; `-n 0` among the options runs everything in this one process.
+    exec "$VENV/bin/python" -m pytest -n "${VGI_TEST_JOBS:-2}" --dist loadgroup "$@" ;;
   *) say "unknown mode '$mode' (setup, run or test)"; exit 2 ;;
 esac

@@ -59,7 +59,7 @@ class Bench:
             veth = None
             if use_netns:
                 if access.kind == "process":
-                    veth = create_veth_link(dut_interface=access.interface, netns=access.netns)
+                    veth = create_veth_link(dut_interface=access.interface, netns=_netns_name(access.netns))
                 else:
                     veth = create_veth_link()
                 link = Link(
@@ -142,6 +142,15 @@ class Bench:
         if self.veth is not None:
             destroy_veth_link(self.veth)
             self.veth = None
+
+
+def _netns_name(configured: str) -> str:
+    """The DUT namespace of a process DUT: the configured name, with the worker's id appended in a
+    parallel run (``vgi-josev-secc-gw1``), where each worker starts a DUT process of its own."""
+    from harness.workers import worker_id
+
+    worker = worker_id()
+    return f"{configured}-{worker}" if worker else configured
 
 
 def _sep2_placeholders(lab: LoadedLab, link: Link, dut_interface: str):  # type: ignore[no-untyped-def]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,3 +51,15 @@ def load_inventory(features_dir: Path = FEATURES_DIR) -> list[ScenarioEntry]:
             rows = sum(len(e.examples) for e in scenario.examples) if scenario.examples else 0
             out.append(ScenarioEntry(rel, feature.name, ids[0] if ids else "", scenario.name, tags, rows))
     return out
+
+
+def count_runs(
+    entries: list[ScenarioEntry], interfaces: set[int], predicate: Callable[[frozenset[str]], bool] | None
+) -> int:
+    """How many scenario runs (an outline's rows each count) a selection by interface and tag
+    expression has: what `vgi run` uses to start no more parallel benches than there are runs."""
+    return sum(
+        max(1, e.examples)
+        for e in entries
+        if interfaces & set(e.interfaces) and (predicate is None or predicate(frozenset(e.tags)))
+    )

@@ -17,30 +17,30 @@ from pathlib import Path
 import pytest
 
 from capture.live import CaptureError, start_capture
-from harness import __version__
+from harness import __version__, workers
 from harness.bench import Bench
 from harness.lab.loader import LoadedLab, load_lab
+from harness.progress import Progress
 from harness.scenario import ScenarioMeta, ScenarioRun, utc_now
-from harness.selection import parse_tag_expression, tag_values
-from harness.verdict.catalogue import load_catalogue
+from harness.selection import in_shard, parse_shard, parse_tag_expression, tag_values
+from harness.transport.netns import reap_all
+from harness.verdict.catalogue import load_catalogue, requirement_results
 from harness.verdict.checks import CHECK_MODULES
 from harness.verdict.checks.requirements import unknown_requirements
 from harness.verdict.results import (
     DutIdentity,
     LabRef,
-    RequirementResult,
     Results,
     RunInfo,
     ScenarioResult,
     StepResult,
 )
-from harness.verdict.verdicts import Inconclusive, NotApplicable, Verdict, combine
+from harness.verdict.verdicts import Inconclusive, NotApplicable, Verdict
 
 _SESSION = pytest.StashKey["VgiSession"]()
 _RUN = pytest.StashKey[ScenarioRun]()
 _META = pytest.StashKey[ScenarioMeta]()
 _STEP_T0 = pytest.StashKey[float]()
-_VERDICT_WIDTH = max(len(v.value) for v in Verdict)
 # Set by `vgi run`'s SIGTERM handler before it interrupts the run; a plain Ctrl-C is SIGINT.
 INTERRUPT_SIGNAL = "SIGINT"
 
@@ -52,6 +52,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--vgi-interface", action="append", type=int, default=[], help="select a VGI interface")
     group.addoption("--vgi-tags", default=None, help="tag expression selecting scenarios")
     group.addoption("--vgi-command", default=None, help="the command line recorded in results.json")
+    group.addoption("--vgi-shard", default=None, help="I/N: run only the I-th of N slices of the selection")
 
 
 class VgiSession:
@@ -59,6 +60,10 @@ class VgiSession:
         from lab_configs import DEFAULT_LAB
 
         self.config = config
+        self.role = workers.role(config)
+        self.progress = Progress()
+        shard = config.getoption("--vgi-shard")
+        self.shard = parse_shard(shard) if shard else None
         self.lab: LoadedLab = load_lab(Path(config.getoption("--lab") or DEFAULT_LAB))
         out = config.getoption("--vgi-out")
         self.run_dir = Path(out) if out else default_run_dir(self.lab.config.name)
@@ -88,6 +93,8 @@ class VgiSession:
             command=command.split("\x1f") if command else sys.argv,
             network="pending",
             capture_backend="pending",
+            workers=int(getattr(config.option, "numprocesses", None) or 1),
+            shard=f"{self.shard[0]}/{self.shard[1]}" if self.shard else None,
         )
 
     def get_bench(self) -> Bench:
@@ -148,25 +155,6 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
-def requirement_results(scenarios: list[ScenarioResult]) -> list[RequirementResult]:
-    catalogue = load_catalogue()
-    out = []
-    for req in catalogue.values():
-        covering = [s for s in scenarios if req.id in s.requirements]
-        out.append(
-            RequirementResult(
-                id=req.id,
-                clause=req.clause,
-                text=req.text,
-                interfaces=list(req.interfaces),
-                roles=list(req.roles),
-                scenarios=[s.id for s in covering],
-                verdict=combine([s.verdict for s in covering]) if covering else None,
-            )
-        )
-    return out
-
-
 def scenario_meta(item: pytest.Item) -> ScenarioMeta | None:
     from pytest_bdd.scenario import scenario_wrapper_template_registry
 
@@ -218,11 +206,19 @@ def tagged_requirement_problems(metas: list[ScenarioMeta]) -> list[str]:
     ]
 
 
+_CONTROLLER: VgiSession | None = None  # the controller's session, for hooks that get no config
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    global _CONTROLLER
     problems = cited_requirement_problems()
     if problems:
         raise pytest.UsageError("vgi: " + "; ".join(problems))
-    config.stash[_SESSION] = VgiSession(config)
+    vgi = config.stash[_SESSION] = VgiSession(config)
+    _CONTROLLER = vgi if vgi.role == "controller" else None
+    if vgi.role == "worker":
+        workers.die_with_controller()
+        workers.enter_own_network_namespace()
 
 
 def pytest_collectreport(report: pytest.CollectReport) -> None:
@@ -244,6 +240,7 @@ def pytest_collection_modifyitems(
     problems = tagged_requirement_problems([m for m in metas.values() if m is not None])
     if problems:
         raise pytest.UsageError("vgi: " + "; ".join(problems))
+    position = 0
     for item in items:
         meta = metas[id(item)]
         if meta is None:
@@ -252,19 +249,60 @@ def pytest_collection_modifyitems(
         if not interfaces & set(meta.interfaces) or (predicate and not predicate(frozenset(meta.tags))):
             drop.append(item)
             continue
+        position += 1
+        if vgi.shard and not in_shard(position - 1, vgi.shard):
+            drop.append(item)
+            continue
         item.stash[_META] = meta
         keep.append(item)
         vgi.selected.append(meta)
     if drop:
         config.hook.pytest_deselected(items=drop)
     items[:] = keep
-    total = len(keep)
+    if vgi.role == "worker":
+        workers.write_selection(vgi.run_dir, vgi.selected)
+        return
+    _announce(vgi, len(keep))
+    vgi.save()
+
+
+def _announce(vgi: VgiSession, total: int) -> None:
+    vgi.progress.start(total)
+    shard = f" (shard {vgi.run_info.shard})" if vgi.run_info.shard else ""
+    jobs = f", {vgi.run_info.workers} workers" if vgi.run_info.workers > 1 else ""
     print(
-        f"vgi: lab '{vgi.lab.config.name}' ({vgi.lab.path}), {total} scenario(s) selected, run directory "
-        f"{vgi.run_dir}",
+        f"vgi: lab '{vgi.lab.config.name}' ({vgi.lab.path}), {total} scenario(s) selected{shard}{jobs}, "
+        f"run directory {vgi.run_dir}",
         flush=True,
     )
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids: list[str]) -> None:  # noqa: ANN001
+    """Controller of a parallel run: the first worker that has collected gives the selection."""
+    vgi = node.config.stash[_SESSION]
+    if vgi.selected:
+        return
+    vgi.selected = workers.read_selection(vgi.run_dir) or []
+    _announce(vgi, len(ids))
     vgi.save()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Controller of a parallel run: a worker finished a scenario."""
+    received = workers.received_result(report)
+    if received is None:
+        return
+    vgi = _CONTROLLER
+    if vgi is None:
+        return
+    result, bench = received
+    if bench.get("network") and vgi.run_info.network == "pending":
+        vgi.run_info.network = bench["network"]
+        vgi.run_info.network_note = bench.get("network_note")
+    vgi.capture_used.update(bench.get("capture_used", []))
+    vgi.capture_note = vgi.capture_note or bench.get("capture_note")
+    _finished(vgi, result)
 
 
 def _applicability(vgi: VgiSession, meta: ScenarioMeta) -> str | None:
@@ -312,13 +350,13 @@ def pytest_runtest_call(item: pytest.Item):
         yield
     except (KeyboardInterrupt, SystemExit):
         vgi.interrupted = vgi.interrupted or INTERRUPT_SIGNAL
-        _record(vgi, meta, run, None, interrupted=vgi.interrupted)
+        _record(vgi, item, meta, run, None, interrupted=vgi.interrupted)
         raise
     except BenchUnavailable as exc:
         error = exc
     except BaseException as exc:  # noqa: BLE001 - every failure becomes a verdict
         error = exc
-    result = _record(vgi, meta, run, error)
+    result = _record(vgi, item, meta, run, error)
     if result.verdict == Verdict.FAIL:
         raise AssertionError(result.reason)
     if result.verdict == Verdict.ERROR:
@@ -330,6 +368,7 @@ def pytest_runtest_call(item: pytest.Item):
 
 def _record(
     vgi: VgiSession,
+    item: pytest.Item,
     meta: ScenarioMeta,
     run: ScenarioRun | None,
     error: BaseException | None,
@@ -345,16 +384,27 @@ def _record(
         else:
             verdict, reason = Verdict.ERROR, str(error)
         result = meta.result(verdict, reason, started=utc_now(), interrupted=interrupted is not None)
-    vgi.done[meta.id] = result
-    vgi.save()
-    n = len(vgi.done)
-    print(
-        f"[{n:>3}/{len(vgi.selected)}] {result.verdict.value:<{_VERDICT_WIDTH}} {meta.id}  {meta.name}  "
-        f"({result.duration_s:.2f} s)"
-        + ("" if result.verdict == Verdict.PASS else f"\n        {result.reason}"),
-        flush=True,
-    )
+    if vgi.role == "worker":
+        workers.send_result(item, result, _bench_info(vgi))
+    else:
+        _finished(vgi, result)
     return result
+
+
+def _bench_info(vgi: VgiSession) -> dict[str, object]:
+    """What a worker's bench is, for the controller's results.json."""
+    return {
+        "network": vgi.run_info.network if vgi.bench is not None else None,
+        "network_note": vgi.run_info.network_note,
+        "capture_used": sorted(vgi.capture_used),
+        "capture_note": vgi.capture_note,
+    }
+
+
+def _finished(vgi: VgiSession, result: ScenarioResult) -> None:
+    vgi.done[result.id] = result
+    vgi.save()
+    print(vgi.progress.line(result), flush=True)
 
 
 def _step_record(request: pytest.FixtureRequest) -> list[StepResult] | None:
@@ -410,6 +460,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         vgi.interrupted = vgi.interrupted or INTERRUPT_SIGNAL
     if vgi.bench is not None:
         vgi.bench.close()
+    if vgi.role == "worker":
+        return
+    if vgi.role == "controller":
+        vgi.selected = vgi.selected or workers.read_selection(vgi.run_dir) or []
+        workers.remove_selection(vgi.run_dir)
+        if vgi.interrupted:
+            # Workers stopped in the middle of a scenario leave its bench; they have exited by now.
+            reap_all()
     vgi.run_info.finished = utc_now()
     vgi.save()
     from reports.render import render_all

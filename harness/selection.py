@@ -81,3 +81,26 @@ def tag_values(tags: Iterable[str], prefix: str) -> list[str]:
     """Values of ``prefix:value`` tags, in order."""
     head = prefix + ":"
     return [t[len(head) :] for t in tags if t.startswith(head)]
+
+
+class ShardError(ValueError):
+    pass
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``I/N`` (1 <= I <= N): the I-th of N deterministic slices of a campaign (`vgi run --shard`)."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match:
+        raise ShardError(f"{text!r} is not I/N (e.g. 1/2)")
+    index, count = int(match.group(1)), int(match.group(2))
+    if count < 1 or not 1 <= index <= count:
+        raise ShardError(f"{text!r}: I must be between 1 and N, and N at least 1")
+    return index, count
+
+
+def in_shard(position: int, shard: tuple[int, int]) -> bool:
+    """Whether the scenario at ``position`` (0-based, in the selection's collection order, which is the
+    same on every machine for the same features) belongs to ``shard``: round robin, so that the long
+    scenarios of one feature file spread over the shards and the shards take about equal time."""
+    index, count = shard
+    return position % count == index - 1

@@ -100,3 +100,34 @@ def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def identities(pki_dir: Path) -> dict[str, DeviceIdentity]:
     return load_pki(pki_dir)
+
+
+# --- how the suite runs: `bootstrap.sh test` runs it on pytest-xdist workers (--dist loadgroup) ------
+
+# Tests that open benches (namespaces, veth pairs, reference devices, whole `vgi run` campaigns, which
+# run their own parallel workers) run one after another on one worker, so their timing checks see a
+# machine no busier than a `vgi run` makes it; the unit tests share the other workers.
+BENCH_GROUP = "bench"
+# The long interop suites (every scenario of a protocol against an external stack): CI runs the
+# representative subset (full sessions, basic matching) only; `--full-interop` runs them all.
+FULL_INTEROP_OPTION = "--full-interop"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        FULL_INTEROP_OPTION,
+        action="store_true",
+        help="also run the tests marked interop_full (every scenario against josev, pyslac, ...)",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    full = config.getoption(FULL_INTEROP_OPTION)
+    for item in items:
+        if item.get_closest_marker("integration") or item.get_closest_marker("interop"):
+            item.add_marker(pytest.mark.xdist_group(BENCH_GROUP))
+        if item.get_closest_marker("interop_full") and not full:
+            item.add_marker(
+                pytest.mark.skip(reason=f"full interop suite; run it with {FULL_INTEROP_OPTION}")
+            )

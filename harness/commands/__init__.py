@@ -12,6 +12,7 @@ COMMAND_MODULES = (
     "lab",
     "analyze",
     "report",
+    "merge",
     "diff",
     "verify",
     "sim",

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from harness.commands import UsageError
-from harness.transport.netns import owner_record, reap_all
+from harness.transport.netns import can_use_netns, owner_record, reap_all
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,11 +53,60 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the current prompt is in PATH.prompt while the harness waits (sets $VGI_ACK_FILE)",
     )
     parser.add_argument(
+        "--jobs",
+        "-j",
+        default="auto",
+        metavar="N",
+        help="scenarios run in parallel on N benches, each with its own namespaces, capture and DUT "
+        f"instance (pytest-xdist); 'auto' (default) is {AUTO_JOBS} for `sim` and `process` labs, whose DUT "
+        "can be started more than once, and 1 for a DUT that exists once (`tcp`, `plc`, `manual`)",
+    )
+    parser.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="run only the I-th of N deterministic slices of the selected scenarios (round robin over the "
+        "selection), e.g. one per machine of a CI matrix; `vgi merge` combines the run directories",
+    )
+    parser.add_argument(
         "--no-preflight",
         action="store_true",
         help="skip the cheap pre-flight checks (`vgi lab check --no-probes`) run before the campaign",
     )
     parser.set_defaults(handler=_handle)
+
+
+# Parallel benches for a lab whose DUT can be started more than once.  The scenarios wait on protocol
+# timers far more than they compute, so more benches than cores pay off; benchmarks/RESULTS.md has
+# the measurements behind the figure.
+AUTO_JOBS = 4
+# Labs whose DUT the harness starts itself, once per bench.
+_MULTI_INSTANCE_ACCESS = ("sim", "process")
+
+
+def resolve_jobs(value: str, access_kind: str, *, namespaces: bool) -> int:
+    """``--jobs`` for a lab: 'auto' or a positive number; more than 1 only where each worker can have
+    a DUT of its own and a network namespace of its own (``namespaces``: root, network mode not
+    loopback)."""
+    multi = access_kind in _MULTI_INSTANCE_ACCESS
+    if value == "auto":
+        return AUTO_JOBS if multi and namespaces else 1
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise UsageError(f"--jobs {value!r}: give a number of parallel benches or 'auto'") from None
+    if jobs < 1:
+        raise UsageError(f"--jobs {jobs}: at least 1")
+    if jobs > 1 and not multi:
+        raise UsageError(
+            f"--jobs {jobs}: the lab's DUT ({access_kind} access) exists once, so its scenarios run one "
+            "after another; parallel benches need a DUT the harness starts itself (`sim` or `process` access)"
+        )
+    if jobs > 1 and not namespaces:
+        raise UsageError(
+            f"--jobs {jobs}: parallel benches each need network namespaces of their own, which needs root "
+            "and a lab whose network.mode is not loopback"
+        )
+    return jobs
 
 
 class _Terminated(KeyboardInterrupt):
@@ -77,7 +126,7 @@ def _handle(args: argparse.Namespace) -> int:
     import steps
     from harness.commands.lab import load_lab_or_usage_error
     from harness.plugin import default_run_dir
-    from harness.selection import TagExpressionError, parse_tag_expression
+    from harness.selection import ShardError, TagExpressionError, parse_shard, parse_tag_expression
     from harness.verdict.results import Results
 
     loaded = load_lab_or_usage_error(args.lab)
@@ -89,6 +138,18 @@ def _handle(args: argparse.Namespace) -> int:
             parse_tag_expression(args.tags)
         except TagExpressionError as exc:
             raise UsageError(f"--tags: {exc}") from None
+    if args.shard:
+        try:
+            parse_shard(args.shard)
+        except ShardError as exc:
+            raise UsageError(f"--shard: {exc}") from None
+    jobs = resolve_jobs(
+        args.jobs,
+        loaded.config.access.kind,
+        namespaces=loaded.config.network.mode != "loopback" and can_use_netns(),
+    )
+    if jobs > 1:
+        jobs = min(jobs, _planned_runs(args, loaded.config.dut.interfaces))
     refused = _reap_and_preflight(loaded, skip_checks=args.no_preflight)
     if refused:
         return refused
@@ -124,6 +185,12 @@ def _handle(args: argparse.Namespace) -> int:
         pytest_args += ["--vgi-tags", args.tags]
     if args.keyword:
         pytest_args += ["-k", args.keyword]
+    if args.shard:
+        pytest_args += ["--vgi-shard", args.shard]
+    if jobs > 1:
+        # worksteal: a worker that runs out takes scenarios queued for another, which evens out the long
+        # DER and SDP scenarios.
+        pytest_args += ["-n", str(jobs), "--dist", "worksteal"]
     pytest_args += ["-q", "--tb=short"] if args.debug else ["-p", "no:terminal", "-W", "ignore", "-s"]
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     # The run directory marks this run's capture processes, should the run be killed (netns.py).
@@ -140,7 +207,21 @@ def _handle(args: argparse.Namespace) -> int:
             f"the run produced no results ({exc}); pytest exit status {int(code)}; "
             "run with --debug to see pytest's output"
         ) from None
-    return _summarise(results, run_dir, int(code))
+    return summarise(results, run_dir, int(code))
+
+
+def _planned_runs(args: argparse.Namespace, lab_interfaces: list[int]) -> int:
+    """At least 1: the scenario runs the selection will have (before -k, which only removes), so that a
+    run of a few scenarios starts no idle workers (each costs a second or two of CPU to start)."""
+    from harness.inventory import count_runs, load_inventory
+    from harness.selection import parse_shard, parse_tag_expression
+
+    predicate = parse_tag_expression(args.tags) if args.tags else None
+    runs = count_runs(load_inventory(), set(args.interface) or set(lab_interfaces), predicate)
+    if args.shard:
+        index, count = parse_shard(args.shard)
+        runs = runs // count + (1 if index <= runs % count else 0)
+    return max(1, runs)
 
 
 def _reap_and_preflight(loaded, *, skip_checks: bool) -> int:  # noqa: ANN001
@@ -163,7 +244,7 @@ def _reap_and_preflight(loaded, *, skip_checks: bool) -> int:  # noqa: ANN001
     return 2
 
 
-def _summarise(results, run_dir: Path, pytest_code: int) -> int:  # noqa: ANN001
+def summarise(results, run_dir: Path, pytest_code: int) -> int:  # noqa: ANN001
     counts = results.summary()
     shown = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
     print(f"\n{len(results.scenarios)} scenario(s): {shown or 'none'}")

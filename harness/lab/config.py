@@ -144,7 +144,10 @@ class ProcessAccess(_Strict):
         "`%25interface`)",
     )
     netns: str = Field(
-        default="vgi-dut", pattern=r"^[A-Za-z0-9_.-]{1,32}$", description="network namespace name"
+        default="vgi-dut",
+        pattern=r"^[A-Za-z0-9_.-]{1,28}$",
+        description="network namespace name; with `vgi run --jobs` above 1 each worker appends its id "
+        "(`-gw0`, `-gw1`, ...) and starts a DUT process of its own",
     )
     interface: str = Field(
         default="vgi-dut0", pattern=r"^[A-Za-z0-9_.-]{1,15}$", description="DUT-side veth interface name"

@@ -11,6 +11,7 @@ sent and received: it is called as ``observer.frame(direction, frame, t)`` when 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import socket
 import struct
@@ -55,10 +56,18 @@ def mac_bytes(text: str) -> bytes:
     return raw
 
 
+# linux/sockios.h: get an interface's hardware address.
+SIOCGIFHWADDR = 0x8927
+
+
 def interface_mac(interface: str) -> str:
-    """The interface's own MAC address (from sysfs)."""
-    with open(f"/sys/class/net/{interface}/address", encoding="ascii") as f:
-        return f.read().strip().lower()
+    """The interface's own MAC address.  Asked of the kernel (SIOCGIFHWADDR) in the calling thread's
+    network namespace: sysfs shows the namespace that mounted it, which a worker of a parallel run,
+    in a namespace of its own (harness.workers), is not.  OSError when there is no such interface."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = struct.pack("256s", interface.encode("ascii")[:15])
+        reply = fcntl.ioctl(sock.fileno(), SIOCGIFHWADDR, request)
+    return mac_text(reply[18:24])
 
 
 def ethernet_frame(dst: str, src: str, ethertype: int, payload: bytes) -> bytes:

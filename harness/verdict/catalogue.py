@@ -9,6 +9,9 @@ from pathlib import Path
 
 import yaml
 
+from harness.verdict.results import RequirementResult, ScenarioResult
+from harness.verdict.verdicts import combine
+
 CATALOGUE_DIR = Path(__file__).with_name("requirements")
 
 
@@ -46,3 +49,23 @@ def _load_file(path: Path, out: dict[str, Requirement]) -> None:
         if req.id in out:
             raise ValueError(f"requirement {req.id} appears twice (again in {path.name})")
         out[req.id] = req
+
+
+def requirement_results(scenarios: list[ScenarioResult]) -> list[RequirementResult]:
+    """Each catalogue requirement with the scenarios of a run that check it and their worst verdict."""
+    catalogue = load_catalogue()
+    out = []
+    for req in catalogue.values():
+        covering = [s for s in scenarios if req.id in s.requirements]
+        out.append(
+            RequirementResult(
+                id=req.id,
+                clause=req.clause,
+                text=req.text,
+                interfaces=list(req.interfaces),
+                roles=list(req.roles),
+                scenarios=[s.id for s in covering],
+                verdict=combine([s.verdict for s in covering]) if covering else None,
+            )
+        )
+    return out

@@ -51,6 +51,11 @@ class RunInfo(_Model):
     capture_backend: str = Field(description="dumpcap, scapy or tap: which backend produced the evidence")
     capture_note: str | None = None
     interrupted: str | None = Field(default=None, description="signal name when the run was stopped")
+    workers: int = Field(default=1, description="how many parallel workers (benches) ran the scenarios")
+    shard: str | None = Field(default=None, description="'I/N' when this run is one slice of a campaign")
+    merged_from: list[str] = Field(
+        default_factory=list, description="run directories `vgi merge` combined into this one"
+    )
 
 
 class Evidence(_Model):

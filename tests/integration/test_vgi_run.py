@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from capture.reader import read_timeline
+from harness.commands.run import AUTO_JOBS
+from harness.transport.netns import find_leftovers
 from reports.manifest import verify_manifest
 from reports.model import Results
 
@@ -68,6 +70,7 @@ def test_default_campaign_passes_with_evidence(sim_run):
     assert (out / "allure-results").is_dir() and any((out / "allure-results").iterdir())
     assert results.run.capture_backend in ("dumpcap", "scapy", "tap")
     assert results.run.lab.sha256 and results.run.finished
+    assert results.run.workers == AUTO_JOBS  # the default campaign runs on parallel benches
 
 
 def test_analyze_run_dir_reproduces_live_verdicts(sim_run):
@@ -139,16 +142,19 @@ def test_sigterm_leaves_readable_artifacts(tmp_path):
     )
     assert proc.stdout is not None
     for line in proc.stdout:
-        if line.startswith("[  1/"):
-            break  # the first scenario is done; the 50-request scenario is running now
+        if line.startswith("[1/"):
+            break  # one scenario is done; others, among them the 50-request scenario, are running
     proc.send_signal(signal.SIGTERM)
     rest = proc.communicate(timeout=60)[0]
     assert proc.returncode == 130, rest
     results = _assert_complete_artifacts(out)
-    assert results.run.interrupted == "SIGTERM"
-    assert results.scenarios[0].verdict == "PASS"
-    unfinished = results.scenarios[1:]
-    assert unfinished and all(s.interrupted and s.verdict == "INCONCLUSIVE" for s in unfinished)
+    assert results.run.interrupted == "SIGTERM" and results.run.workers > 1
+    finished = [s for s in results.scenarios if not s.interrupted]
+    unfinished = [s for s in results.scenarios if s.interrupted]
+    assert finished and all(s.verdict == "PASS" for s in finished)
+    assert unfinished and all(s.verdict == "INCONCLUSIVE" for s in unfinished)
+    # the workers' benches are gone with them: nothing is left for the next run to reap
+    assert find_leftovers() == []
 
 
 def test_bad_lab_is_one_clear_line(tmp_path):

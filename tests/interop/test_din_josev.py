@@ -86,6 +86,7 @@ def test_josev_secc_full_session_fails_only_on_current_demand_time(tmp_path):
     assert {"DIN-SECC-01", "DIN-SECC-02", "DIN-SECC-03", "DIN-SECC-TIME-02"} <= passed
 
 
+@pytest.mark.interop_full
 @pytest.mark.parametrize("lab", ["josev-evcc.yaml", "josev-secc.yaml"])
 def test_every_din_scenario_ends_with_a_verdict_and_a_reason(tmp_path, lab):
     out = tmp_path / "run"

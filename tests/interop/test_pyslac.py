@@ -23,8 +23,9 @@ pyslac 0.8.3 (:data:`EXPECTED_FAILURES`; pyslac's side of each, read from its co
 * TC_SLAC_EVSE_011 (SLAC-LINK-02): once matched, pyslac sleeps until the station reports pilot state A
   (or E/F); it does not notice the PLC link loss, so the EV's new matching process goes unanswered.
 
-Needs root (namespaces, raw sockets); the first run builds pyslac's venv from PyPI (skipped with the
-reason when it cannot be built).
+Without --full-interop (as in CI) only the basic matching scenario runs; the tests over every scenario
+are marked ``interop_full``.  Needs root (namespaces, raw sockets); the first run builds pyslac's venv
+from PyPI (skipped with the reason when it cannot be built).
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ EXPECTED_FAILURES = {
 
 
 @pytest.fixture(scope="module")
-def campaign(tmp_path_factory: pytest.TempPathFactory) -> Results:
+def campaign(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Results:
+    """Every SLAC EVSE scenario against pyslac with --full-interop; basic matching alone otherwise."""
     if os.geteuid() != 0:
         pytest.skip("pyslac and its modem run in their own network namespace on a veth pair: needs root")
     from harness.dut.pyslac_env import PyslacEnvError, pyslac_python
@@ -86,7 +88,7 @@ def campaign(tmp_path_factory: pytest.TempPathFactory) -> Results:
             "--interface",
             "2",
             "--tags",
-            "slac and dut:evse",
+            "slac and dut:evse" if request.config.getoption("--full-interop") else f"id:{BASIC_MATCHING}",
             "--out",
             str(out),
         ],
@@ -103,6 +105,7 @@ def test_basic_matching_passes(campaign: Results) -> None:
     assert scenario.verdict == "PASS", scenario.reason
 
 
+@pytest.mark.interop_full
 def test_every_slac_evse_scenario_is_decided_with_a_reason(campaign: Results) -> None:
     assert len(campaign.scenarios) >= 13
     undecided = {s.id: (s.verdict, s.reason) for s in campaign.scenarios if s.verdict not in DECIDED}
@@ -114,6 +117,7 @@ def test_every_slac_evse_scenario_is_decided_with_a_reason(campaign: Results) ->
             assert all(c.requirement for c in failed), scenario.id
 
 
+@pytest.mark.interop_full
 def test_pyslac_passes_and_fails_what_it_was_measured_to(campaign: Results) -> None:
     verdicts = {s.id: s for s in campaign.scenarios}
     for scenario_id in EXPECTED_PASSES:
