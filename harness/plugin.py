@@ -9,6 +9,7 @@ and the reports.
 from __future__ import annotations
 
 import importlib
+import shutil
 import subprocess
 import sys
 import time
@@ -28,6 +29,7 @@ from harness.verdict.catalogue import load_catalogue, requirement_results
 from harness.verdict.checks import CHECK_MODULES
 from harness.verdict.checks.requirements import unknown_requirements
 from harness.verdict.results import (
+    LAB_COPY_FILE,
     DutIdentity,
     LabRef,
     Results,
@@ -53,6 +55,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--vgi-tags", default=None, help="tag expression selecting scenarios")
     group.addoption("--vgi-command", default=None, help="the command line recorded in results.json")
     group.addoption("--vgi-shard", default=None, help="I/N: run only the I-th of N slices of the selection")
+    group.addoption("--vgi-pdf", action="store_true", help="also write report.pdf at the end of the run")
 
 
 class VgiSession:
@@ -68,6 +71,8 @@ class VgiSession:
         out = config.getoption("--vgi-out")
         self.run_dir = Path(out) if out else default_run_dir(self.lab.config.name)
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.role != "worker":
+            shutil.copyfile(self.lab.path, self.run_dir / LAB_COPY_FILE)
         self.bench: Bench | None = None
         self.bench_error: str | None = None
         self.capture_backend = self.lab.config.capture.backend
@@ -472,4 +477,4 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     vgi.save()
     from reports.render import render_all
 
-    render_all(vgi.run_dir)
+    render_all(vgi.run_dir, pdf=vgi.config.getoption("--vgi-pdf"))

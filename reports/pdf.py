@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 from markupsafe import Markup
 
-from harness.verdict.results import LabRef, Results
+from harness.verdict.results import LAB_COPY_FILE, LabRef, Results
 from reports.html import (
     INDEX_LINKS,
     ScenarioView,
@@ -47,7 +47,6 @@ PDF_TEMPLATE = "report.pdf.j2"
 # How much of a scenario's timeline the PDF charts; the timeline file and the capture hold the rest.
 PDF_CHART_EVENTS = 25  # one part of the chart (reports.sequence_chart.SEGMENT_ROWS)
 # Where a run directory may keep a copy of its lab configuration (looked for before the path it names).
-LAB_COPY = "lab.yaml"
 # The reproducible-builds variable fontTools reads for the timestamps it writes into fonts.
 _SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
 
@@ -97,7 +96,7 @@ def _text(value: Any) -> str:
 
 def lab_view(run_dir: Path, lab: LabRef) -> LabView:
     """The PICS and PIXIT of the lab file ``lab`` names, when it is found unchanged since the run."""
-    candidates = [Path(run_dir) / LAB_COPY, Path(lab.file)]
+    candidates = [Path(run_dir) / LAB_COPY_FILE, Path(lab.file)]
     changed: list[str] = []
     for path in candidates:
         if not path.is_file():
@@ -121,7 +120,7 @@ def lab_view(run_dir: Path, lab: LabRef) -> LabView:
     else:
         note = (
             f"The lab configuration {lab.file} (SHA-256 {lab.sha256}) is not available where this PDF was "
-            f"made, nor as {LAB_COPY} in the run directory, so its PICS and PIXIT cannot be shown."
+            f"made, nor as {LAB_COPY_FILE} in the run directory, so its PICS and PIXIT cannot be shown."
         )
     return LabView(lab.name, False, note)
 

@@ -68,6 +68,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "selection), e.g. one per machine of a CI matrix; `vgi merge` combines the run directories",
     )
     parser.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also write report.pdf, the compliance report to sign (as `vgi report RUN_DIR --pdf`; a few "
+        "minutes of CPU for a full campaign)",
+    )
+    parser.add_argument(
         "--no-preflight",
         action="store_true",
         help="skip the cheap pre-flight checks (`vgi lab check --no-probes`) run before the campaign",
@@ -187,6 +193,8 @@ def _handle(args: argparse.Namespace) -> int:
         pytest_args += ["-k", args.keyword]
     if args.shard:
         pytest_args += ["--vgi-shard", args.shard]
+    if args.pdf:
+        pytest_args += ["--vgi-pdf"]
     if jobs > 1:
         # worksteal: a worker that runs out takes scenarios queued for another, which evens out the long
         # DER and SDP scenarios.

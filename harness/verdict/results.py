@@ -18,6 +18,8 @@ RESULTS_SCHEMA_VERSION = 1
 RESULTS_FILE = "results.json"
 TIMELINES_DIR = "timelines"
 CAPTURES_DIR = "captures"
+# A copy of the lab config the run used, as the run started (the PDF shows its PICS and PIXIT).
+LAB_COPY_FILE = "lab.yaml"
 
 
 class _Model(BaseModel):

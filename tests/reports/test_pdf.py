@@ -9,12 +9,12 @@ from types import SimpleNamespace
 
 import pypdf
 
+from harness.verdict.results import LAB_COPY_FILE
 from harness.verdict.verdicts import Verdict
 from reports.html import HTML_FILE
 from reports.manifest import MANIFEST_FILE, verify_manifest
 from reports.model import LabRef
 from reports.pdf import (
-    LAB_COPY,
     PDF_CHART_EVENTS,
     PDF_FILE,
     SignerView,
@@ -142,7 +142,7 @@ def test_lab_configuration_shows_pics_and_every_timer_override_with_its_clause(
         [kit.scenario("S1", Verdict.PASS)],
         kit.run_info(lab=LabRef(name="bench-3", file="/nonexistent/bench-3.yaml", sha256=digest)),
     )
-    (run_dir / LAB_COPY).write_text(LAB_YAML, encoding="utf-8")
+    (run_dir / LAB_COPY_FILE).write_text(LAB_YAML, encoding="utf-8")
     _, pages = pdf_text(render_pdf(run_dir))
     text = "\n".join(pages)
     assert "Bench 3, DC charger lab" in pages[0]
