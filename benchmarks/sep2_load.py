@@ -99,8 +99,9 @@ def measure(port: int, clients: int, mix: str, polls: Polls, seconds: float) -> 
 
 
 @contextmanager
-def server_process(serve: Callable[..., None], *args: object, what: str) -> Iterator[None]:
-    """Run ``serve(*args, ready)`` in a process of its own (as `vgi sim` would) for the ``with`` body."""
+def server_process(serve: Callable[..., None], *args: object, what: str) -> Iterator[multiprocessing.Process]:
+    """Run ``serve(*args, ready)`` in a process of its own (as `vgi sim` would) for the ``with`` body,
+    which gets the process (its pid, for a soak that samples it)."""
     from harness.devices.sep2.common import ensure_pki, pki_directory
 
     ensure_pki(pki_directory())
@@ -110,7 +111,7 @@ def server_process(serve: Callable[..., None], *args: object, what: str) -> Iter
     try:
         if not ready.wait(SERVER_START_TIMEOUT_S):
             raise SystemExit(f"the {what} did not start")
-        yield
+        yield server
     finally:
         server.terminate()
         server.join(SERVER_STOP_TIMEOUT_S)
