@@ -13,6 +13,7 @@ to stop waiting; verdicts come from the capture.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +39,13 @@ CHANGED_STATES = frozenset(
     {EventState.CANCELLED, EventState.CANCELLED_WITH_RANDOMIZATION, EventState.SUPERSEDED}
 )
 
+_LOG = logging.getLogger(__name__)
+
+
+def _log_line(text: str, error: bool = False) -> None:
+    """The reference client's log lines, when the tester runs it: to the logger, not the run's console."""
+    _LOG.log(logging.WARNING if error else logging.DEBUG, text)
+
 
 @dataclass
 class DerClientTester:
@@ -56,7 +64,9 @@ class DerClientTester:
 
     def __post_init__(self) -> None:
         clock = SimClock(speedup=float(self.settings.sep2_clock_speedup))
-        self.der = EvDer(identity(self.role, self.settings).lfdi, clock, inverter=self.inverter)
+        self.der = EvDer(
+            identity(self.role, self.settings).lfdi, clock, inverter=self.inverter, say=_log_line
+        )
 
     async def start(self) -> None:
         """Locate the server DUT (as the plain client tester does) and follow it in the background."""

@@ -211,6 +211,12 @@ class SimTimeCore:
 # --- the EV's DER state (lives as long as the device; sessions come and go) ---------------------------
 
 
+def print_line(text: str, error: bool = False) -> None:
+    """How the reference EV's DER client reports what it does when it runs as a device (`vgi sim`):
+    a line on stdout (stderr for trouble), which the harness keeps as the DUT's log."""
+    print(text, file=sys.stderr if error else sys.stdout, flush=True)
+
+
 @dataclass
 class EvDer:
     """Engine, inverter and next-drive plans of the EV; what the session must POST next."""
@@ -237,6 +243,8 @@ class EvDer:
     # The role whose identity (certificate, LFDI) the client presents: the EV, or its telematics
     # (interface 6, :mod:`harness.devices.sep2.der_telematics`).
     role: str = ROLE
+    # Where the client's log lines go: stdout as a device; the tester playing a client keeps them quiet.
+    say: Callable[..., None] = field(default=print_line, repr=False)
 
     def __post_init__(self) -> None:
         self.inverter.faults = InverterFaults(
@@ -264,7 +272,7 @@ class EvDer:
         engine's timers count on the old offset and its controls belong to the old timeline."""
         offset = server_time + 0.5 - self.local_now()
         if self.offset is not None and abs(offset - self.offset) > CLOCK_JUMP_S:
-            print(f"DER CLOCK jumped by {offset - self.offset:+.0f} s: starting afresh", flush=True)
+            self.say(f"DER CLOCK jumped by {offset - self.offset:+.0f} s: starting afresh")
             self.reset()
         elif self.offset is not None and offset <= self.offset:
             return  # a slower answer, not a later clock
@@ -314,7 +322,7 @@ class EvDer:
                 break
         self.update_cap()
         shown = {name: getattr(mode, "value", mode) for name, mode in sorted(modes.items())}
-        print(f"DER MODES at {int(now)}: {shown} -> {self.inverter.target_w:.0f} W", flush=True)
+        self.say(f"DER MODES at {int(now)}: {shown} -> {self.inverter.target_w:.0f} W")
 
     def update_cap(self) -> None:
         """The EV's own export cap: the partial plan of the control dispatching real power, if any."""
@@ -380,14 +388,13 @@ class EvDer:
             now=now,
         )
         if plan.participation is Participation.OPT_OUT:
-            print(f"NEXT DRIVE: opting out of {control.mrid}: {plan.reason}", flush=True)
+            self.say(f"NEXT DRIVE: opting out of {control.mrid}: {plan.reason}")
             self.plans.pop(control.mrid, None)
             self.feed(UserOptOut(control.mrid))
         elif plan.participation is Participation.PARTIAL:
-            print(
+            self.say(
                 f"NEXT DRIVE: partly in {control.mrid}: {plan.reason}, export capped at "
                 f"{plan.cap_w:.0f} W" + (f", stop at {plan.stop_at}" if plan.stop_at else ""),
-                flush=True,
             )
             known = self.plans.get(control.mrid)
             if known is not None and known.cap_w is not None and plan.cap_w is not None:
@@ -407,7 +414,7 @@ class EvDer:
             if record is None or record.terminal:
                 continue
             if USER_OPT_OUT_MARKER in descriptions.get(control.mrid, ""):
-                print(f"USER OPTS OUT of DER event {control.mrid}", flush=True)
+                self.say(f"USER OPTS OUT of DER event {control.mrid}")
                 self.feed(UserOptOut(control.mrid))
                 continue
             if "der-ev-below-reserve" in self.faults or control.mrid in self.started:
@@ -420,13 +427,13 @@ class EvDer:
         if ok:
             if self.communication_lost:
                 self.communication_lost = False
-                print("DER COMMUNICATION RESTORED", flush=True)
+                self.say("DER COMMUNICATION RESTORED")
                 self.feed(CommunicationRestored())
             return 0
         failures += 1
         if failures >= COMM_LOSS_POLLS and not self.communication_lost:
             self.communication_lost = True
-            print(f"DER COMMUNICATION LOST after {failures} failed polls", flush=True)
+            self.say(f"DER COMMUNICATION LOST after {failures} failed polls")
             self.feed(CommunicationLost())
         return failures
 
@@ -569,7 +576,7 @@ class DerSession:
         try:
             return await self.client.send(method, path, resource)
         except (OSError, TimeoutError, ssl.SSLError, asyncio.IncompleteReadError, ValueError) as exc:
-            print(f"{method} {path} failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+            self.der.say(f"{method} {path} failed: {type(exc).__name__}: {exc}", error=True)
             return None
 
     # --- start ---
@@ -578,7 +585,7 @@ class DerSession:
         """Find the DER of this EndDevice and PUT its capability, settings, status and availability."""
         link = self.client.links.get("derlist_link")
         if link is None:
-            print("the EndDevice names no DERList: not reporting DER resources", file=sys.stderr, flush=True)
+            self.der.say("the EndDevice names no DERList: not reporting DER resources", error=True)
             return
         ders = await self._get(link)
         if not ders.der:
@@ -601,7 +608,7 @@ class DerSession:
         ):
             if name in self.der_links:
                 status = await self._write("PUT", self.der_links[name], build())
-                print(f"PUT {self.der_links[name]}: {status}", flush=True)
+                self.der.say(f"PUT {self.der_links[name]}: {status}")
 
     async def mirror(self) -> None:
         """Post the MirrorUsagePoint of the inverter's real power (once per device)."""
@@ -666,10 +673,10 @@ class DerSession:
                 await self.poll()
                 ok = True
             except PollFailed as exc:
-                print(f"DER poll failed: {exc}", file=sys.stderr, flush=True)
+                self.der.say(f"DER poll failed: {exc}", error=True)
                 ok = False
             except ClientError as exc:  # the server answered, but not as expected: not a lost link
-                print(f"DER poll incomplete: {exc}", file=sys.stderr, flush=True)
+                self.der.say(f"DER poll incomplete: {exc}", error=True)
                 ok = True
             failures = self.der.poll_result(ok, failures)
             if failures >= REDISCOVER_POLLS:
@@ -710,7 +717,7 @@ class DerSession:
         try:
             await poll_drlc(self.client.links, self._get, self._write, der.drlc, der.lfdi, der.server_now())
         except ClientError as exc:  # DRLC is optional beside DER: the DER poll stands
-            print(f"DRLC: {exc}", file=sys.stderr, flush=True)
+            self.der.say(f"DRLC: {exc}", error=True)
         exportable_wh = der.next_drive(der.server_now()).exportable_wh(der.inverter.soc, der.server_now())
         await reserve_discharge(
             der.window,
@@ -761,14 +768,14 @@ class DerSession:
                 for message in listed.text_message:
                     await self._message(message)
         except (PollFailed, ClientError) as exc:
-            print(f"messages: {exc}", file=sys.stderr, flush=True)
+            self.der.say(f"messages: {exc}", error=True)
 
     async def _message(self, message: Any) -> None:
         mrid = der_convert.mrid_text(message.m_rid)
         if mrid in self.der.answered_messages:
             return
         self.der.answered_messages.add(mrid)
-        print(f"MESSAGE to the user: {message.text_message}", flush=True)
+        self.der.say(f"MESSAGE to the user: {message.text_message}")
         required = int.from_bytes(message.response_required or b"\x00", "big")
         if (
             not required & MESSAGE_RECEIVED_BIT
@@ -800,7 +807,7 @@ class DerSession:
                     await asyncio.sleep(self._wall(self.poll_rate))  # try again a poll period later
                     continue
                 der.outbox.pop(0)
-                print(f"DER RESPONSE {int(response.status)} for {response.subject}: {status}", flush=True)
+                self.der.say(f"DER RESPONSE {int(response.status)} for {response.subject}: {status}")
 
     async def _edges(self) -> None:
         """Apply the starts and ends of the discharge window and of the DRLC events on time, not at the
@@ -864,10 +871,9 @@ async def serve_ev_der(
     A tester playing the EV passes its own ``tls`` context (keylog), the ``server`` it located and
     ``on_connect`` (told of each connection, e.g. to claim its local port)."""
     server = server or await find_server(link, settings)
-    print(
+    der.say(
         f"READY {der.role} der client server={server.host} port={server.port} dcap={server.dcap_path} "
         f"via={server.via} speedup={der.clock.speedup:g} faults={sorted(der.faults)}",
-        flush=True,
     )
     backoff = float(SIM_POLL_RATE_S)
     for _ in range(MAX_CYCLES):
@@ -876,7 +882,7 @@ async def serve_ev_der(
             session = await http.connect()
             if on_connect is not None:
                 on_connect(http)
-            print(f"CONNECTED {der.role} der tls={session}", flush=True)
+            der.say(f"CONNECTED {der.role} der tls={session}")
             client = Sep2Client(der.role, http, der.lfdi, faults=der.faults, dcap_path=server.dcap_path)
             await client.start()
             backoff = float(SIM_POLL_RATE_S)
@@ -891,7 +897,7 @@ async def serve_ev_der(
             ValueError,
         ) as exc:
             # A good device keeps looking for its server, backing off.
-            print(f"RETRY ev der: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+            der.say(f"RETRY ev der: {type(exc).__name__}: {exc}", error=True)
         finally:
             await http.close()
         await asyncio.sleep(backoff)
