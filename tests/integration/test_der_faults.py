@@ -7,20 +7,14 @@ harness.devices.catalog.SIM_FAULTS)."""
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from harness.devices.catalog import SIM_FAULTS
 from reports.model import Results
+from tests.integration.der_fault_runs import fault_runs
 
 pytestmark = pytest.mark.integration
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-RUN_TIMEOUT_S = 300
 DER_EV_FAULT_PREFIX = "der-ev-"
 # fault -> (the scenario it breaks, the requirement its failing check cites, the DUT role)
 SCENARIOS: dict[str, tuple[str, str, str]] = {
@@ -40,42 +34,23 @@ SCENARIOS: dict[str, tuple[str, str, str]] = {
 ABSENCES = frozenset({"der-ev-ignores-messages"})
 
 
-def _faulty_lab(tmp_path: Path, fault: str, role: str) -> Path:
-    text = (REPO_ROOT / "lab_configs" / "sim.yaml").read_text()
-    text = text.replace("name: sim", f"name: sim-{fault}")
-    text = re.sub(r"(?m)^  roles: \[.*\]$", f"  roles: [{role}]", text)
-    text = text.replace("  kind: sim\n", f"  kind: sim\n  faults: [{fault}]\n")
-    lab = tmp_path / f"{fault}.yaml"
-    lab.write_text(text)
-    return lab
-
-
 def test_every_der_ev_fault_has_a_scenario():
     faults = {name for name in SIM_FAULTS if name.startswith(DER_EV_FAULT_PREFIX)}
     assert faults == set(SCENARIOS)
 
 
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    cases = {fault: (scenario_id, role) for fault, (scenario_id, _req, role) in SCENARIOS.items()}
+    with fault_runs(tmp_path_factory, cases) as started:
+        yield started
+
+
 @pytest.mark.parametrize("fault", sorted(SCENARIOS))
-def test_der_ev_fault_fails_its_scenario(tmp_path, fault):
-    scenario_id, requirement, role = SCENARIOS[fault]
-    out = tmp_path / "run"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness.cli",
-            "run",
-            "--out",
-            str(out),
-            "--lab",
-            str(_faulty_lab(tmp_path, fault, role)),
-            "--tags",
-            f"id:{scenario_id}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-    )
+def test_der_ev_fault_fails_its_scenario(runs, fault):
+    _scenario_id, requirement, _role = SCENARIOS[fault]
+    out, future = runs[fault]
+    proc = future.result()
     assert proc.returncode != 0, proc.stdout + proc.stderr
     (scenario,) = Results.load(out).scenarios
     assert scenario.verdict == "FAIL", (fault, scenario.verdict, scenario.reason)

@@ -3,19 +3,13 @@ broken on purpose: each fault turns its scenario FAIL, with the frames that prov
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from reports.model import Results
+from tests.integration.der_fault_runs import fault_runs
 
 pytestmark = pytest.mark.integration
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-RUN_TIMEOUT_S = 300
 
 # fault -> (sim role, scenario id, words the failing check's reason must contain)
 FAULTS = {
@@ -25,28 +19,19 @@ FAULTS = {
 }
 
 
-def _faulty_lab(tmp_path: Path, role: str, fault: str) -> Path:
-    text = (REPO_ROOT / "lab_configs" / "sim.yaml").read_text()
-    text = text.replace("name: sim", f"name: sim-{fault}")
-    text = re.sub(r"(?m)^  roles: \[.*\]$", f"  roles: [{role}]", text)
-    text = text.replace("  kind: sim\n", f"  kind: sim\n  faults: [{fault}]\n")
-    lab = tmp_path / f"{fault}.yaml"
-    lab.write_text(text)
-    return lab
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    with fault_runs(
+        tmp_path_factory, {fault: (sid, role) for fault, (role, sid, _w) in FAULTS.items()}
+    ) as started:
+        yield started
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
-def test_der_server_fault_fails_its_scenario_with_frames(tmp_path, fault):
-    role, scenario_id, words = FAULTS[fault]
-    out = tmp_path / "run"
-    lab = _faulty_lab(tmp_path, role, fault)
-    proc = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "run", "--lab", str(lab), "--out", str(out)]
-        + ["--tags", f"id:{scenario_id}"],
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-    )
+def test_der_server_fault_fails_its_scenario_with_frames(runs, fault):
+    _role, _scenario_id, words = FAULTS[fault]
+    out, future = runs[fault]
+    proc = future.result()
     assert proc.returncode != 0, proc.stdout + proc.stderr
     (scenario,) = Results.load(out).scenarios
     assert scenario.verdict == "FAIL", (scenario.verdict, scenario.reason)

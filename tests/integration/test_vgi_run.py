@@ -47,8 +47,9 @@ DEFAULT_CAMPAIGN_GUARD_S = 1800
 @pytest.fixture(scope="module")
 def sim_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("sim") / "run"
-    # A guard against a hung run, not a performance limit: the default campaign (149 scenario runs on the
-    # embedded lab, 22 of them DER scenarios of 4-21 s) takes about 13 minutes on 2 cores.
+    # A guard against a hung run, not a performance limit: the default campaign (161 scenario runs on the
+    # embedded lab, 34 of them DER scenarios of 4-35 s) takes about 6 minutes on 4 parallel benches on 2
+    # cores, about 15 one after another.
     proc = _vgi("run", "--out", str(out), timeout=DEFAULT_CAMPAIGN_GUARD_S)
     return out, proc
 
