@@ -39,6 +39,7 @@ from reports.coverage import (
     build_coverage,
 )
 from reports.plots import answer_time_svg
+from reports.scenario_plots import TimelinePlot, timeline_plots
 from reports.sequence_chart import MAX_CHART_EVENTS, SequenceChart, build_chart
 from reports.timeline_file import LoadedTimeline, load_timeline
 from reports.timing import MAX_TABLE_ROWS, TimedCheck, TimingRow, timed_checks, timing_rows
@@ -190,6 +191,7 @@ class ScenarioView:
     rows: tuple[RowView, ...]
     timed_checks: tuple[TimedCheck, ...]
     answer_times: tuple[AnswerTime, ...]  # the request/answer pairs its response_time checks timed
+    plots: tuple[TimelinePlot, ...]  # DC session, pilot, DER plots its timeline has data for
     index_href: str  # its row in the index, from where this view is shown
 
 
@@ -355,6 +357,7 @@ def scenario_view(
         rows=tuple(rows),
         timed_checks=tuple(timed_checks(scenario.checks)),
         answer_times=tuple(scenario_answer_times(scenario.id, scenario.checks, events)),
+        plots=timeline_plots(events, f"{own_anchor}-"),
         index_href=links.to_index(own_anchor),
     )
 
