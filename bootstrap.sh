@@ -72,6 +72,6 @@ case "$mode" in
     # On pytest-xdist workers: the tests that open benches run one after another on one of them (their
     # `vgi run` campaigns run parallel benches of their own), the unit tests on the rest. VGI_TEST_JOBS
     # sets the number of workers; `-n 0` among the options runs everything in this one process.
-    exec "$VENV/bin/python" -m pytest -n "${VGI_TEST_JOBS:-2}" --dist loadgroup "$@" ;;
+    exec "$VENV/bin/python" -m pytest -n "${VGI_TEST_JOBS:-2}" "$@" ;;
   *) say "unknown mode '$mode' (setup, run or test)"; exit 2 ;;
 esac

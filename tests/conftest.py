@@ -102,12 +102,12 @@ def identities(pki_dir: Path) -> dict[str, DeviceIdentity]:
     return load_pki(pki_dir)
 
 
-# --- how the suite runs: `bootstrap.sh test` runs it on pytest-xdist workers (--dist loadgroup) ------
+# --- how the suite runs: `bootstrap.sh test` runs it on pytest-xdist workers ----------------------------
 
-# Tests that open benches (namespaces, veth pairs, reference devices, whole `vgi run` campaigns, which
-# run their own parallel workers) run one after another on one worker, so their timing checks see a
-# machine no busier than a `vgi run` makes it; the unit tests share the other workers.
-BENCH_GROUP = "bench"
+# The tests that open benches (namespaces, veth pairs, reference devices, whole `vgi run` campaigns, which
+# run parallel benches of their own) live here; they run one after another on one worker, so their timing
+# checks see a machine no busier than a `vgi run` makes it; the unit tests share the other workers.
+BENCH_DIRS = ("tests/integration/", "tests/interop/")
 # The long interop suites (every scenario of a protocol against an external stack): CI runs the
 # representative subset (full sessions, basic matching) only; `--full-interop` runs them all.
 FULL_INTEROP_OPTION = "--full-interop"
@@ -121,13 +121,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    full = config.getoption(FULL_INTEROP_OPTION)
-    for item in items:
-        if item.get_closest_marker("integration") or item.get_closest_marker("interop"):
-            item.add_marker(pytest.mark.xdist_group(BENCH_GROUP))
-        if item.get_closest_marker("interop_full") and not full:
-            item.add_marker(
-                pytest.mark.skip(reason=f"full interop suite; run it with {FULL_INTEROP_OPTION}")
-            )
+def pytest_itemcollected(item: pytest.Item) -> None:
+    if item.get_closest_marker("interop_full") and not item.config.getoption(FULL_INTEROP_OPTION):
+        item.add_marker(pytest.mark.skip(reason=f"full interop suite; run it with {FULL_INTEROP_OPTION}"))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):  # noqa: ANN001, ANN201 - xdist's types
+    """Every test under BENCH_DIRS in one scope, so one worker runs them in turn; every other test is a
+    scope of its own. (pytest-xdist's own `xdist_group` marks rename node ids, which pytest 9 no longer
+    lets a plugin do: the marks were silently ignored.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BenchScopeScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "bench" if nodeid.startswith(BENCH_DIRS) else nodeid
+
+    return BenchScopeScheduling(config, log)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -142,12 +143,14 @@ def test_sigterm_leaves_readable_artifacts(tmp_path):
         env=os.environ.copy(),
     )
     assert proc.stdout is not None
+    seen = []
     for line in proc.stdout:
-        if line.startswith("[1/"):
+        seen.append(line)
+        if re.match(r"\[\s*1/", line):
             break  # one scenario is done; others, among them the 50-request scenario, are running
     proc.send_signal(signal.SIGTERM)
     rest = proc.communicate(timeout=60)[0]
-    assert proc.returncode == 130, rest
+    assert proc.returncode == 130, "".join(seen) + rest
     results = _assert_complete_artifacts(out)
     assert results.run.interrupted == "SIGTERM" and results.run.workers > 1
     finished = [s for s in results.scenarios if not s.interrupted]
