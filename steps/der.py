@@ -15,8 +15,9 @@ from pytest_bdd import given, parsers, when
 
 from harness.codec.sep2.values import mrid
 from harness.devices.sep2.common import dut_identity
+from harness.devices.sep2.der_grid import LabGrid
 from harness.devices.sep2.der_reservation import OFFER_MARKER
-from harness.devices.sep2.der_site import DerSite
+from harness.devices.sep2.der_site import CURVE_FREQ_WATT, CURVE_VOLT_VAR, DerSite
 from harness.protocol.sep2 import der_convert
 from harness.protocol.sep2.der_model import ResponseStatus
 from harness.scenario import ScenarioRun, required
@@ -56,6 +57,19 @@ _HEX_PARAMETERS = ("responseRequired",)
 _POWER_FACTOR_MODES = ("opModFixedPFInjectW", "opModFixedPFAbsorbW")
 _EXCITATION = {"absorb": True, "inject": False}
 _PF_MULTIPLIER = -2
+# DERCurve types a feature names (sep.xsd DERCurveType).
+_CURVE_TYPES = {"volt-var": CURVE_VOLT_VAR, "freq-watt": CURVE_FREQ_WATT}
+
+
+def curve_points(text: str) -> tuple[list[tuple[int, int]], int]:
+    """``59.00/100, 60.10/100, 60.60/0`` -> whole-number (x, y) points and the xMultiplier that scales
+    x back (the most decimals any x has; y is whole percent)."""
+    pairs = [part.strip().partition("/") for part in text.split(",")]
+    if any(not sep or not x or not y for x, sep, y in pairs):
+        raise ValueError(f"curve points read like 92/44, 98/0 (x/y), not {text!r}")
+    decimals = max(len(x.partition(".")[2]) for x, _, _ in pairs)
+    points = [(round(float(x) * 10**decimals), int(y)) for x, _, y in pairs]
+    return points, -decimals
 
 
 def power_factor(raw: str) -> tuple[tuple[str, Any], ...]:
@@ -98,6 +112,8 @@ def parse_settings(text: str) -> tuple[dict[str, Any], dict[str, Any]]:
             modes[name] = power_factor(raw)
         elif raw in ("true", "false"):
             modes[name] = raw == "true"
+        elif raw.startswith("/"):
+            modes[name] = raw  # a DERCurve href (opModVoltVar, opModFreqWatt)
         else:
             modes[name] = int(raw)
     return modes, parameters
@@ -230,6 +246,29 @@ def _randomization(der: DerSite, mrid: str) -> dict[str, int]:
             if control.mrid == mrid:
                 return {"start": control.randomize_start, "duration": control.randomize_duration}
     return {}
+
+
+@given(parsers.parse("the DER site adds a {kind} curve to program {p:d} with points {points}"))
+def add_curve(vgi_scenario: ScenarioRun, kind: str, p: int, points: str) -> None:
+    if kind not in _CURVE_TYPES:
+        raise ValueError(f"curve kinds: {sorted(_CURVE_TYPES)}, not {kind!r}")
+    values, x_multiplier = curve_points(points)
+    site(vgi_scenario).add_curve(p, _CURVE_TYPES[kind], values, x_multiplier=x_multiplier, description=kind)
+
+
+def _grid(run: ScenarioRun) -> LabGrid:
+    return site(run).grid
+
+
+@when(parsers.parse("the lab grid at the EV's connection is {volts:g} V from {offset} s"))
+def grid_voltage(vgi_scenario: ScenarioRun, volts: float, offset: str) -> None:
+    # The simulated lab's grid point (harness.devices.sep2.der_grid): the EV measures it at its terminals.
+    _grid(vgi_scenario).set_from(site(vgi_scenario).now() + int(offset), voltage_v=volts)
+
+
+@when(parsers.parse("the lab grid at the EV's connection is {hertz:g} Hz from {offset} s"))
+def grid_frequency(vgi_scenario: ScenarioRun, hertz: float, offset: str) -> None:
+    _grid(vgi_scenario).set_from(site(vgi_scenario).now() + int(offset), frequency_hz=hertz)
 
 
 @when(parsers.parse("the DER site changes the pollRate to {seconds:d} s"))

@@ -43,7 +43,7 @@ def _speedup(run: ScenarioRun) -> float:
     return float(run.bench.settings.sep2_clock_speedup)
 
 
-def _pixit(run: ScenarioRun) -> Any:
+def der_pixit(run: ScenarioRun) -> Any:
     """The lab's PIXIT (harness/lab/config.py Pixit: the DER tolerances)."""
     return run.bench.lab.config.pixit
 
@@ -56,7 +56,7 @@ def _responses(run: ScenarioRun, **extra: Any) -> d.DerResponses:
     poll = site(run).poll_rate
     return d.DerResponses(
         _speedup(run),
-        slack_s=_pixit(run).der_response_slack_polls * poll,
+        slack_s=der_pixit(run).der_response_slack_polls * poll,
         published=tuple(run.der.controls.values()),
         **extra,
     )
@@ -67,8 +67,8 @@ def _expect_status(run: ScenarioRun, name: str, statuses: tuple[int, ...], text:
     run.expect(check, text, req)
 
 
-def _power(run: ScenarioRun, *rules: str, **extra: Any) -> d.DerPower:
-    poll, pixit = site(run).poll_rate, _pixit(run)
+def power_check(run: ScenarioRun, *rules: str, **extra: Any) -> d.DerPower:
+    poll, pixit = site(run).poll_rate, der_pixit(run)
     return d.DerPower(
         _speedup(run),
         rules,
@@ -226,19 +226,19 @@ def no_response(vgi_scenario: ScenarioRun, name: str) -> None:
 
 @then("the EV does not export before the site authorizes it, and exports after")
 def exports_after_authorization(vgi_scenario: ScenarioRun) -> None:
-    check = _power(vgi_scenario, "authorization", "exports", authorization_program=d.J3072_PROGRAM_HREF)
+    check = power_check(vgi_scenario, "authorization", "exports", authorization_program=d.J3072_PROGRAM_HREF)
     vgi_scenario.expect(check, "no export before the J3072 authorization, export after", d.DER_J3072_01)
 
 
 @then("the EV never exports while the site refuses its authorization")
 def never_exports(vgi_scenario: ScenarioRun) -> None:
-    check = _power(vgi_scenario, "authorization", authorization_program=d.J3072_PROGRAM_HREF)
+    check = power_check(vgi_scenario, "authorization", authorization_program=d.J3072_PROGRAM_HREF)
     vgi_scenario.expect(check, "no export: the site never authorized the EV", d.DER_J3072_02)
 
 
 @then("the EV exports as its controls command")
 def exports_as_commanded(vgi_scenario: ScenarioRun) -> None:
-    check = _power(vgi_scenario, "fixed", "commanded", "exports")
+    check = power_check(vgi_scenario, "fixed", "commanded", "exports")
     vgi_scenario.expect(
         check, "export within tolerance of the opModFixedW command once settled", d.DER_CTL_01
     )
@@ -253,27 +253,29 @@ def mirrors_power(vgi_scenario: ScenarioRun) -> None:
         d.DER_METER_01,
     )
     vgi_scenario.expect(
-        _power(vgi_scenario, "exports"), "real-power readings in W show export as negative", d.DER_METER_01
+        power_check(vgi_scenario, "exports"),
+        "real-power readings in W show export as negative",
+        d.DER_METER_01,
     )
 
 
 @then("the EV keeps its export under the opModMaxLimW cap")
 def under_cap(vgi_scenario: ScenarioRun) -> None:
-    check = _power(vgi_scenario, "max_lim", "exports")
+    check = power_check(vgi_scenario, "max_lim", "exports")
     vgi_scenario.expect(check, "export never above setMaxW times opModMaxLimW", d.DER_CTL_02)
 
 
 @then(parsers.parse("the EV stops exporting while {mode} is false"))
 def stops_when_false(vgi_scenario: ScenarioRun, mode: str) -> None:
     rule = {"opModEnergize": "energize", "opModConnect": "connect"}[mode]
-    check = _power(vgi_scenario, rule, "exports")
+    check = power_check(vgi_scenario, rule, "exports")
     vgi_scenario.expect(check, f"no export while {mode} in effect is false", d.DER_CTL_03)
 
 
 @then("the EV's real and reactive power give the commanded fixed power factor")
 def fixed_power_factor(vgi_scenario: ScenarioRun) -> None:
-    tolerance = _pixit(vgi_scenario).der_power_factor_tolerance
-    check = _power(vgi_scenario, "fixed", "power_factor", "exports", pf_tolerance=tolerance)
+    tolerance = der_pixit(vgi_scenario).der_power_factor_tolerance
+    check = power_check(vgi_scenario, "fixed", "power_factor", "exports", pf_tolerance=tolerance)
     vgi_scenario.expect(
         check,
         f"power factor of each settled reading within {tolerance:g} of opModFixedPFInjectW/AbsorbW, "
@@ -291,7 +293,7 @@ def meter_shows_export(vgi_scenario: ScenarioRun) -> None:
     vgi_scenario.expect(
         Fields(mirror, {"schema_valid": True}), "every MirrorUsagePoint is schema-valid", d.DER_METER_02
     )
-    check = _power(vgi_scenario, "fixed", "exports")
+    check = power_check(vgi_scenario, "fixed", "exports")
     vgi_scenario.expect(
         check,
         "real-power readings negative during the discharge, within tolerance of the commanded export",
@@ -314,7 +316,7 @@ def follows_der_within_drlc(vgi_scenario: ScenarioRun, name: str, event: str) ->
     _mrid(vgi_scenario, name)
     required(vgi_scenario.sep2.dr_mrid, f'DRLC event "{event}"')
     vgi_scenario.expect(
-        _power(vgi_scenario, "drlc"),
+        power_check(vgi_scenario, "drlc"),
         "each settled reading as opModFixedW commands, import capped at the DRLC duty cycle inside the event",
         d.DER_DRLC_01,
     )
@@ -329,7 +331,7 @@ def discharges_in_window(vgi_scenario: ScenarioRun) -> None:
         d.DER_FLOW_01,
     )
     vgi_scenario.expect(
-        _power(vgi_scenario, "window", "exports"),
+        power_check(vgi_scenario, "window", "exports"),
         "no export outside the granted window, the granted power inside it once settled",
         d.DER_FLOW_01,
     )
@@ -337,13 +339,13 @@ def discharges_in_window(vgi_scenario: ScenarioRun) -> None:
 
 @then("the EV ramps its export within the control's ramp time")
 def ramps(vgi_scenario: ScenarioRun) -> None:
-    check = _power(vgi_scenario, "ramp", "exports")
+    check = power_check(vgi_scenario, "ramp", "exports")
     vgi_scenario.expect(check, "export under a linear ramp over the control's rampTms", d.DER_CTL_04)
 
 
 @then("the EV falls back to the default control while the site is unreachable")
 def falls_back(vgi_scenario: ScenarioRun) -> None:
-    check = _power(vgi_scenario, "commanded", "exports", comm_loss_polls=d.COMM_LOSS_POLLS)
+    check = power_check(vgi_scenario, "commanded", "exports", comm_loss_polls=d.COMM_LOSS_POLLS)
     text = f"after {d.COMM_LOSS_POLLS} failed polls no export beyond what the default control commands"
     vgi_scenario.expect(check, text, d.DER_COMM_01)
 

@@ -276,3 +276,31 @@ Feature: AC DER by an EV under test: its on-board inverter as an IEEE 2030.5 DER
     And the DER site waits until the EV is authorized
     And the DER site waits until the EV's discharge window has ended
     Then the EV asks for a discharge window and discharges only inside the window the site granted
+
+  @id:TC_DER_I1_026 @dut:ev @req:DER-CTL-06 @req:DER-RSP-01
+  Scenario: Volt-var: the EV's reactive power follows the curve as the grid voltage at its connection changes
+    Given the tester is the IEEE 2030.5 DER site server behind an EVSE bridge
+    And the DER site adds program 2 with primacy 10
+    And the DER site adds a volt-var curve to program 2 with points 92/44, 98/0, 102/0, 108/-44
+    When the EV under test starts as a DER client
+    And the DER site waits until the EV is authorized
+    And the DER site publishes control "volt-var" in program 2 from +240 s for 1800 s: opModVoltVar=/derp/2/dc/1
+    And the lab grid at the EV's connection is 250.8 V from +840 s
+    And the lab grid at the EV's connection is 228 V from +1380 s
+    And the DER site waits until control "volt-var" has ended
+    Then the EV's reactive power follows the volt-var curve at the grid voltage it reports
+    And the EV answers every control as the schedule calls for
+
+  @id:TC_DER_I1_027 @dut:ev @req:DER-CTL-07 @req:DER-RSP-01
+  Scenario: Freq-watt: the EV's export follows the curve as the grid frequency at its connection rises
+    Given the tester is the IEEE 2030.5 DER site server behind an EVSE bridge
+    And the DER site adds program 2 with primacy 10
+    And the DER site adds a freq-watt curve to program 2 with points 59.00/100, 60.10/100, 60.60/0
+    When the EV under test starts as a DER client
+    And the DER site waits until the EV is authorized
+    And the DER site publishes control "freq-watt" in program 2 from +240 s for 1800 s: opModFixedW=5000, opModFreqWatt=/derp/2/dc/1
+    And the lab grid at the EV's connection is 60.4 Hz from +840 s
+    And the lab grid at the EV's connection is 60.5 Hz from +1380 s
+    And the DER site waits until control "freq-watt" has ended
+    Then the EV's export follows the freq-watt curve at the grid frequency it reports
+    And the EV answers every control as the schedule calls for

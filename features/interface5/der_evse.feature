@@ -1,4 +1,4 @@
-@interface:5 @protocol:ieee2030.5 @der @j3072
+@interface:5 @protocol:ieee2030.5 @der @j3072 @pics:sep2.j3072_authorizer
 Feature: The EVSE under test as SAE J3072 authorizer of an EV's on-board inverter, the tester as the inverter
   SAE J3072 has the EVSE authorize the EV's grid-support inverter before it discharges at the site. Here
   the EVSE serves IEEE 2030.5 DER programs to the inverter; program 1 is its J3072 authorization, whose

@@ -64,6 +64,8 @@ SIM_FAULTS: dict[str, str] = {
     "der-server-refuses-responses": "the reference DER server answers 400 to every DERControlResponse",
     "der-evse-authorizes-unchecked": "the reference EVSE authorizes the EV's inverter before any settings",
     "der-ev-ignores-fixedpf": "the reference EV DER runs at unity power factor whatever opModFixedPF* say",
+    "der-ev-ignores-voltvar": "the reference EV DER gives 0 var whatever its opModVoltVar curve says",
+    "der-ev-ignores-freqwatt": "the reference EV DER never caps its export by its opModFreqWatt curve",
     "der-ev-meter-unsigned": "the reference EV DER meters export as positive real power (sign dropped)",
     "der-ev-ignores-messages": "the reference EV DER (and its telematics) never acknowledges a TextMessage",
     "der-ev-ignores-drlc": "the reference EV DER acknowledges DRLC events but never caps its import",

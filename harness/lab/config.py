@@ -49,6 +49,11 @@ PICS_OPTIONS = {
         "DUT-facing interface, and a client DUT is expected to query for it; set false for a DUT configured "
         "with the server's URL (no advertising, the DNS-SD scenarios are NOT_APPLICABLE)"
     ),
+    "sep2.j3072_authorizer": (
+        "the EVSE authorizes an EV's on-board inverter for export at its site (SAE J3072), serving it "
+        "IEEE 2030.5 DER programs: the interface 5 DER scenarios; false (the default) makes them "
+        "NOT_APPLICABLE, e.g. for an EVSE that is only a 2030.5 client of its site controller"
+    ),
 }
 # PICS options that count as true unless the lab states them false.
 PICS_OPTION_DEFAULTS = {"sep2.dnssd": True}
@@ -323,6 +328,14 @@ class Pixit(_Strict):
         le=0.5,
         description="IEEE 2030.5 DER scenarios: how far the power factor of a DUT's real- and reactive-power "
         "readings may stray from the opModFixedPFInjectW / opModFixedPFAbsorbW displacement commanded",
+    )
+    der_var_tolerance_var: float = Field(
+        default=150.0,
+        ge=0,
+        le=10_000,
+        description="IEEE 2030.5 DER scenarios: how far a DUT's reactive-power reading may stray from what "
+        "its opModVoltVar curve gives at the grid voltage it reports, in var (the default is about 4 % of "
+        "a 3.6 kvar on-board inverter); freq-watt readings use `der_power_tolerance_w`",
     )
     sdp_silent_requests: int = Field(
         default=3,

@@ -65,6 +65,7 @@ from harness.protocol.sep2.der_model import (
 )
 from harness.protocol.sep2.der_oracle import PostedResponse, predict
 from harness.protocol.simclock import SimulatedClock
+from harness.verdict import der_curves
 from harness.verdict.der_timeline import (
     HTTP_OK,
     PROGRAM_LIST,
@@ -106,7 +107,7 @@ _PARTIAL = (ResponseStatus.PARTIAL_OPT_OUT, ResponseStatus.PARTIAL_OPT_IN)
 # 2023 answers "not supported" (251) where 2018 answers "not applicable" (252), sep.xsd Response.status.
 REVISION_2023 = 2023
 # Rules judged over the whole run rather than reading by reading.
-_WHOLE_RUN_RULES = ("exports", "ramp", "power_factor", "drlc", "window")
+_WHOLE_RUN_RULES = ("exports", "ramp", "power_factor", "drlc", "window", "volt_var", "freq_watt")
 # A reactive-power reading belongs to the real-power reading of the same period when posted within this
 # many server seconds of it (README AC DER "Readings": the EV posts the two one after the other).
 PAIR_WINDOW_S = 10.0
@@ -425,6 +426,12 @@ def check_der_power(spec: dict, events: Sequence[TimelineEvent], parties: Partie
         if isinstance(window, Outcome):
             return window
         judged["window"] = window
+    for rule in ("volt_var", "freq_watt"):
+        if rule in rules:
+            curve = _judge_curve(rule, spec, events, clock, parties, readings, runs, settle, tolerance)
+            if isinstance(curve, Outcome):
+                return curve
+            judged[rule] = curve
     peak = max(-r.watts for r in readings)
     return Outcome(
         Verdict.PASS,
@@ -606,6 +613,36 @@ def _judge_power_factor(
     if not checked:
         return Outcome(Verdict.FAIL, "no settled reading while a fixed power factor mode applied")
     return checked
+
+
+def _judge_curve(
+    rule: str,
+    spec: dict,
+    events: Sequence[TimelineEvent],
+    clock: ServerClock,
+    parties: Parties,
+    readings: Sequence[Reading],
+    runs: Sequence[ModeRun],
+    settle: float,
+    tolerance_w: float,
+) -> Outcome | int:
+    """Rules volt_var / freq_watt (:mod:`harness.verdict.der_curves`)."""
+    judgement = der_curves.CurveJudgement(
+        der_curves.served_curves(events),
+        der_curves.settings_of(events, parties),
+        lambda mode, t: steady(runs, mode, t, settle),
+    )
+    points = int(spec.get("min_grid_points", 1))
+    if rule == "volt_var":
+        voltage = der_curves.grid_readings(events, clock, parties, der_curves.UOM_VOLTAGE)
+        reactive = reactive_readings(events, clock, parties)
+        if not reactive:
+            return Outcome(Verdict.FAIL, "no reactive-power MirrorMeterReading (uom var) from the DUT")
+        return der_curves.judge_volt_var(
+            reactive, voltage, judgement, float(spec.get("var_tolerance", 0.0)), points
+        )
+    frequency = der_curves.grid_readings(events, clock, parties, der_curves.UOM_FREQUENCY)
+    return der_curves.judge_freq_watt(readings, frequency, judgement, tolerance_w, points)
 
 
 def _charge_rate(events: Sequence[TimelineEvent], parties: Parties) -> float | None:

@@ -407,17 +407,17 @@ def power_readings(events: Sequence[TimelineEvent], clock: ServerClock, parties:
 
     A MirrorMeterReading counts when its own ReadingType, or the one its MirrorUsagePoint declared for
     the same mRID, has uom 38 (W); the reading's value is scaled by that ReadingType's multiplier."""
-    return [Reading(*found) for found in _meter_readings(events, clock, parties, UOM_WATT)]
+    return [Reading(*found) for found in meter_readings(events, clock, parties, UOM_WATT)]
 
 
 def reactive_readings(
     events: Sequence[TimelineEvent], clock: ServerClock, parties: Parties
 ) -> list[ReactiveReading]:
     """The DUT's MirrorMeterReadings of reactive power (ReadingType uom 63 var), as :func:`power_readings`."""
-    return [ReactiveReading(*found) for found in _meter_readings(events, clock, parties, UOM_VAR)]
+    return [ReactiveReading(*found) for found in meter_readings(events, clock, parties, UOM_VAR)]
 
 
-def _meter_readings(
+def meter_readings(
     events: Sequence[TimelineEvent], clock: ServerClock, parties: Parties, uom: int
 ) -> list[tuple[int, float, float]]:
     declared: dict[str, int] = {}

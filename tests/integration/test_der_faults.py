@@ -24,6 +24,8 @@ SCENARIOS: dict[str, tuple[str, str, str]] = {
     "der-ev-exports-unauthorized": ("TC_DER_I1_003", "DER-J3072-01", "ev"),
     "der-ev-ignores-maxlimw": ("TC_DER_I1_006", "DER-CTL-02", "ev"),
     "der-ev-ignores-fixedpf": ("TC_DER_I1_023", "DER-CTL-05", "ev"),
+    "der-ev-ignores-voltvar": ("TC_DER_I1_026", "DER-CTL-06", "ev"),
+    "der-ev-ignores-freqwatt": ("TC_DER_I1_027", "DER-CTL-07", "ev"),
     "der-ev-meter-unsigned": ("TC_DER_I9_001", "DER-METER-02", "ev"),
     "der-ev-ignores-messages": ("TC_DER_I6_001", "DER-MSG-01", "telematics"),
     "der-ev-ignores-drlc": ("TC_DER_I1_024", "DER-DRLC-01", "ev"),

@@ -40,7 +40,8 @@ How each mode acts (REFERENCE-DER.md section 1; "harness rule" where the referen
 
 Faults (:class:`InverterFaults`, the EV's sim faults): ignore opModEnergize false; ignore opModMaxLimW;
 discharge below the reserve (down to empty); export at setMaxDischargeRateW until opModEnergize true
-has first been in effect (the J3072 grant); ignore the fixed power factor modes (unity power factor).
+has first been in effect (the J3072 grant); ignore the fixed power factor modes (unity power factor);
+ignore the volt-var curve (0 var); ignore the freq-watt curve (no cap on export).
 
 Reactive energy: :meth:`Inverter.advance` integrates the reactive power too (:attr:`Inverter.injected_vars`,
 var-seconds, + injected), so the EV can meter a period's average reactive power beside its real power.
@@ -183,6 +184,9 @@ class InverterFaults:
     exports_unauthorized: bool = False
     # Runs at unity power factor whatever opModFixedPFInjectW / opModFixedPFAbsorbW say.
     ignores_fixed_pf: bool = False
+    # Never reads its volt-var / freq-watt curve: 0 var / no cap on export whatever the grid does.
+    ignores_volt_var: bool = False
+    ignores_freq_watt: bool = False
 
 
 @dataclass
@@ -308,7 +312,7 @@ class Inverter:
         if self.import_cap_w is not None:
             discharge = max(discharge, -self.import_cap_w)
         curve = self._curve("opModFreqWatt", CURVE_FREQ_WATT)
-        if curve is not None:
+        if curve is not None and not self.faults.ignores_freq_watt:
             discharge = min(discharge, curve.at(self.frequency_hz) * s.max_w / 100.0)
         discharge = max(-float(s.max_charge_rate_w), min(float(s.max_discharge_rate_w), discharge))
         return 0.0 - discharge  # (0.0 - 0.0 is +0.0: no "-0 W")
@@ -358,7 +362,7 @@ class Inverter:
             var = -magnitude if under_excited else magnitude
         else:
             curve = self._curve("opModVoltVar", CURVE_VOLT_VAR)
-            if curve is None:
+            if curve is None or self.faults.ignores_volt_var:
                 return 0.0
             var = curve.at(100.0 * self.voltage_v / s.v_ref) * s.max_var / 100.0
         return max(-float(s.max_var_neg), min(float(s.max_var), var))

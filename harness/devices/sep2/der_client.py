@@ -8,7 +8,9 @@ README AC DER "EV DER behaviour" says:
   EndDevice's DERList names; DERStatus and DERAvailability again every poll period;
 * post one MirrorUsagePoint for the inverter's real (W) and reactive (var) power and, every
   READING_PERIOD_S server seconds, a MirrorMeterReading of each: the average power of the period,
-  positive when the EV imports, negative when it exports (:mod:`harness.devices.sep2.der_meter`);
+  positive when the EV imports, negative when it exports (:mod:`harness.devices.sep2.der_meter`), and
+  the grid voltage and frequency it measured, sampled from the simulated lab's grid point at the start
+  of each period (:mod:`harness.devices.sep2.der_grid`; the reference EV as a device only);
 * each DERProgramList.pollRate (server seconds; a change is adopted at the next wait): GET Time, the
   DERProgramList, each DERProgram, its DefaultDERControl and DERControlList and the DERCurves the modes
   name; hand the snapshot to the DER event engine
@@ -87,6 +89,7 @@ from harness.devices.sep2.common import (
     identity,
 )
 from harness.devices.sep2.der_drlc import FAULT_IGNORES_DRLC, DrlcSchedule, poll_drlc
+from harness.devices.sep2.der_grid import GRID_PATH, GridError, parse_grid_body
 from harness.devices.sep2.der_meter import MeterCounters, mirror_readings, period_readings
 from harness.devices.sep2.der_reservation import FAULT_IGNORES_WINDOW, DischargeWindow, reserve_discharge
 from harness.devices.settings import DeviceSettings
@@ -243,6 +246,10 @@ class EvDer:
     # The role whose identity (certificate, LFDI) the client presents: the EV, or its telematics
     # (interface 6, :mod:`harness.devices.sep2.der_telematics`).
     role: str = ROLE
+    # Whether it samples the simulated lab's grid at its terminals (harness.devices.sep2.der_grid): the
+    # reference EV as a device does; the tester playing an EV against a server DUT and the telematics
+    # (no terminals of its own) do not, so no server DUT is asked for a resource outside 2030.5.
+    measures_lab_grid: bool = False
     # Where the client's log lines go: stdout as a device; the tester playing a client keeps them quiet.
     say: Callable[..., None] = field(default=print_line, repr=False)
 
@@ -253,6 +260,8 @@ class EvDer:
             below_reserve="der-ev-below-reserve" in self.faults,
             exports_unauthorized="der-ev-exports-unauthorized" in self.faults,
             ignores_fixed_pf="der-ev-ignores-fixedpf" in self.faults,
+            ignores_volt_var="der-ev-ignores-voltvar" in self.faults,
+            ignores_freq_watt="der-ev-ignores-freqwatt" in self.faults,
         )
         self.window.ignores_window = FAULT_IGNORES_WINDOW in self.faults
         self.engine = DerEventEngine(DerEngineConfig(lfdi=self.lfdi.upper(), modes_supported=SUPPORTED_MODES))
@@ -820,9 +829,33 @@ class DerSession:
             await asyncio.sleep(self._wall(until - now))
             der.update_cap()
 
+    async def measure_grid(self) -> None:
+        """Sample the grid at the EV's terminals: the simulated lab's grid point (README AC DER "Grid
+        point"); a lab that serves none leaves the inverter at what it last measured."""
+        if not self.der.measures_lab_grid:
+            return
+        try:
+            response = await self.client.http.get(GRID_PATH)
+        except (OSError, TimeoutError, ssl.SSLError, asyncio.IncompleteReadError, ValueError):
+            return
+        if response.status != HTTPStatus.OK:
+            return
+        try:
+            point = parse_grid_body(response.body)
+        except GridError as exc:
+            self.der.say(f"GRID: {exc}", error=True)
+            return
+        inverter = self.der.inverter
+        if (point.voltage_v, point.frequency_hz) != (inverter.voltage_v, inverter.frequency_hz):
+            now = self.der.server_now()
+            inverter.set_grid(now, voltage_v=point.voltage_v, frequency_hz=point.frequency_hz)
+            self.der.say(f"GRID at {int(now)}: {point.voltage_v:g} V {point.frequency_hz:g} Hz")
+
     async def _readings(self) -> None:
-        """Every READING_PERIOD_S server seconds the period's average real and reactive power."""
+        """Every READING_PERIOD_S server seconds the period's average real and reactive power and the
+        grid point measured through the period (sampled at its start, held to its end)."""
         der = self.der
+        await self.measure_grid()
         der.inverter.advance(der.server_now())
         self.last_reading = MeterCounters.of(der.inverter, der.server_now())
         for serial in range(MAX_CYCLES):
@@ -836,6 +869,11 @@ class DerSession:
             then, self.last_reading = self.last_reading, counters
             for reading in period_readings(then, counters, serial, der.faults):
                 await self._write("POST", self.mup, reading)
+            # The next period's grid sample: it starts once the sample is taken, counters brought up to then.
+            await self.measure_grid()
+            sampled = der.server_now()
+            der.inverter.advance(sampled)
+            self.last_reading = MeterCounters.of(der.inverter, sampled)
 
 
 # --- the device -----------------------------------------------------------------------------------
@@ -849,7 +887,7 @@ def ev_der(settings: DeviceSettings, faults: frozenset[str], role: str = ROLE) -
     """The EV's DER state for a run: its identity (``role``'s), its clock at the lab's DER speedup, its
     faults."""
     clock = SimClock(speedup=_speedup(settings))
-    return EvDer(identity(role, settings).lfdi, clock, faults, role=role)
+    return EvDer(identity(role, settings).lfdi, clock, faults, role=role, measures_lab_grid=role == ROLE)
 
 
 async def run_ev_der(link: Link, settings: DeviceSettings, faults: frozenset[str]) -> None:

@@ -14,6 +14,9 @@ discovery, registration, time, messaging and metering and hands it the DER paths
 * ``/rsps/{p}/rsp``: DERControlResponses POSTed to a control's replyTo (201 + Location), and
   ``/rsps/msg/rsp``: TextResponses to the TextMessages the site publishes (J3072 refusals, notices).
 
+Beside the function set, :attr:`DerSite.grid` is the simulated lab's grid point at the EV's connection,
+served at ``/vgi-lab/grid`` (a lab resource, not an IEEE 2030.5 one: :mod:`harness.devices.sep2.der_grid`).
+
 Program 1 is the J3072 authorization program (primacy 0): its DefaultDERControl says
 opModEnergize=false until the EV's DERCapability and DERSettings comply with the site's rules
 (:mod:`harness.protocol.sep2.j3072`), then opModEnergize=true and opModConnect=true; a refusal is
@@ -48,6 +51,7 @@ from harness.codec.sep2 import values as v
 from harness.codec.sep2.document import Sep2DecodeError
 from harness.codec.sep2.schema import validate
 from harness.devices.sep2.common import SimClock
+from harness.devices.sep2.der_grid import GRID_MEDIA_TYPE, GRID_PATH, LabGrid, grid_body
 from harness.devices.sep2.writes import read_written
 from harness.protocol.sep2 import der_convert, j3072
 from harness.protocol.sep2.der_events import DerSnapshot
@@ -218,6 +222,9 @@ class DerSite:
         self.reports: dict[str, Any] = {}
         self.readings: list[Received] = []
         self._response_ids = itertools.count(1)
+        # The simulated lab's grid point at the EV's connection (served at GRID_PATH, not a 2030.5
+        # resource: harness.devices.sep2.der_grid).
+        self.grid = LabGrid()
         # Serialised bodies by path, valid while the tree's version and the controls' served statuses
         # are those they were made under (serialising dominates a poll's cost).
         self._version = 0
@@ -633,7 +640,7 @@ class DerSite:
     # --- HTTP -------------------------------------------------------------------------------------------
     def owns(self, request: HttpRequest, path: str, index: int) -> bool:
         """Whether ``path`` is the DER site's to answer (the rest stays with the server)."""
-        if path == "/derp" or path.startswith("/derp/") or path == MESSAGE_REPLY_TO:
+        if path == "/derp" or path.startswith("/derp/") or path in (MESSAGE_REPLY_TO, GRID_PATH):
             return True
         der = f"/edev/{index}/der"
         if self.device_der and (path == der or path.startswith(der + "/")):
@@ -651,6 +658,11 @@ class DerSite:
 
     def handle(self, request: HttpRequest, path: str, index: int, lfdi: str) -> HttpResponse:
         """Answer a request :meth:`owns` accepted, from the registered EndDevice ``index``."""
+        if path == GRID_PATH:
+            if request.method not in ("GET", "HEAD"):
+                return HttpResponse.empty(HTTPStatus.METHOD_NOT_ALLOWED, (("Allow", "GET, HEAD"),))
+            body = grid_body(self.grid.at(self.now()))
+            return HttpResponse(HTTPStatus.OK, (("Content-Type", GRID_MEDIA_TYPE),), body)
         if request.method in ("GET", "HEAD"):
             try:
                 page = _page_of(request.query)

@@ -62,6 +62,8 @@ DER_USER_01 = requirement("DER-USER-01")
 DER_POLL_01 = requirement("DER-POLL-01")
 DER_COMM_01 = requirement("DER-COMM-01")
 DER_CTL_05 = requirement("DER-CTL-05")
+DER_CTL_06 = requirement("DER-CTL-06")
+DER_CTL_07 = requirement("DER-CTL-07")
 DER_METER_02 = requirement("DER-METER-02")
 DER_DRLC_01 = requirement("DER-DRLC-01")
 DER_FLOW_01 = requirement("DER-FLOW-01")
@@ -113,6 +115,8 @@ class DerPower(Check):
     authorization_program: str | _Unset = UNSET
     comm_loss_polls: int | _Unset = UNSET
     pf_tolerance: float | _Unset = UNSET
+    var_tolerance: float | _Unset = UNSET
+    min_grid_points: int | _Unset = UNSET
     on_missing: Verdict | _Unset = UNSET
 
 

@@ -136,6 +136,8 @@ DER_POWER_RULES = (
     "power_factor",
     "drlc",
     "window",
+    "volt_var",
+    "freq_watt",
 )
 
 
@@ -228,6 +230,8 @@ KINDS: dict[str, tuple[tuple[str, ...], dict[str, _Checker]]] = {
             "authorization_program": _string,
             "comm_loss_polls": _count,
             "pf_tolerance": _seconds,
+            "var_tolerance": _seconds,
+            "min_grid_points": _count,
             **_ON_MISSING,
         },
     ),
