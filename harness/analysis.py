@@ -61,20 +61,10 @@ class CaptureAnalysis:
     def checks(self) -> list[CheckResult]:
         if not self._done:
             raise RuntimeError("checks are known once every event has been read")
-        out = []
-        for check, spec, description, requirement in self._judges:
-            outcome = check.outcome()
-            out.append(
-                CheckResult(
-                    requirement=requirement,
-                    spec=spec,
-                    description=description,
-                    verdict=outcome.verdict,
-                    reason=outcome.reason,
-                    frames=list(outcome.frames),
-                )
-            )
-        return out
+        return [
+            check.outcome().result(spec, description, requirement)
+            for check, spec, description, requirement in self._judges
+        ]
 
 
 class _Router:

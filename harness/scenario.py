@@ -304,17 +304,7 @@ def judge(
     checks: list[tuple[dict[str, Any], str, str | None]], timeline: list[TimelineEvent], parties: Parties
 ) -> list[CheckResult]:
     """Evaluate registered expectations; shared by the live run and `vgi analyze RUN_DIR`."""
-    out = []
-    for spec, description, requirement in checks:
-        outcome = evaluate(spec, timeline, parties)
-        out.append(
-            CheckResult(
-                requirement=requirement,
-                spec=spec,
-                description=description,
-                verdict=outcome.verdict,
-                reason=outcome.reason,
-                frames=list(outcome.frames),
-            )
-        )
-    return out
+    return [
+        evaluate(spec, timeline, parties).result(spec, description, requirement)
+        for spec, description, requirement in checks
+    ]

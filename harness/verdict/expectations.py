@@ -31,6 +31,7 @@ from typing import Any
 
 from capture.timeline import TimelineEvent
 from harness.verdict.checks.schema import SpecError, validate_spec
+from harness.verdict.results import CheckResult
 from harness.verdict.verdicts import Verdict
 
 __all__ = ["CHECKS", "Outcome", "Parties", "SpecError", "evaluate", "validate_spec"]
@@ -41,6 +42,17 @@ class Outcome:
     verdict: Verdict
     reason: str
     frames: tuple[int, ...] = ()
+
+    def result(self, spec: dict[str, Any], description: str, requirement: str | None) -> CheckResult:
+        """The check's record in results.json."""
+        return CheckResult(
+            requirement=requirement,
+            spec=spec,
+            description=description,
+            verdict=self.verdict,
+            reason=self.reason,
+            frames=list(self.frames),
+        )
 
 
 @dataclass(frozen=True, slots=True)
