@@ -159,13 +159,15 @@ def declared_max_w(events: Sequence[TimelineEvent]) -> float | None:
 def der_power_svg(events: Sequence[TimelineEvent], id_prefix: str = "") -> str | None:
     """Commanded shares (right axis) against reported power (left axis); None without either."""
     commanded, reported = commands(events), readings(events)
-    if not commanded or not reported:
+    if not commanded or len(reported) < 2:
         return None
     times = [t for t, _ in reported] + [t for runs in commanded.values() for s, e, _ in runs for t in (s, e)]
     # A control's interval may run far beyond the readings (a 30-minute event in a short test): the
     # axis spans the readings and the control starts that fall among them.
     first, last = min(t for t, _ in reported), max(t for t, _ in reported)
     starts = [s for runs in commanded.values() for s, _, _ in runs]
+    if min(starts) > last:
+        return None  # no reading while any control was in force: nothing to set against each other
     origin = min([first, *starts])
     right = max(last, min(max(times), last + (last - origin) * 0.25 + 1.0))
     plt = pyplot()

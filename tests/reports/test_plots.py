@@ -341,6 +341,25 @@ def test_no_der_plot_without_commands_or_readings() -> None:
     assert der_power_svg([]) is None
 
 
+def test_no_der_plot_when_no_reading_falls_under_a_control() -> None:
+    events = _der_run()
+    one_reading = [e for e in events if not (e.message == "POST /mup/1" and e.frame > 10)]
+    assert len(readings(one_reading)) == 1 and der_power_svg(one_reading) is None
+    late = [
+        _http(
+            2.0,
+            3,
+            "200 DERControlList",
+            "DERControlList",
+            {"DERControl": _control(S0 + 3600, 300, opModFixedW=5000)},
+        )
+        if e.message == "200 DERControlList"
+        else e
+        for e in events
+    ]
+    assert der_power_svg(late) is None  # the only control starts after the last reading
+
+
 def test_timeline_plots_pick_what_the_timeline_has() -> None:
     assert [p.kind for p in timeline_plots([*_dc_session(), *_pilot_run()])] == ["dc", "pilot"]
     assert [p.kind for p in timeline_plots(_der_run())] == ["der"]
