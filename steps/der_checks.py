@@ -100,6 +100,12 @@ def finds_programs(vgi_scenario: ScenarioRun) -> None:
         )
 
 
+def _expect_written(run: ScenarioRun, writes: Any, present: str, each: str, requirement: str) -> None:
+    """The DUT writes the resource at least once, and every write is schema-valid."""
+    run.expect(Present(writes, min=1), present, requirement)
+    run.expect(Fields(writes, {"schema_valid": True}), f"{each} is schema-valid", requirement)
+
+
 @then("the EV writes its DER capability, settings, status and availability before following its programs")
 def writes_der(vgi_scenario: ScenarioRun) -> None:
     for name, root in zip(
@@ -108,10 +114,7 @@ def writes_der(vgi_scenario: ScenarioRun) -> None:
         strict=True,
     ):
         put = d.written("PUT", root, sender=DUT, path=_der_path(vgi_scenario, name))
-        vgi_scenario.expect(Present(put, min=1), f"the EV PUTs its {root}", d.DER_CLIENT_02)
-        vgi_scenario.expect(
-            Fields(put, {"schema_valid": True}), f"every {root} PUT is schema-valid", d.DER_CLIENT_02
-        )
+        _expect_written(vgi_scenario, put, f"the EV PUTs its {root}", f"every {root} PUT", d.DER_CLIENT_02)
     capability = d.written("PUT", "DERCapability", sender=DUT)
     vgi_scenario.expect(
         sequence(Item(capability, 1, None), repeated(s.request("GET", "/derp", sender=DUT)), complete=False),
@@ -287,11 +290,12 @@ def fixed_power_factor(vgi_scenario: ScenarioRun) -> None:
 @then("the EV's metering mirror shows the export as negative real power of the commanded size")
 def meter_shows_export(vgi_scenario: ScenarioRun) -> None:
     mirror = d.written("POST", "MirrorUsagePoint", sender=DUT)
-    vgi_scenario.expect(
-        Present(mirror, min=1), "the EV posts a MirrorUsagePoint for its meter", d.DER_METER_02
-    )
-    vgi_scenario.expect(
-        Fields(mirror, {"schema_valid": True}), "every MirrorUsagePoint is schema-valid", d.DER_METER_02
+    _expect_written(
+        vgi_scenario,
+        mirror,
+        "the EV posts a MirrorUsagePoint for its meter",
+        "every MirrorUsagePoint",
+        d.DER_METER_02,
     )
     check = power_check(vgi_scenario, "fixed", "exports")
     vgi_scenario.expect(
