@@ -58,11 +58,11 @@ _CLONE_NEWNET = 0x40000000  # sched.h
 
 
 def enter_own_network_namespace() -> None:
-    """Move this worker's main thread (and so every thread and process it starts from now on: the
-    bench's event loop, dumpcap, the DUT's namespace and veth pair) into a network namespace of its
-    own.  Benches of several workers then cannot hear each other: an mDNS responder listening on the
-    wildcard address, for one, answers queries from every interface of its namespace.  The namespace
-    has no name and goes away with the worker."""
+    """Move this process (a worker, or the one process of a sequential run) into a network namespace
+    of its own, and with it every thread and process it starts from now on: the bench's event loop,
+    dumpcap, the DUT's namespace and veth pair.  Benches of several workers or runs then cannot hear
+    each other: an mDNS responder listening on the wildcard address, for one, answers queries from
+    every interface of its namespace.  The namespace has no name and goes away with the process."""
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.unshare(_CLONE_NEWNET) != 0:
         errno = ctypes.get_errno()

@@ -130,6 +130,7 @@ def _handle(args: argparse.Namespace) -> int:
     import pytest
 
     import steps
+    from harness import workers
     from harness.commands.lab import load_lab_or_usage_error
     from harness.plugin import default_run_dir
     from harness.selection import ShardError, TagExpressionError, parse_shard, parse_tag_expression
@@ -149,11 +150,8 @@ def _handle(args: argparse.Namespace) -> int:
             parse_shard(args.shard)
         except ShardError as exc:
             raise UsageError(f"--shard: {exc}") from None
-    jobs = resolve_jobs(
-        args.jobs,
-        loaded.config.access.kind,
-        namespaces=loaded.config.network.mode != "loopback" and can_use_netns(),
-    )
+    namespaces = loaded.config.network.mode != "loopback" and can_use_netns()
+    jobs = resolve_jobs(args.jobs, loaded.config.access.kind, namespaces=namespaces)
     if jobs > 1:
         jobs = min(jobs, _planned_runs(args, loaded.config.dut.interfaces))
     refused = _reap_and_preflight(loaded, skip_checks=args.no_preflight)
@@ -200,6 +198,11 @@ def _handle(args: argparse.Namespace) -> int:
         # DER and SDP scenarios.
         pytest_args += ["-n", str(jobs), "--dist", "worksteal"]
     pytest_args += ["-q", "--tb=short"] if args.debug else ["-p", "no:terminal", "-W", "ignore", "-s"]
+    if namespaces and loaded.config.access.kind in _MULTI_INSTANCE_ACCESS:
+        # Like each worker of a parallel run, a run in one process gets a network namespace of its own:
+        # two runs on one machine (two engineers, or a test starting several) cannot hear each other's
+        # benches (an mDNS responder answers every query of its namespace).
+        workers.enter_own_network_namespace()
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     # The run directory marks this run's capture processes, should the run be killed (netns.py).
     owner_record().set_run_dir(run_dir)
