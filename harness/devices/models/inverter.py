@@ -53,6 +53,7 @@ time); no clock is read.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,6 +83,8 @@ EV_MAX_SOC = 100.0
 NOMINAL_FREQUENCY_HZ = 60.0
 # Integration step of :meth:`Inverter.advance`, seconds.
 STEP_S = 1.0
+# How many target changes the inverter remembers (Inverter.changes).
+CHANGES_KEPT = 1000
 
 PERCENT_HUNDREDTHS = 10_000  # 100.00 % in hundredths of a percent
 TMS_PER_S = 100  # rampTms is in hundredths of a second
@@ -222,8 +225,13 @@ class Inverter:
     import_cap_w: float | None = None
     # The EV's own discharge (W, > 0) when no mode dispatches real power, e.g. a granted window; None: 0 W.
     own_dispatch_w: float | None = None
-    # Set once opModEnergize true has been in effect: the EVSE has authorized the inverter (J3072).
+    # Set once opModEnergize true has been in effect: the EVSE has authorized the inverter (J3072);
+    # authorized_at: when that was first seen (the ``now`` of that apply).
     authorized: bool = False
+    authorized_at: float | None = None
+    # (when, new target W) of each change of the target, the latest CHANGES_KEPT: which readings span
+    # a ramp, judged by the inverter's own clock (a loaded machine may apply a change late).
+    changes: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=CHANGES_KEPT))
 
     # --- inputs ---------------------------------------------------------------------------------
 
@@ -264,8 +272,8 @@ class Inverter:
         """Run with ``modes`` (mode name -> AppliedMode or plain value) from ``now`` on."""
         self.advance(now)
         self.modes = dict(modes)
-        if self._mode("opModEnergize") is True:
-            self.authorized = True
+        if self._mode("opModEnergize") is True and not self.authorized:
+            self.authorized, self.authorized_at = True, now
         self._retarget(self._ramp_tms())
 
     # --- what the modes ask -----------------------------------------------------------------------
@@ -387,7 +395,10 @@ class Inverter:
         return power_w
 
     def _retarget(self, ramp_tms: int | None) -> None:
-        self.target_w = self.commanded_power_w()
+        target = self.commanded_power_w()
+        if target != self.target_w and self.last_time is not None:
+            self.changes.append((self.last_time, target))
+        self.target_w = target
         if not self.live:
             # Cease to energize / disconnect: at once, no ramp.
             self.power_w, self.ramp_rate_w_per_s = 0.0, math.inf
