@@ -22,7 +22,15 @@ from typing import Any
 
 from capture.reader import CaptureReadError, iter_timeline, read_timeline
 from capture.timeline import Timeline, TimelineEvent
-from harness.verdict.expectations import Outcome, Parties, _answers, _missing, _ms, describe, selects
+from harness.verdict.expectations import (
+    Outcome,
+    Parties,
+    describe,
+    is_answer,
+    missing_outcome,
+    ms_text,
+    selects,
+)
 from harness.verdict.protocol_checks import PROTOCOL_CHECKS
 from harness.verdict.results import CheckResult, Results
 from harness.verdict.verdicts import Verdict
@@ -147,7 +155,7 @@ class _Present(StreamingJudge):
         what = describe(spec["select"])
         if hits < low:
             if not hits:
-                return _missing(spec, f"no {what} in the capture (expected at least {low})")
+                return missing_outcome(spec, f"no {what} in the capture (expected at least {low})")
             return Outcome(Verdict.FAIL, f"{hits} x {what}, expected at least {low}", self.frames.all())
         if high is not None and hits > high:
             return Outcome(Verdict.FAIL, f"{hits} x {what}, at most {high} allowed", self.frames.all())
@@ -181,15 +189,15 @@ class _ResponseTime(StreamingJudge):
         request = self.pending
         if request is None or self.answered:
             return
-        if _answers(request, event) and selects(spec["response"], event, self.parties):
+        if is_answer(request, event) and selects(spec["response"], event, self.parties):
             self.answered = True
             delay = event.t - request.t
             limit = spec["max_s"]
             if delay > limit:
                 self.failure = Outcome(
                     Verdict.FAIL,
-                    f"answer to frame {request.frame} took {_ms(delay)} "
-                    f"(frame {event.frame}), limit {_ms(limit)}",
+                    f"answer to frame {request.frame} took {ms_text(delay)} "
+                    f"(frame {event.frame}), limit {ms_text(limit)}",
                     (request.frame, event.frame),
                 )
                 return
@@ -211,13 +219,15 @@ class _ResponseTime(StreamingJudge):
         self.pending = None
         spec = self.spec
         if not self.pairs:
-            return _missing(spec, f"no {describe(spec['request'])} was seen, so no answer could be timed")
+            return missing_outcome(
+                spec, f"no {describe(spec['request'])} was seen, so no answer could be timed"
+            )
         if self.failure is not None:
             return self.failure
         limit = spec["max_s"]
         return Outcome(
             Verdict.PASS,
-            f"{self.pairs} answer(s), slowest {_ms(self.worst)}, limit {_ms(limit)}",
+            f"{self.pairs} answer(s), slowest {ms_text(self.worst)}, limit {ms_text(limit)}",
             self.frames.all(),
         )
 
@@ -265,20 +275,22 @@ class _Interval(StreamingJudge):
     def outcome(self) -> Outcome:
         spec = self.spec
         if not self.gaps:
-            return _missing(spec, f"{self.hits} x {describe(spec['select'])}: an interval needs two")
+            return missing_outcome(spec, f"{self.hits} x {describe(spec['select'])}: an interval needs two")
         for group in self.groups.values():
             if group.failure is not None:
                 gap, before, after = group.failure
-                bound = f"at least {_ms(spec.get('min_s', 0.0))}"
+                bound = f"at least {ms_text(spec.get('min_s', 0.0))}"
                 if self.high is not None:
-                    bound += f" and at most {_ms(self.high)}"
+                    bound += f" and at most {ms_text(self.high)}"
                 return Outcome(
                     Verdict.FAIL,
-                    f"frames {before} -> {after}: {_ms(gap)} apart, expected {bound}",
+                    f"frames {before} -> {after}: {ms_text(gap)} apart, expected {bound}",
                     (before, after),
                 )
         return Outcome(
-            Verdict.PASS, f"{self.gaps} interval(s), shortest {_ms(self.shortest or 0.0)}", self.frames.all()
+            Verdict.PASS,
+            f"{self.gaps} interval(s), shortest {ms_text(self.shortest or 0.0)}",
+            self.frames.all(),
         )
 
 

@@ -39,7 +39,7 @@ from reports.coverage import (
     build_coverage,
 )
 from reports.plots import answer_time_svg
-from reports.scenario_plots import TimelinePlot, timeline_plots
+from reports.scenario_plots import DrawnPlots, TimelinePlot, timeline_plots
 from reports.sequence_chart import MAX_CHART_EVENTS, SequenceChart, build_chart
 from reports.timeline_file import LoadedTimeline, load_timeline
 from reports.timing import MAX_TABLE_ROWS, TimedCheck, TimingRow, timed_checks, timing_rows
@@ -323,9 +323,11 @@ def scenario_view(
     *,
     chart_limit: int = MAX_CHART_EVENTS,
     row_limit: int = MAX_TABLE_ROWS,
+    plots: tuple[TimelinePlot, ...] | None = None,
 ) -> ScenarioView:
     """Everything shown about one scenario; reads its timeline.  The limits cap the sequence chart and
-    the timing table (the PDF keeps them short; the timeline file and the capture hold everything)."""
+    the timing table (the PDF keeps them short; the timeline file and the capture hold everything).
+    ``plots``: the timeline's plots when already drawn (drawn from the timeline otherwise)."""
     timeline = load_timeline(run_dir, scenario.timeline)
     events = timeline.events
     row_ids: dict[int, str] = {}
@@ -357,7 +359,7 @@ def scenario_view(
         rows=tuple(rows),
         timed_checks=tuple(timed_checks(scenario.checks)),
         answer_times=tuple(scenario_answer_times(scenario.id, scenario.checks, events)),
-        plots=timeline_plots(events, f"{own_anchor}-"),
+        plots=timeline_plots(events, f"{own_anchor}-") if plots is None else plots,
         index_href=links.to_index(own_anchor),
     )
 
@@ -461,11 +463,12 @@ def render_scenario_page(
     )
 
 
-def write_html(results: Results, run_dir: Path) -> Path:
+def write_html(results: Results, run_dir: Path, keep_plots: DrawnPlots | None = None) -> Path:
     """Write one page per scenario into ``scenarios/`` and then the index ``report.html``; return the index.
 
     The scenario pages are rendered one at a time, so a long campaign never holds every timeline in
-    memory.  A page left in ``scenarios/`` by an earlier rendering of a scenario no longer in
+    memory (nor every plot, unless ``keep_plots`` is given: each scenario's plots are put there for the
+    PDF).  A page left in ``scenarios/`` by an earlier rendering of a scenario no longer in
     results.json is removed: the manifest must not vouch for a stale page.
     """
     run_dir = Path(run_dir)
@@ -478,6 +481,8 @@ def write_html(results: Results, run_dir: Path) -> Path:
     times: list[AnswerTime] = []
     for index, (scenario, name, own_anchor) in enumerate(zip(results.scenarios, files, anchors, strict=True)):
         view = scenario_view(run_dir, scenario, own_anchor, known, PAGE_LINKS)
+        if keep_plots is not None:
+            keep_plots[own_anchor] = view.plots
         times.extend(view.answer_times)
         page = render_scenario_page(env, results, view, files, index)
         (pages / name).write_text(page, encoding="utf-8")

@@ -41,6 +41,7 @@ from reports.html import (
     scenario_view,
 )
 from reports.plots import answer_time_svg
+from reports.scenario_plots import DrawnPlots
 
 PDF_FILE = "report.pdf"
 PDF_TEMPLATE = "report.pdf.j2"
@@ -152,8 +153,11 @@ def _lab_from_config(name: str, path: Path, config: dict[str, Any]) -> LabView:
     )
 
 
-def _scenarios(results: Results, run_dir: Path) -> Iterator[tuple[ScenarioView, Markup | None]]:
-    """Each scenario's view and its answer-time plot, made one at a time while the template renders."""
+def _scenarios(
+    results: Results, run_dir: Path, drawn: DrawnPlots | None
+) -> Iterator[tuple[ScenarioView, Markup | None]]:
+    """Each scenario's view and its answer-time plot, made one at a time while the template renders; its
+    timeline plots are taken from ``drawn`` (each let go once used) when the HTML pages drew them."""
     known = {r.id for r in results.requirements}
     for scenario, own_anchor in zip(results.scenarios, scenario_anchors(results), strict=True):
         view = scenario_view(
@@ -164,13 +168,20 @@ def _scenarios(results: Results, run_dir: Path) -> Iterator[tuple[ScenarioView, 
             INDEX_LINKS,
             chart_limit=PDF_CHART_EVENTS,
             row_limit=0,  # no timing table: checks cite frames by number
+            plots=None if drawn is None else drawn.pop(own_anchor, None),
         )
         plot = answer_time_svg(view.answer_times)
         yield view, None if plot is None else Markup(plot)
 
 
-def render_pdf_html(run_dir: Path, signer: SignerView | None = None, results: Results | None = None) -> str:
-    """The HTML WeasyPrint turns into the PDF (one document, internal links only)."""
+def render_pdf_html(
+    run_dir: Path,
+    signer: SignerView | None = None,
+    results: Results | None = None,
+    drawn: DrawnPlots | None = None,
+) -> str:
+    """The HTML WeasyPrint turns into the PDF (one document, internal links only); ``drawn``: the
+    scenarios' timeline plots :func:`reports.html.write_html` kept, if it ran first."""
     run_dir = Path(run_dir)
     if results is None:
         results = Results.load(run_dir)
@@ -182,7 +193,7 @@ def render_pdf_html(run_dir: Path, signer: SignerView | None = None, results: Re
         .render(
             view=view,
             lab=lab_view(run_dir, results.run.lab),
-            scenarios=_scenarios(results, run_dir),
+            scenarios=_scenarios(results, run_dir, drawn),
             signer=signer,
         )
     )
@@ -194,18 +205,24 @@ def signer_view(subject: str) -> SignerView:
     return SignerView(subject, datetime.now(UTC).replace(microsecond=0).isoformat())
 
 
-def render_pdf(run_dir: Path, signer: SignerView | None = None, results: Results | None = None) -> Path:
+def render_pdf(
+    run_dir: Path,
+    signer: SignerView | None = None,
+    results: Results | None = None,
+    drawn: DrawnPlots | None = None,
+) -> Path:
     """Write ``report.pdf`` into ``run_dir`` and return its path.
 
     It does not rewrite the manifest: :func:`reports.render.render_all` (``pdf=True``) writes the PDF
-    before ``manifest.sha256``, so the manifest and a signature over it cover the PDF.
+    before ``manifest.sha256``, so the manifest and a signature over it cover the PDF; it also hands over
+    the plots the HTML pages drew (``drawn``), so each is drawn once.
     """
     from weasyprint import HTML
 
     run_dir = Path(run_dir)
     if results is None:
         results = Results.load(run_dir)
-    html = render_pdf_html(run_dir, signer, results)
+    html = render_pdf_html(run_dir, signer, results, drawn)
     path = run_dir / PDF_FILE
     # No base URL: the document links only within itself and fetches nothing.
     with _font_timestamps(_epoch(results.run.started)):

@@ -2,9 +2,10 @@
 
 Read straight from the scenario timeline's decrypted IEEE 2030.5 HTTP events (capture/tls_http.py:
 ``fields["root"]`` names the body's root element, ``fields["resource"]`` is the body as a dict, an
-element with attributes and text keeps its text under ``"value"``).  The DER judging module
-(harness/verdict/der_timeline.py) reads the same events, but reports may not import it (the
-``reports-read-results`` import contract), and the plot needs far less: no server clock, no parties.
+element with attributes and text keeps its text under ``"value"``).  The posted readings are found as
+the DER judges find them (:func:`capture.sep2_body.posted_readings`); reports may not import the
+judges themselves (the ``reports-read-results`` import contract), and the plot needs far less of them:
+no server clock, no parties.
 
 Both sides are plotted in server time, which the wire carries: a DERControl's ``interval``
 (start, duration) and a Reading's ``timePeriod.start`` (IEEE 2030.5 DateTimeInterval, UTC seconds).
@@ -26,29 +27,20 @@ weigh the declared charge and discharge rates); the plot is for the eye.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from capture.sep2_body import HTTP, UOM_WATT, items, posted_readings
 from capture.timeline import TimelineEvent
 from reports.plots import BELOW_LEGEND, STYLE, pyplot, svg_text, thin
 
-HTTP = "HTTP"
 # The DERControlBase modes that command real power as a share of the rating (IEEE 2030.5 PerCent).
 POWER_MODES = ("opModFixedW", "opModMaxLimW")
 # IEEE 2030.5 PerCent: hundredths of a percent.
 PER_CENT_SCALE = 100.0
-# IEEE 2030.5 UomType 38: W.
-UOM_WATT = 38
 _MODE_COLOURS = {"opModFixedW": "#c62828", "opModMaxLimW": "#7b1fa2"}
 _READING_COLOUR = "#1f5fa8"
 _WIDTH_IN, _HEIGHT_IN = 10.0, 3.6
-
-
-def _items(value: Any) -> list[Any]:
-    """A repeated element as a list (the capture gives one child as a dict, several as a list)."""
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
 
 
 def _number(raw: Any) -> float | None:
@@ -66,7 +58,7 @@ def commands(events: Sequence[TimelineEvent]) -> dict[str, list[tuple[float, flo
             continue
         root, resource = event.fields.get("root"), event.fields["resource"]
         controls = (
-            _items(resource.get("DERControl"))
+            items(resource.get("DERControl"))
             if root == "DERControlList"
             else [resource]
             if root == "DERControl"
@@ -90,49 +82,14 @@ def commands(events: Sequence[TimelineEvent]) -> dict[str, list[tuple[float, flo
     return out
 
 
-def _meter_readings(resource: dict[str, Any], root: Any) -> Iterable[Any]:
-    if root == "MirrorMeterReading":
-        return [resource]
-    if root in ("MirrorUsagePoint", "MirrorMeterReadingList"):
-        return _items(resource.get("MirrorMeterReading"))
-    return []
-
-
-def _readings(meter_reading: dict[str, Any]) -> Iterable[Any]:
-    yield from _items(meter_reading.get("Reading"))
-    for reading_set in _items(meter_reading.get("MirrorReadingSet")):
-        if isinstance(reading_set, dict):
-            yield from _items(reading_set.get("Reading"))
-
-
 def readings(events: Sequence[TimelineEvent]) -> list[tuple[float, float]]:
     """[(server time, W)] of the real-power readings the client posted, in time order."""
-    multipliers: dict[str, int] = {}
     out: set[tuple[float, float]] = set()
-    for event in events:
-        if event.protocol != HTTP or event.error or event.fields.get("method") != "POST":
-            continue
-        resource = event.fields.get("resource")
-        if not isinstance(resource, dict):
-            continue
-        for meter_reading in _meter_readings(resource, event.fields.get("root")):
-            if not isinstance(meter_reading, dict):
-                continue
-            mrid = str(meter_reading.get("mRID"))
-            reading_type = meter_reading.get("ReadingType")
-            if isinstance(reading_type, dict) and reading_type.get("uom") == UOM_WATT:
-                multiplier = reading_type.get("powerOfTenMultiplier", 0)
-                multipliers[mrid] = multiplier if isinstance(multiplier, int) else 0
-            if mrid not in multipliers:
-                continue
-            for reading in _readings(meter_reading):
-                if not isinstance(reading, dict):
-                    continue
-                period = reading.get("timePeriod")
-                start = _number(period.get("start")) if isinstance(period, dict) else None
-                value = _number(reading.get("value"))
-                if start is not None and value is not None:
-                    out.add((start, value * 10.0 ** multipliers[mrid]))
+    for found in posted_readings(events, UOM_WATT):
+        period = found.reading.get("timePeriod")
+        start = _number(period.get("start")) if isinstance(period, dict) else None
+        if start is not None:
+            out.add((start, float(found.value)))
     return sorted(out)
 
 

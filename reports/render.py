@@ -16,6 +16,7 @@ from reports.coverage import write_coverage
 from reports.html import write_html
 from reports.junit import JUNIT_FILE, write_junit
 from reports.manifest import write_manifest
+from reports.scenario_plots import DrawnPlots
 
 if TYPE_CHECKING:
     from reports.pdf import SignerView
@@ -38,8 +39,10 @@ def render_all(
     # Evidence rather than a report, so not in the list returned; before the HTML, which links each
     # annotated capture it finds beside the original.
     annotate_run(results, run_dir)
+    # The PDF shows the plots of the HTML pages: kept from those pages only when a PDF follows.
+    drawn: DrawnPlots | None = {} if pdf else None
     written = [
-        write_html(results, run_dir),
+        write_html(results, run_dir, drawn),
         write_junit(results, run_dir / JUNIT_FILE),
         write_coverage(results, run_dir),
     ]
@@ -48,6 +51,6 @@ def render_all(
     if pdf:  # ``report.pdf`` (reports.pdf), naming ``signer`` when the run is signed next
         from reports.pdf import render_pdf
 
-        written.append(render_pdf(run_dir, signer, results))
+        written.append(render_pdf(run_dir, signer, results, drawn))
     written.append(write_manifest(run_dir))
     return written

@@ -22,6 +22,10 @@ class TimelinePlot:
     svg: Markup  # the inline <svg> element, matplotlib's own output (no text of the run unescaped)
 
 
+# Each scenario's timeline plots by the scenario's anchor, as a report run drew them for the HTML pages:
+# the PDF shows the same plots and takes them from here rather than drawing them again.
+DrawnPlots = dict[str, tuple[TimelinePlot, ...]]
+
 _PLOTS: tuple[tuple[str, Callable[[Sequence[TimelineEvent], str], str | None]], ...] = (
     ("dc", dc_session_svg),
     ("pilot", pilot_svg),

@@ -25,7 +25,7 @@ grid values the judged readings must span, so the change mid-scenario is exercis
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +38,7 @@ from harness.verdict.der_timeline import (
     last_put,
     meter_readings,
     power_value,
+    request_path,
 )
 from harness.verdict.expectations import Outcome, Parties
 from harness.verdict.verdicts import Verdict
@@ -89,17 +90,27 @@ class GridReading:
     value: float
 
 
-def served_curves(events: Sequence[TimelineEvent]) -> dict[str, ServedCurve]:
-    """href -> the last DERCurve the server sent under it (200 answers only)."""
-    out: dict[str, ServedCurve] = {}
-    for event in events:
+def curve_answers(
+    events: Sequence[TimelineEvent], served_by: Callable[[TimelineEvent], bool] | None = None
+) -> Iterator[tuple[TimelineEvent, str, dict[str, Any]]]:
+    """(answer, href, body) of each DERCurve the capture shows served (200 answers, in capture order; only
+    those ``served_by`` accepts, when given): the href is the body's, else the path the request asked."""
+    for index, event in enumerate(events):
         if event.protocol != HTTP or event.error or event.fields.get("status") != HTTP_OK:
             continue
-        if event.fields.get("root") != CURVE:
+        if event.fields.get("root") != CURVE or (served_by is not None and not served_by(event)):
             continue
-        data = event.fields.get("resource") or {}
-        href, kind = data.get("href"), data.get("curveType")
-        if not isinstance(href, str) or not isinstance(kind, int):
+        data = event.fields.get("resource")
+        data = data if isinstance(data, dict) else {}
+        yield event, data.get("href") or request_path(events, index) or "", data
+
+
+def served_curves(events: Sequence[TimelineEvent]) -> dict[str, ServedCurve]:
+    """href -> the last DERCurve the server sent under it with a curveType and points."""
+    out: dict[str, ServedCurve] = {}
+    for event, href, data in curve_answers(events):
+        kind = data.get("curveType")
+        if not href or not isinstance(href, str) or not isinstance(kind, int):
             continue
         x_scale = 10.0 ** _int(data.get("xMultiplier"))
         y_scale = 10.0 ** _int(data.get("yMultiplier"))

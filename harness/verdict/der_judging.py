@@ -89,7 +89,7 @@ from harness.verdict.der_timeline import (
     reactive_readings,
     server_clock,
 )
-from harness.verdict.expectations import Outcome, Parties
+from harness.verdict.expectations import Outcome, Parties, missing_outcome
 from harness.verdict.verdicts import Verdict
 
 # The hundredths of a percent of a full rating (opModFixedW, opModMaxLimW: IEEE 2030.5 PerCent).
@@ -116,10 +116,6 @@ PF_INJECT = "opModFixedPFInjectW"
 PF_ABSORB = "opModFixedPFAbsorbW"
 # A mode whose value differs between the corners of what a correct client may do.
 _UNSURE = object()
-
-
-def _missing(spec: dict, reason: str) -> Outcome:
-    return Outcome(Verdict(spec.get("on_missing", Verdict.FAIL)), reason)
 
 
 def _short(mrid: str) -> str:
@@ -178,7 +174,7 @@ def _limited_participation(response: PostedControlResponse, seen: Published) -> 
 def check_der_responses(spec: dict, events: Sequence[TimelineEvent], parties: Parties) -> Outcome:
     context = _context(spec, events)
     if isinstance(context, str):
-        return _missing(spec, context)
+        return missing_outcome(spec, context)
     clock, seen = context
     posted = control_responses(events, clock, parties)
     for mrid in spec.get("published", []):
@@ -353,11 +349,11 @@ def _authorized_at(seen: Published, program: str) -> tuple[float, int] | None:
 def check_der_power(spec: dict, events: Sequence[TimelineEvent], parties: Parties) -> Outcome:
     context = _context(spec, events)
     if isinstance(context, str):
-        return _missing(spec, context)
+        return missing_outcome(spec, context)
     clock, seen = context
     readings = power_readings(events, clock, parties)
     if not readings:
-        return _missing(spec, "no real-power MirrorMeterReading (uom W) from the DUT in the capture")
+        return missing_outcome(spec, "no real-power MirrorMeterReading (uom W) from the DUT in the capture")
     rules = list(spec["rules"])
     tolerance = float(spec.get("tolerance_w", 0.0))
     settle = float(spec.get("settle_s", 0.0))
@@ -371,7 +367,9 @@ def check_der_power(spec: dict, events: Sequence[TimelineEvent], parties: Partie
         during = [r for r in readings if any(start + settle <= r.at <= end for start, end in lost)]
         if not during:
             where = f"{len(lost)} loss(es) of communication" if lost else "no loss of communication"
-            return _missing(spec, f"{where} in the capture and no reading taken a settle time into one")
+            return missing_outcome(
+                spec, f"{where} in the capture and no reading taken a settle time into one"
+            )
         inputs += outage
     inputs.sort(key=lambda item: item[0])
     runs = mode_runs(inputs, until, float(seen.poll_rate or 0), DerEngineConfig(modes_supported=None))
@@ -393,7 +391,7 @@ def check_der_power(spec: dict, events: Sequence[TimelineEvent], parties: Partie
             judged[rule] += 1
     unjudged = [rule for rule in rules if rule not in _WHOLE_RUN_RULES and not judged[rule]]
     if unjudged:
-        return _missing(
+        return missing_outcome(
             spec,
             f"{len(readings)} reading(s), none taken while rule(s) {', '.join(unjudged)} applied "
             f"(settle {settle:g} s)",
@@ -753,7 +751,7 @@ def _judge_window(
 def check_der_poll_rate(spec: dict, events: Sequence[TimelineEvent], parties: Parties) -> Outcome:
     clock = server_clock(events, float(spec["speedup"]))
     if clock is None:
-        return _missing(spec, "no Time response in the capture: server time cannot be told")
+        return missing_outcome(spec, "no Time response in the capture: server time cannot be told")
     rate = int(spec["poll_rate_s"])
     announced = next(
         (
@@ -766,7 +764,7 @@ def check_der_poll_rate(spec: dict, events: Sequence[TimelineEvent], parties: Pa
         None,
     )
     if announced is None:
-        return _missing(spec, f"no DERProgramList with pollRate {rate} in the capture")
+        return missing_outcome(spec, f"no DERProgramList with pollRate {rate} in the capture")
     polls = [
         e
         for e in events

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from capture.timeline import TimelineEvent
+from harness.verdict.der_curves import curve_answers
 from harness.verdict.der_timeline import (
     CONTROL,
     CONTROL_LIST,
@@ -41,7 +42,7 @@ from harness.verdict.der_timeline import (
     request_path,
     server_clock,
 )
-from harness.verdict.expectations import Outcome, Parties
+from harness.verdict.expectations import Outcome, Parties, missing_outcome
 from harness.verdict.verdicts import Verdict
 
 # sep.xsd PrimacyType (UInt8) and OneHourRangeType (-3600..3600 s).
@@ -53,17 +54,12 @@ LIVE_STATUSES = frozenset({0, 1})
 CHANGED_STATUSES = frozenset({2, 3, 4})
 # IEEE 2030.5 answers to a successful write: 201 Created (POST), 204 No Content (PUT).
 WRITE_ACCEPTED = frozenset({201, 204})
-CURVE = "DERCurve"
 TEXT_MESSAGE_LIST = "TextMessageList"
 TEXT_MESSAGE = "TextMessage"
 ENERGIZE = "opModEnergize"
 DEFAULT_SUFFIX = "/dderc"
 # How many offending frames a reason names before "...".
 SHOWN = 4
-
-
-def _missing(spec: dict, reason: str) -> Outcome:
-    return Outcome(Verdict(spec.get("on_missing", Verdict.FAIL)), reason)
 
 
 def _resource(event: TimelineEvent) -> dict[str, Any]:
@@ -252,16 +248,14 @@ def _curves(
             if isinstance(value, str) and value.startswith("/"):
                 named.add(value)
                 frames.append(events[index].frame)
-    served = set()
-    for index in _served(events, parties, CURVE):
-        served.add(_resource(events[index]).get("href") or request_path(events, index) or "")
+    served = {href for _, href, _ in curve_answers(events, lambda e: parties.matches("dut", e.src, e.sport))}
     return named, served, frames
 
 
 def check_der_server_programs(spec: dict, events: Sequence[TimelineEvent], parties: Parties) -> Outcome:
     problems, frames, programs = _program_faults(events, parties)
     if not programs:
-        return _missing(spec, "the server served no DERProgram in the capture")
+        return missing_outcome(spec, "the server served no DERProgram in the capture")
     controls = list(_controls(events, parties))
     for more in (_control_faults(controls), _overlaps(controls)):
         problems += more[0]
@@ -324,7 +318,7 @@ def check_der_server_writes(spec: dict, events: Sequence[TimelineEvent], parties
         )
     absent = [root for root, n in counts.items() if n == 0]
     if absent:
-        return _missing(spec, f"the tester wrote no {', '.join(absent)} (nothing to judge)")
+        return missing_outcome(spec, f"the tester wrote no {', '.join(absent)} (nothing to judge)")
     shown = ", ".join(f"{n} {root}" for root, n in counts.items())
     return Outcome(Verdict.PASS, f"every write accepted with 201/204: {shown}")
 
@@ -335,10 +329,10 @@ def check_der_server_writes(spec: dict, events: Sequence[TimelineEvent], parties
 def check_der_server_change(spec: dict, events: Sequence[TimelineEvent], parties: Parties) -> Outcome:
     clock = server_clock(events, float(spec["speedup"]))
     if clock is None:
-        return _missing(spec, "no Time response in the capture: server time cannot be told")
+        return missing_outcome(spec, "no Time response in the capture: server time cannot be told")
     poll = spec.get("poll_period_s") or published(events, clock).poll_rate
     if not poll:
-        return _missing(spec, "no DERProgramList pollRate in the capture")
+        return missing_outcome(spec, "no DERProgramList pollRate in the capture")
     bound = float(poll) + float(spec.get("slack_s", 0.0))
     live: dict[str, int] = {}  # mRID -> frame it was last served live
     changed: dict[str, tuple[int, int]] = {}  # mRID -> (frame, status) it was first served changed
@@ -366,7 +360,7 @@ def check_der_server_change(spec: dict, events: Sequence[TimelineEvent], parties
     if problems:
         return Outcome(Verdict.FAIL, "; ".join(problems[:SHOWN]), tuple(sorted(set(frames))))
     if not changed:
-        return _missing(
+        return missing_outcome(
             spec, "the capture shows no control the server cancelled or superseded after serving it"
         )
     shown = ", ".join(f"{mrid} -> {status} (frame {frame})" for mrid, (frame, status) in changed.items())
@@ -416,7 +410,7 @@ def check_der_authorization(spec: dict, events: Sequence[TimelineEvent], parties
     capability = _first_put(events, parties, "DERCapability")
     settings = _first_put(events, parties, "DERSettings")
     if capability is None or settings is None:
-        return _missing(spec, "the tester's DERCapability and DERSettings PUTs are not in the capture")
+        return missing_outcome(spec, "the tester's DERCapability and DERSettings PUTs are not in the capture")
     checked = max(capability.frame, settings.frame)
     before: list[tuple[int, Any]] = []
     after: list[tuple[int, Any]] = []
@@ -428,7 +422,7 @@ def check_der_authorization(spec: dict, events: Sequence[TimelineEvent], parties
         energize = control_modes(_resource(event).get("DERControlBase")).get(ENERGIZE)
         (before if event.frame < checked else after).append((event.frame, energize))
     if not before:
-        return _missing(
+        return missing_outcome(
             spec, f"no {program}{DEFAULT_SUFFIX} served before the EV's settings (frame {checked})"
         )
     early = [frame for frame, energize in before if energize is not False]
@@ -440,7 +434,7 @@ def check_der_authorization(spec: dict, events: Sequence[TimelineEvent], parties
             (*early[:SHOWN], checked),
         )
     if not after:
-        return _missing(
+        return missing_outcome(
             spec, f"no {program}{DEFAULT_SUFFIX} served after the EV's settings (frame {checked})"
         )
     granted = [frame for frame, energize in after if energize is True]

@@ -25,10 +25,11 @@ as unknown, never filled in from what the tester meant to publish.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from capture.sep2_body import HTTP, UOM_VAR, UOM_WATT, hex_text, items, posted_readings
 from capture.timeline import TimelineEvent
 from harness.protocol.sep2.der_events import DerSnapshot
 from harness.protocol.sep2.der_model import (
@@ -42,7 +43,6 @@ from harness.protocol.sep2.der_model import (
 )
 from harness.verdict.expectations import Parties
 
-HTTP = "HTTP"
 HTTP_OK = 200
 # A 5xx answer: the server could not serve the poll (README AC DER: loss of communication).
 HTTP_SERVER_ERROR = 500
@@ -59,10 +59,6 @@ TIME = "Time"
 PROGRAM_LIST_PATH = "/derp"
 DEFAULT_SUFFIX = "/dderc"
 CONTROLS_SUFFIX = "/derc"
-# IEEE 2030.5 UomType 38: W, 63: var (the reading types of the inverter's real and reactive power,
-# README AC DER "Readings").
-UOM_WATT = 38
-UOM_VAR = 63
 # What does not name a mode in a DERControlBase: the ramp parameter.
 RAMP = "rampTms"
 _TRUE, _FALSE = "true", "false"
@@ -120,18 +116,6 @@ def _is_request(event: TimelineEvent, method: str, root: str) -> bool:
         and fields.get("root") == root
         and not event.error
     )
-
-
-def items(value: Any) -> list[Any]:
-    """A repeated child as a list (the capture gives one child as itself, several as a list)."""
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def hex_text(value: Any, digits: int) -> str:
-    """A hexBinary value as upper-case text (the capture turns an all-digit one into an int)."""
-    return str(value).upper().zfill(digits) if value is not None else ""
 
 
 def hex_bitmap(value: Any, digits: int) -> bytes | None:
@@ -380,13 +364,6 @@ class Reading:
     watts: float
 
 
-def _reading_sets(resource: dict[str, Any]) -> Iterable[dict[str, Any]]:
-    yield from items(resource.get("Reading"))
-    for reading_set in items(resource.get("MirrorReadingSet")):
-        if isinstance(reading_set, dict):
-            yield from items(reading_set.get("Reading"))
-
-
 @dataclass(frozen=True, slots=True)
 class ReactiveReading:
     """One signed reactive-power reading the DUT posted (var; negative = injected), at a server time."""
@@ -394,12 +371,6 @@ class ReactiveReading:
     frame: int
     at: float
     var: float
-
-
-def _multiplier(reading_type: Any, uom: int) -> int | None:
-    if isinstance(reading_type, dict) and reading_type.get("uom") == uom:
-        return _int(reading_type.get("powerOfTenMultiplier"))
-    return None
 
 
 def power_readings(events: Sequence[TimelineEvent], clock: ServerClock, parties: Parties) -> list[Reading]:
@@ -420,36 +391,10 @@ def reactive_readings(
 def meter_readings(
     events: Sequence[TimelineEvent], clock: ServerClock, parties: Parties, uom: int
 ) -> list[tuple[int, float, float]]:
-    declared: dict[str, int] = {}
-    out = []
-    for event in events:
-        if event.protocol != HTTP or event.fields.get("method") != "POST" or event.error:
-            continue
-        if not parties.matches("dut", event.src, event.sport):
-            continue
-        data = _resource(event)
-        root = event.fields.get("root")
-        meter_readings: list[Any] = []
-        if root == "MirrorUsagePoint":
-            meter_readings = items(data.get("MirrorMeterReading"))
-        elif root == "MirrorMeterReading":
-            meter_readings = [data]
-        elif root == "MirrorMeterReadingList":
-            meter_readings = items(data.get("MirrorMeterReading"))
-        for meter_reading in meter_readings:
-            if not isinstance(meter_reading, dict):
-                continue
-            mrid = hex_text(meter_reading.get("mRID"), 32)
-            multiplier = _multiplier(meter_reading.get("ReadingType"), uom)
-            if multiplier is not None:
-                declared[mrid] = multiplier
-            scale = declared.get(mrid)
-            if scale is None:
-                continue
-            for reading in _reading_sets(meter_reading):
-                if isinstance(reading, dict) and isinstance(reading.get("value"), int):
-                    out.append((event.frame, clock.at(event.t), reading["value"] * 10**scale))
-    return out
+    """(frame, server time of the frame, value) of each Reading of ``uom`` the DUT posted
+    (:func:`capture.sep2_body.posted_readings`)."""
+    sent = (event for event in events if parties.matches("dut", event.src, event.sport))
+    return [(found.event.frame, clock.at(found.event.t), found.value) for found in posted_readings(sent, uom)]
 
 
 # --- DRLC beside DER ------------------------------------------------------------------------------------

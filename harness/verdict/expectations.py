@@ -146,11 +146,13 @@ def describe(selector: dict[str, Any]) -> str:
     return text
 
 
-def _missing(spec: dict[str, Any], reason: str) -> Outcome:
+def missing_outcome(spec: dict[str, Any], reason: str) -> Outcome:
+    """The outcome when nothing a check needs was seen: the spec's ``on_missing`` verdict (default FAIL)."""
     return Outcome(Verdict(spec.get("on_missing", Verdict.FAIL)), reason)
 
 
-def _ms(seconds: float) -> str:
+def ms_text(seconds: float) -> str:
+    """A duration in seconds as milliseconds for a reason text (``12.3 ms``)."""
     return f"{seconds * 1000:.1f} ms"
 
 
@@ -161,7 +163,7 @@ def _check_present(spec: dict, events: Sequence[TimelineEvent], parties: Parties
     what = describe(spec["select"])
     if len(hits) < low:
         if not hits:
-            return _missing(spec, f"no {what} in the capture (expected at least {low})")
+            return missing_outcome(spec, f"no {what} in the capture (expected at least {low})")
         return Outcome(Verdict.FAIL, f"{len(hits)} x {what}, expected at least {low}", frames)
     if high is not None and len(hits) > high:
         return Outcome(Verdict.FAIL, f"{len(hits)} x {what}, at most {high} allowed", frames)
@@ -175,7 +177,7 @@ def _check_present(spec: dict, events: Sequence[TimelineEvent], parties: Parties
 def _check_fields(spec: dict, events: Sequence[TimelineEvent], parties: Parties) -> Outcome:
     hits = [e for e in events if selects(spec["select"], e, parties)]
     if not hits:
-        return _missing(spec, f"no {describe(spec['select'])} to check")
+        return missing_outcome(spec, f"no {describe(spec['select'])} to check")
     for event in hits:
         problems = failed_predicates(event, spec["where"])
         if problems:
@@ -189,7 +191,7 @@ def _check_fields(spec: dict, events: Sequence[TimelineEvent], parties: Parties)
     )
 
 
-def _answers(request: TimelineEvent, candidate: TimelineEvent) -> bool:
+def is_answer(request: TimelineEvent, candidate: TimelineEvent) -> bool:
     """Whether ``candidate`` travels back to the sender of ``request`` (from the one it was sent
     to, unless the request was multicast), on the port it came from."""
     if candidate.dst != request.src:
@@ -209,7 +211,7 @@ def _responses(spec: dict, events: Sequence[TimelineEvent], parties: Parties):
         )
         answer = None
         for candidate in events[index + 1 : stop]:
-            if _answers(request, candidate) and selects(spec["response"], candidate, parties):
+            if is_answer(request, candidate) and selects(spec["response"], candidate, parties):
                 answer = candidate
                 break
         yield request, answer, (answer.t - request.t) if answer else None
@@ -219,7 +221,7 @@ def _check_response_time(spec: dict, events: Sequence[TimelineEvent], parties: P
     limit = spec["max_s"]
     pairs = list(_responses(spec, events, parties))
     if not pairs:
-        return _missing(spec, f"no {describe(spec['request'])} was seen, so no answer could be timed")
+        return missing_outcome(spec, f"no {describe(spec['request'])} was seen, so no answer could be timed")
     worst = 0.0
     frames: list[int] = []
     for request, answer, delay in pairs:
@@ -233,13 +235,15 @@ def _check_response_time(spec: dict, events: Sequence[TimelineEvent], parties: P
         if delay > limit:
             return Outcome(
                 Verdict.FAIL,
-                f"answer to frame {request.frame} took {_ms(delay)} "
-                f"(frame {answer.frame}), limit {_ms(limit)}",
+                f"answer to frame {request.frame} took {ms_text(delay)} "
+                f"(frame {answer.frame}), limit {ms_text(limit)}",
                 (request.frame, answer.frame),
             )
         worst = max(worst, delay)
     return Outcome(
-        Verdict.PASS, f"{len(pairs)} answer(s), slowest {_ms(worst)}, limit {_ms(limit)}", tuple(frames)
+        Verdict.PASS,
+        f"{len(pairs)} answer(s), slowest {ms_text(worst)}, limit {ms_text(limit)}",
+        tuple(frames),
     )
 
 
@@ -247,18 +251,18 @@ def _check_no_response(spec: dict, events: Sequence[TimelineEvent], parties: Par
     window = spec["window_s"]
     pairs = list(_responses(spec, events, parties))
     if not pairs:
-        return _missing(spec, f"no {describe(spec['request'])} was sent")
+        return missing_outcome(spec, f"no {describe(spec['request'])} was sent")
     for request, answer, delay in pairs:
         if answer is not None and delay is not None and delay <= window:
             return Outcome(
                 Verdict.FAIL,
                 f"{describe(spec['request'])} in frame {request.frame} was answered by "
-                f"{answer.message} in frame {answer.frame} after {_ms(delay)}",
+                f"{answer.message} in frame {answer.frame} after {ms_text(delay)}",
                 (request.frame, answer.frame),
             )
     return Outcome(
         Verdict.PASS,
-        f"{len(pairs)} x {describe(spec['request'])}, none answered within {_ms(window)}",
+        f"{len(pairs)} x {describe(spec['request'])}, none answered within {ms_text(window)}",
         tuple(r.frame for r, _, _ in pairs),
     )
 
@@ -271,22 +275,22 @@ def _check_interval(spec: dict, events: Sequence[TimelineEvent], parties: Partie
         groups.setdefault(event.src if spec.get("per_source") else "", []).append(event)
     gaps = [(b.t - a.t, a, b) for group in groups.values() for a, b in zip(group, group[1:], strict=False)]
     if not gaps:
-        return _missing(spec, f"{len(hits)} x {describe(spec['select'])}: an interval needs two")
+        return missing_outcome(spec, f"{len(hits)} x {describe(spec['select'])}: an interval needs two")
     low = spec.get("min_s", 0.0) - spec.get("tolerance_s", 0.0)
     high = spec.get("max_s")
     for gap, a, b in gaps:
         if gap < low or (high is not None and gap > high):
-            bound = f"at least {_ms(spec.get('min_s', 0.0))}"
+            bound = f"at least {ms_text(spec.get('min_s', 0.0))}"
             if high is not None:
-                bound += f" and at most {_ms(high)}"
+                bound += f" and at most {ms_text(high)}"
             return Outcome(
                 Verdict.FAIL,
-                f"frames {a.frame} -> {b.frame}: {_ms(gap)} apart, expected {bound}",
+                f"frames {a.frame} -> {b.frame}: {ms_text(gap)} apart, expected {bound}",
                 (a.frame, b.frame),
             )
     shortest = min(g for g, _, _ in gaps)
     return Outcome(
-        Verdict.PASS, f"{len(gaps)} interval(s), shortest {_ms(shortest)}", tuple(e.frame for e in hits)
+        Verdict.PASS, f"{len(gaps)} interval(s), shortest {ms_text(shortest)}", tuple(e.frame for e in hits)
     )
 
 
@@ -294,7 +298,7 @@ def _check_sequence(spec: dict, events: Sequence[TimelineEvent], parties: Partie
     pattern = spec["pattern"]
     relevant = [e for e in events if any(selects(item["select"], e, parties) for item in pattern)]
     if not relevant:
-        return _missing(spec, "none of the sequence's messages was seen")
+        return missing_outcome(spec, "none of the sequence's messages was seen")
     memo: dict[tuple[int, int], bool] = {}
 
     def match(pi: int, ei: int) -> bool:

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 from capture.timeline import TimelineEvent
 from harness.verdict.verdicts import Verdict
+from reports import html as html_module
 from reports.answer_times import AnswerTime
 from reports.html import SCENARIOS_DIR, render_html, scenario_files, write_html
 from reports.model import CheckResult, Results
@@ -391,3 +392,29 @@ def test_scenario_page_and_pdf_show_the_timeline_plots(make_run, kit: SimpleName
     assert {kind for r in references for kind in ("-dc-", "-pilot-") if kind in r} == {"-dc-", "-pilot-"}
     pdf_html = render_pdf_html(run_dir)
     assert pdf_html.count('class="plot timeline-plot"') == 2 and "EVSE present voltage" in pdf_html
+
+
+def test_a_report_run_draws_each_scenario_plot_once(make_run, kit: SimpleNamespace, monkeypatch) -> None:
+    run_dir = make_run([])
+    dc = kit.write_timeline(run_dir, "DC", [e.to_json() for e in [*_dc_session(), *_pilot_run()]])
+    der = kit.write_timeline(run_dir, "DER", [e.to_json() for e in _der_run()])
+    results = Results.load(run_dir)
+    results.scenarios = [
+        kit.scenario("DC", Verdict.PASS, timeline=dc),
+        kit.scenario("DER", Verdict.PASS, timeline=der),
+    ]
+    results.save(run_dir)
+    redrawn = render_pdf_html(run_dir, results=results)  # the PDF alone draws its own plots
+    drawn_for: list[str] = []
+
+    def counted(events, id_prefix=""):
+        drawn_for.append(id_prefix)
+        return timeline_plots(events, id_prefix)
+
+    monkeypatch.setattr(html_module, "timeline_plots", counted)
+    kept: dict = {}
+    write_html(results, run_dir, kept)
+    assert len(drawn_for) == 2 and [len(plots) for plots in kept.values()] == [2, 1]
+    # The PDF takes the HTML pages' plots, lets each go once laid out, and comes out the same.
+    assert render_pdf_html(run_dir, results=results, drawn=kept) == redrawn
+    assert len(drawn_for) == 2 and kept == {}

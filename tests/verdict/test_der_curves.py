@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.verdict.der_curves import ServedCurve
+from harness.verdict.der_curves import ServedCurve, curve_answers, served_curves
 from harness.verdict.verdicts import Verdict
-from tests.verdict.test_der_judging import MRID_A, S0, Timeline, control, judge
+from tests.verdict.der_timelines import S0, ClientTimeline, control
+from tests.verdict.test_der_judging import MRID_A, judge
 
 V_MRID, HZ_MRID, VAR_MRID = "E" * 32, "F" * 32, "9" * 32
 CURVE = "/derp/2/dc/1"
@@ -16,7 +17,7 @@ VOLT_VAR = [(92, 44), (98, 0), (102, 0), (108, -44)]
 FREQ_WATT = [(5900, 100), (6010, 100), (6060, 0)]
 
 
-class CurveTimeline(Timeline):
+class CurveTimeline(ClientTimeline):
     def settings(self, server_s: float, set_max_w: int = 7200) -> int:
         body = {
             "setMaxW": {"multiplier": 0, "value": set_max_w},
@@ -194,3 +195,19 @@ def test_served_curve_interpolates_and_holds_beyond_its_ends():
     curve = ServedCurve(11, ((92.0, 44.0), (98.0, 0.0), (102.0, 0.0), (108.0, -44.0)), 1)
     assert curve.at(80) == 44 and curve.at(120) == -44
     assert curve.at(100) == 0 and abs(curve.at(95) - 22) < 1e-9 and abs(curve.at(104.5) + 18.333) < 1e-3
+
+
+def test_curves_are_looked_up_by_the_body_href_or_else_the_path_asked():
+    timeline = CurveTimeline()
+    timeline.curve(S0, 11, VOLT_VAR)
+    # Served without an href of its own: the GET's path names it.
+    timeline.answer(
+        S0 + 1, "/derp/2/dc/2", "DERCurve", {"curveType": 0, "CurveData": {"xvalue": 60, "yvalue": 100}}
+    )
+    timeline.answer(
+        S0 + 2, "/derp/2/dc/3", "DERCurve", {"curveType": 0}
+    )  # no points: not a curve to judge by
+    curves = served_curves(timeline.events)
+    assert sorted(curves) == [CURVE, "/derp/2/dc/2"] and curves["/derp/2/dc/2"].points == ((60.0, 100.0),)
+    assert [href for _, href, _ in curve_answers(timeline.events)] == [CURVE, "/derp/2/dc/2", "/derp/2/dc/3"]
+    assert list(curve_answers(timeline.events, lambda event: event.frame > 4))[0][1] == "/derp/2/dc/3"

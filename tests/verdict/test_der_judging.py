@@ -7,109 +7,25 @@ from typing import Any
 
 import pytest
 
-from capture.timeline import TimelineEvent
 from harness.verdict.checks.schema import SpecError, validate_spec
 from harness.verdict.der_timeline import control_from_dict, mode_value, published, server_clock
-from harness.verdict.expectations import Parties, evaluate
+from harness.verdict.expectations import evaluate
 from harness.verdict.verdicts import Verdict
+from tests.verdict.der_timelines import (
+    PARTIES,
+    REPLY_TO,
+    S0,
+    SPEEDUP,
+    ClientTimeline,
+    control,
+    wall,
+)
 
-TESTER, DUT = "fe80::1", "fe80::2"
-PARTIES = Parties(frozenset({TESTER}))
-SPEEDUP = 120.0
-T0 = 1000.0  # capture time of the first Time response
-S0 = 1_767_225_600  # its currentTime
 MRID_A = "A" * 31 + "1"
 MRID_B = "B" * 31 + "2"
-MUP_MRID = "C" * 32
-REPLY_TO = "/rsps/2/rsp"
 
 
-def wall(server_s: float) -> float:
-    """The capture time at which the server's clock reads ``server_s``."""
-    return T0 + (server_s - S0) / SPEEDUP
-
-
-class Timeline:
-    """A small decrypted IEEE 2030.5 timeline: tester answers, DUT requests, one connection."""
-
-    def __init__(self) -> None:
-        self.events: list[TimelineEvent] = []
-
-    def _add(self, t: float, src: str, message: str, fields: dict[str, Any]) -> int:
-        frame = len(self.events) + 1
-        sport, dport = (443, 50000) if src == TESTER else (50000, 443)
-        dst = DUT if src == TESTER else TESTER
-        self.events.append(TimelineEvent(t, frame, src, dst, "HTTP", message, fields, None, sport, dport))
-        return frame
-
-    def answer(self, server_s: float, path: str, root: str, resource: dict[str, Any]) -> int:
-        t = wall(server_s)
-        self._add(t - 0.001, DUT, f"GET {path}", {"method": "GET", "path": path})
-        return self._add(t, TESTER, f"200 {root}", {"status": 200, "root": root, "resource": resource})
-
-    def time(self, server_s: int) -> int:
-        return self.answer(server_s, "/tm", "Time", {"href": "/tm", "currentTime": server_s})
-
-    def send(self, server_s: float, method: str, path: str, root: str, resource: dict[str, Any]) -> int:
-        fields = {"method": method, "path": path, "root": root, "resource": resource}
-        return self._add(wall(server_s), DUT, f"{method} {path}", fields)
-
-    def failed(self, server_s: float, path: str = "/tm") -> int:
-        t = wall(server_s)
-        self._add(t - 0.001, DUT, f"GET {path}", {"method": "GET", "path": path})
-        return self._add(t, TESTER, "503", {"status": 503})
-
-    def programs(self, server_s: float, *programs: tuple[str, int]) -> int:
-        listed = [{"href": h, "mRID": f"{i:032X}", "primacy": p} for i, (h, p) in enumerate(programs, 1)]
-        body = {"href": "/derp", "pollRate": 120, "all": len(listed), "DERProgram": listed}
-        return self.answer(server_s, "/derp", "DERProgramList", body)
-
-    def default(self, server_s: float, program: str, **modes: Any) -> int:
-        body = {"href": f"{program}/dderc", "mRID": "D" * 32, "DERControlBase": dict(modes)}
-        return self.answer(server_s, f"{program}/dderc", "DefaultDERControl", body)
-
-    def controls(self, server_s: float, program: str, *controls: dict[str, Any]) -> int:
-        body = {"href": f"{program}/derc", "all": len(controls), "DERControl": list(controls)}
-        return self.answer(server_s, f"{program}/derc", "DERControlList", body)
-
-    def response(self, server_s: float, mrid: str, status: int) -> int:
-        body = {"subject": mrid, "status": status, "createdDateTime": int(server_s)}
-        return self.send(server_s, "POST", REPLY_TO, "DERControlResponse", body)
-
-    def settings(self, server_s: float, set_max_w: int = 7200) -> int:
-        body = {
-            "setMaxW": {"multiplier": 0, "value": set_max_w},
-            "setMaxDischargeRateW": {"multiplier": 0, "value": set_max_w},
-        }
-        return self.send(server_s, "PUT", "/edev/1/der/1/derg", "DERSettings", body)
-
-    def mirror(self, server_s: float) -> int:
-        body = {
-            "MirrorMeterReading": {"mRID": MUP_MRID, "ReadingType": {"uom": 38, "powerOfTenMultiplier": 0}}
-        }
-        return self.send(server_s, "POST", "/mup", "MirrorUsagePoint", body)
-
-    def reading(self, server_s: float, watts: int) -> int:
-        body = {"mRID": MUP_MRID, "Reading": {"value": watts, "timePeriod": {"start": int(server_s)}}}
-        return self.send(server_s, "POST", "/mup/1", "MirrorMeterReading", body)
-
-
-def control(
-    mrid: str, start: int, duration: int, *, required: int = 3, status: int = 0, **modes: Any
-) -> dict[str, Any]:
-    return {
-        "href": f"/derp/2/derc/{mrid[-1]}",
-        "replyTo": REPLY_TO,
-        "responseRequired": required,
-        "mRID": mrid,
-        "creationTime": S0,
-        "EventStatus": {"currentStatus": status, "dateTime": S0},
-        "interval": {"duration": duration, "start": start},
-        "DERControlBase": modes or {"opModFixedW": {"disabled": "false"}},
-    }
-
-
-def judge(spec: dict[str, Any], timeline: Timeline) -> Any:
+def judge(spec: dict[str, Any], timeline: ClientTimeline) -> Any:
     validate_spec(spec)
     return evaluate(spec, timeline.events, PARTIES)
 
@@ -118,9 +34,9 @@ def responses_spec(**extra: Any) -> dict[str, Any]:
     return {"kind": "der_responses", "speedup": SPEEDUP, "slack_s": 30.0, **extra}
 
 
-def scheduled(*, required: int = 3) -> Timeline:
+def scheduled(*, required: int = 3) -> ClientTimeline:
     """A control from S0+600 for 600 s, published at S0+60."""
-    timeline = Timeline()
+    timeline = ClientTimeline()
     timeline.time(S0)
     timeline.programs(S0 + 50, ("/derp/1", 0), ("/derp/2", 1))
     timeline.controls(S0 + 60, "/derp/2", control(MRID_A, S0 + 600, 600, required=required))
@@ -128,7 +44,7 @@ def scheduled(*, required: int = 3) -> Timeline:
 
 
 def test_server_time_comes_from_the_time_responses():
-    timeline = Timeline()
+    timeline = ClientTimeline()
     timeline.time(S0)
     timeline.time(S0 + 1200)
     clock = server_clock(timeline.events, SPEEDUP)
@@ -255,8 +171,8 @@ def test_a_cancelled_control_must_be_answered_cancelled():
 
 
 def test_without_time_or_der_bodies_the_check_reports_what_is_missing():
-    assert "no Time response" in judge(responses_spec(), Timeline()).reason
-    only_time = Timeline()
+    assert "no Time response" in judge(responses_spec(), ClientTimeline()).reason
+    only_time = ClientTimeline()
     only_time.time(S0)
     outcome = judge(responses_spec(on_missing="INCONCLUSIVE"), only_time)
     assert outcome.verdict == Verdict.INCONCLUSIVE and "no DER program" in outcome.reason
@@ -276,8 +192,8 @@ def power_spec(*rules: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def authorizing(authorized_at: int = S0 + 300) -> Timeline:
-    timeline = Timeline()
+def authorizing(authorized_at: int = S0 + 300) -> ClientTimeline:
+    timeline = ClientTimeline()
     timeline.time(S0)
     timeline.settings(S0 + 5)
     timeline.mirror(S0 + 6)
@@ -310,10 +226,12 @@ def test_export_must_be_seen_when_required():
     assert outcome.verdict == Verdict.FAIL and "none shows export" in outcome.reason
 
 
-def discharging(*extra_modes: tuple[str, Any], ramp: int | None = None, fixed_w: int = 5000) -> Timeline:
+def discharging(
+    *extra_modes: tuple[str, Any], ramp: int | None = None, fixed_w: int = 5000
+) -> ClientTimeline:
     """Authorized at S0+11; program 2 commands ``fixed_w`` (hundredths of a percent; 50 % by default)
     discharge from S0+600 for 1200 s."""
-    timeline = Timeline()
+    timeline = ClientTimeline()
     timeline.time(S0)
     timeline.settings(S0 + 5)
     timeline.mirror(S0 + 6)
@@ -387,8 +305,8 @@ def test_no_export_while_energize_is_false():
 def test_loss_of_communication_falls_back_to_the_default():
     spec = power_spec("energize", comm_loss_polls=3)
 
-    def outage(export_w: int) -> tuple[Timeline, int]:
-        timeline = Timeline()
+    def outage(export_w: int) -> tuple[ClientTimeline, int]:
+        timeline = ClientTimeline()
         timeline.time(S0)
         timeline.settings(S0 + 5)
         timeline.mirror(S0 + 6)
@@ -460,8 +378,8 @@ def poll_spec(**extra: Any) -> dict[str, Any]:
 
 
 def test_a_changed_poll_rate_is_adopted():
-    def polling(period: int) -> Timeline:
-        timeline = Timeline()
+    def polling(period: int) -> ClientTimeline:
+        timeline = ClientTimeline()
         timeline.time(S0)
         timeline.programs(S0 + 10, ("/derp/1", 0))
         changed = {"href": "/derp", "pollRate": 360, "DERProgram": {"href": "/derp/1", "primacy": 0}}
@@ -534,7 +452,7 @@ VAR_MRID = "E" * 32
 PF_090_INJECT = {"disabled": "false", "displacement": 90, "excitation": "false", "multiplier": -2}
 
 
-def power_factor(pf_mode: dict[str, Any] | None = None) -> Timeline:
+def power_factor(pf_mode: dict[str, Any] | None = None) -> ClientTimeline:
     """``discharging`` with opModFixedPFInjectW 0.90 and a reactive-power mirror reading (uom 63)."""
     timeline = discharging(("opModFixedPFInjectW", pf_mode or PF_090_INJECT))
     body = {"mRID": VAR_MRID, "ReadingType": {"uom": 63, "powerOfTenMultiplier": 0}}
@@ -542,7 +460,7 @@ def power_factor(pf_mode: dict[str, Any] | None = None) -> Timeline:
     return timeline
 
 
-def var_reading(timeline: Timeline, server_s: float, var: int) -> int:
+def var_reading(timeline: ClientTimeline, server_s: float, var: int) -> int:
     body = {"mRID": VAR_MRID, "Reading": {"value": var, "timePeriod": {"start": int(server_s)}}}
     return timeline.send(server_s, "POST", "/mup/1", "MirrorMeterReading", body)
 
@@ -606,7 +524,7 @@ def test_an_unsigned_meter_fails_the_fixed_w_rule_at_its_first_settled_reading()
 DR_MRID = "F" * 32
 
 
-def drlc(percent: int = 45) -> Timeline:
+def drlc(percent: int = 45) -> ClientTimeline:
     """``discharging`` commanding full charge (opModFixedW -10000 from S0+600 for 1200 s) with a DRLC
     event at ``percent`` from S0+1000 for 600 s; setMaxChargeRateW 7200 W."""
     timeline = discharging(fixed_w=-10000)
@@ -674,7 +592,7 @@ def test_a_negative_fixed_w_asks_for_a_charge():
 FRQ_MRID = "9" * 32
 
 
-def windowed(power_available: int = -3600) -> Timeline:
+def windowed(power_available: int = -3600) -> ClientTimeline:
     """Authorized at S0+11, no control; the DUT asks at S0+50 and the server grants S0+600..S0+1500."""
     timeline = authorizing(S0 + 11)
     timeline.programs(S0 + 12, ("/derp/1", 0), ("/derp/2", 1))
