@@ -7,14 +7,17 @@ tester roles take (:attr:`Bench.settings`), and into the plain values the DUT ad
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Coroutine
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from harness.devices.settings import DeviceSettings
 from harness.dut.adapters import (
+    ACK_FILE_ENV,
     DutAdapter,
     ExternalDut,
     ManualDut,
@@ -46,7 +49,8 @@ class Bench:
     settings: DeviceSettings = field(init=False)
 
     @classmethod
-    def open(cls, lab: LoadedLab) -> Bench:
+    def open(cls, lab: LoadedLab, station: str | None = None) -> Bench:
+        """The bench of ``lab`` (as its station ``station`` sees it, for a lab that has stations)."""
         _check_certificates(lab)  # before anything is created that would need tearing down
         access = lab.config.access
         mode = lab.config.network.mode
@@ -101,7 +105,7 @@ class Bench:
         link = link_on_interface(access.interface)
         if access.kind == "manual":
             operator = OperatorSettings(access.interface, access.ack_timeout_s, dict(access.instructions))
-            return cls(lab, link, ManualDut(operator), None, access.interface)
+            return cls(lab, link, ManualDut(operator, _station_ack_file(station)), None, access.interface)
         return cls(lab, link, ExternalDut(access.kind), None, access.interface)
 
     def __post_init__(self) -> None:
@@ -151,6 +155,14 @@ def _netns_name(configured: str) -> str:
 
     worker = worker_id()
     return f"{configured}-{worker}" if worker else configured
+
+
+def _station_ack_file(station: str | None) -> Path | None:
+    """A station's own acknowledgement file, ``<ack file>.<station>`` (its prompt in ``.prompt`` beside
+    it): the operators or rigs of two units must not answer each other's prompts.  None: the lab has no
+    stations, or the run no acknowledgement file; the adapter then reads the environment itself."""
+    value = os.environ.get(ACK_FILE_ENV)
+    return Path(f"{value}.{station}") if station and value else None
 
 
 def _sep2_placeholders(lab: LoadedLab, link: Link, dut_interface: str):  # type: ignore[no-untyped-def]

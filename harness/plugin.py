@@ -20,7 +20,9 @@ import pytest
 from capture.live import CaptureError, start_capture
 from harness import __version__, workers
 from harness.bench import Bench
+from harness.lab.config import HARNESS_STARTED_ACCESS, Station
 from harness.lab.loader import LoadedLab, load_lab
+from harness.lab.stations import StationError, station_info, station_lab, stations_info
 from harness.progress import Progress
 from harness.scenario import ScenarioMeta, ScenarioRun, utc_now
 from harness.selection import in_shard, parse_shard, parse_tag_expression, tag_values
@@ -35,6 +37,7 @@ from harness.verdict.results import (
     Results,
     RunInfo,
     ScenarioResult,
+    StationInfo,
     StepResult,
 )
 from harness.verdict.verdicts import Inconclusive, NotApplicable, Verdict
@@ -75,6 +78,17 @@ class VgiSession:
             shutil.copyfile(self.lab.path, self.run_dir / LAB_COPY_FILE)
         self.bench: Bench | None = None
         self.bench_error: str | None = None
+        # The station this process opens its bench on (worker gwK: station K), for a lab that has some.
+        self.bench_lab: LoadedLab = self.lab
+        self.station: Station | None = None
+        self.station_info: StationInfo | None = None
+        if self.role != "controller":
+            try:
+                self.bench_lab, self.station = station_lab(self.lab, workers.station_index())
+            except StationError as exc:
+                self.bench_error = f"cannot set up the bench: {exc}"
+            if self.station is not None:
+                self.station_info = station_info(self.lab.config, self.station)
         self.capture_backend = self.lab.config.capture.backend
         self.capture_note: str | None = None
         self.capture_used: set[str] = set()
@@ -101,11 +115,12 @@ class VgiSession:
             workers=int(getattr(config.option, "numprocesses", None) or 1),
             shard=f"{self.shard[0]}/{self.shard[1]}" if self.shard else None,
         )
+        self.run_info.stations = stations_info(self.lab.config, self.run_info.workers)
 
     def get_bench(self) -> Bench:
         if self.bench is None and self.bench_error is None:
             try:
-                self.bench = Bench.open(self.lab)
+                self.bench = Bench.open(self.bench_lab, station=self.station.name if self.station else None)
                 self.run_info.network = self.bench.link.mode
                 self.run_info.network_note = self.bench.link.note
             except Exception as exc:  # noqa: BLE001 - every scenario then ends ERROR with this reason
@@ -223,7 +238,10 @@ def pytest_configure(config: pytest.Config) -> None:
     _CONTROLLER = vgi if vgi.role == "controller" else None
     if vgi.role == "worker":
         workers.die_with_controller()
-        workers.enter_own_network_namespace()
+        if vgi.lab.config.access.kind in HARNESS_STARTED_ACCESS:
+            # Only a DUT the harness starts lives in the worker's namespace; a physical unit's interface
+            # is in the machine's own (a station of a tcp, plc or manual lab).
+            workers.enter_own_network_namespace()
 
 
 def pytest_collectreport(report: pytest.CollectReport) -> None:
@@ -275,6 +293,8 @@ def _announce(vgi: VgiSession, total: int) -> None:
     vgi.progress.start(total)
     shard = f" (shard {vgi.run_info.shard})" if vgi.run_info.shard else ""
     jobs = f", {vgi.run_info.workers} workers" if vgi.run_info.workers > 1 else ""
+    if vgi.run_info.stations:
+        jobs += f" on station(s) {', '.join(s.name for s in vgi.run_info.stations)}"
     print(
         f"vgi: lab '{vgi.lab.config.name}' ({vgi.lab.path}), {total} scenario(s) selected{shard}{jobs}, "
         f"run directory {vgi.run_dir}",
@@ -389,6 +409,8 @@ def _record(
         else:
             verdict, reason = Verdict.ERROR, str(error)
         result = meta.result(verdict, reason, started=utc_now(), interrupted=interrupted is not None)
+    if vgi.station_info is not None:
+        result = result.model_copy(update={"station": vgi.station_info})
     if vgi.role == "worker":
         workers.send_result(item, result, _bench_info(vgi))
     else:

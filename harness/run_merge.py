@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 from harness.verdict.catalogue import requirement_results
-from harness.verdict.results import RESULTS_FILE, Results, RunInfo, ScenarioResult
+from harness.verdict.results import RESULTS_FILE, Results, RunInfo, ScenarioResult, StationInfo
 
 
 class MergeError(ValueError):
@@ -73,6 +73,23 @@ def _ordered(runs: list[Results]) -> list[ScenarioResult]:
     return [s for r in runs for s in r.scenarios]
 
 
+def _merged_stations(runs: list[tuple[Path, Results]]) -> list[StationInfo]:
+    """Every station a shard used, once, in the order the shards list them; a name with two different
+    identities is refused."""
+    stations: dict[str, tuple[StationInfo, Path]] = {}
+    for run_dir, results in runs:
+        for station in results.run.stations:
+            known = stations.get(station.name)
+            if known is None:
+                stations[station.name] = (station, run_dir)
+            elif known[0] != station:
+                raise MergeError(
+                    f"station {station.name} is {station} in {run_dir} but {known[0]} in {known[1]}: shards "
+                    "of one campaign name their stations alike"
+                )
+    return [station for station, _ in stations.values()]
+
+
 def _merged_info(runs: list[tuple[Path, Results]]) -> RunInfo:
     infos = [r.run for _, r in runs]
     finished = [i.finished for i in infos]
@@ -91,6 +108,7 @@ def _merged_info(runs: list[tuple[Path, Results]]) -> RunInfo:
             "interrupted": next((i.interrupted for i in infos if i.interrupted), None),
             "workers": sum(i.workers for i in infos),
             "shard": None,
+            "stations": _merged_stations(runs),
             "merged_from": [
                 f"{run_dir}" + (f" (shard {r.run.shard})" if r.run.shard else "") for run_dir, r in runs
             ],

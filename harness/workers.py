@@ -53,6 +53,13 @@ def worker_count() -> int:
     return int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 
 
+def station_index() -> int:
+    """Which of the lab's stations this process opens its bench on: K for worker ``gwK``, the first
+    for the one process of a sequential run."""
+    worker = worker_id()
+    return int(worker.removeprefix("gw")) if worker else 0
+
+
 _PR_SET_PDEATHSIG = 1  # prctl(2)
 _CLONE_NEWNET = 0x40000000  # sched.h
 

@@ -17,6 +17,7 @@ from harness.verdict.results import (
     Results,
     RunInfo,
     ScenarioResult,
+    StationInfo,
     StepResult,
 )
 
@@ -33,5 +34,6 @@ __all__ = [
     "Results",
     "RunInfo",
     "ScenarioResult",
+    "StationInfo",
     "StepResult",
 ]

@@ -65,3 +65,14 @@ def test_a_result_travels_on_the_call_report_only() -> None:
     received = workers.received_result(_Report("call", item.user_properties))  # type: ignore[arg-type]
     assert received == (result, {"network": "netns", "capture_used": ["dumpcap"]})
     assert workers.received_result(_Report("call", [])) is None  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("worker", "index"), [(None, 0), ("gw0", 0), ("gw1", 1), ("gw12", 12)])
+def test_worker_gwk_opens_its_bench_on_station_k(
+    monkeypatch: pytest.MonkeyPatch, worker: str | None, index: int
+) -> None:
+    if worker is None:
+        monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    else:
+        monkeypatch.setenv("PYTEST_XDIST_WORKER", worker)
+    assert workers.station_index() == index

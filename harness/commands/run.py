@@ -50,7 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=Path,
         metavar="PATH",
         help="`manual` access: acknowledge operator prompts by writing 'ok' (or 'abort REASON') to PATH; "
-        "the current prompt is in PATH.prompt while the harness waits (sets $VGI_ACK_FILE)",
+        "the current prompt is in PATH.prompt while the harness waits (sets $VGI_ACK_FILE); a lab with "
+        "`stations:` has one per station, PATH.<station> and PATH.<station>.prompt",
     )
     parser.add_argument(
         "--jobs",
@@ -59,7 +60,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="scenarios run in parallel on N benches, each with its own namespaces, capture and DUT "
         f"instance (pytest-xdist); 'auto' (default) is {AUTO_JOBS} for `sim` and `process` labs, whose DUT "
-        "can be started more than once, and 1 for a DUT that exists once (`tcp`, `plc`, `manual`)",
+        "can be started more than once, and 1 for a DUT that exists once (`tcp`, `plc`, `manual`); a lab "
+        "with `stations:` runs one worker per station ('auto': all of them, N: the first N)",
     )
     parser.add_argument(
         "--shard",
@@ -85,16 +87,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 # timers far more than they compute, so more benches than cores pay off; benchmarks/RESULTS.md has
 # the measurements behind the figure.
 AUTO_JOBS = 4
-# Labs whose DUT the harness starts itself, once per bench.
-_MULTI_INSTANCE_ACCESS = ("sim", "process")
 
 
-def resolve_jobs(value: str, access_kind: str, *, namespaces: bool) -> int:
+def resolve_jobs(value: str, access_kind: str, *, namespaces: bool, stations: int = 0) -> int:
     """``--jobs`` for a lab: 'auto' or a positive number; more than 1 only where each worker can have
     a DUT of its own and a network namespace of its own (``namespaces``: root, network mode not
-    loopback)."""
-    multi = access_kind in _MULTI_INSTANCE_ACCESS
+    loopback), or a station of its own (a lab listing ``stations`` units: one worker per station)."""
+    from harness.lab.config import HARNESS_STARTED_ACCESS
+
+    multi = access_kind in HARNESS_STARTED_ACCESS
     if value == "auto":
+        if stations:
+            return stations if namespaces or not multi else 1
         return AUTO_JOBS if multi and namespaces else 1
     try:
         jobs = int(value)
@@ -102,12 +106,17 @@ def resolve_jobs(value: str, access_kind: str, *, namespaces: bool) -> int:
         raise UsageError(f"--jobs {value!r}: give a number of parallel benches or 'auto'") from None
     if jobs < 1:
         raise UsageError(f"--jobs {jobs}: at least 1")
-    if jobs > 1 and not multi:
+    if stations and jobs > stations:
+        raise UsageError(
+            f"--jobs {jobs}: the lab lists {stations} station(s) and each worker runs on a station of its "
+            f"own; give at most {stations}"
+        )
+    if jobs > 1 and not multi and not stations:
         raise UsageError(
             f"--jobs {jobs}: the lab's DUT ({access_kind} access) exists once, so its scenarios run one "
             "after another; parallel benches need a DUT the harness starts itself (`sim` or `process` access)"
         )
-    if jobs > 1 and not namespaces:
+    if jobs > 1 and multi and not namespaces:
         raise UsageError(
             f"--jobs {jobs}: parallel benches each need network namespaces of their own, which needs root "
             "and a lab whose network.mode is not loopback"
@@ -132,6 +141,8 @@ def _handle(args: argparse.Namespace) -> int:
     import steps
     from harness import workers
     from harness.commands.lab import load_lab_or_usage_error
+    from harness.dut.adapters import ACK_FILE_ENV
+    from harness.lab.config import HARNESS_STARTED_ACCESS
     from harness.plugin import default_run_dir
     from harness.selection import ShardError, TagExpressionError, parse_shard, parse_tag_expression
     from harness.verdict.results import Results
@@ -151,15 +162,24 @@ def _handle(args: argparse.Namespace) -> int:
         except ShardError as exc:
             raise UsageError(f"--shard: {exc}") from None
     namespaces = loaded.config.network.mode != "loopback" and can_use_netns()
-    jobs = resolve_jobs(args.jobs, loaded.config.access.kind, namespaces=namespaces)
+    jobs = resolve_jobs(
+        args.jobs, loaded.config.access.kind, namespaces=namespaces, stations=len(loaded.config.stations)
+    )
     if jobs > 1:
         jobs = min(jobs, _planned_runs(args, loaded.config.dut.interfaces))
+    if (
+        jobs > 1
+        and loaded.config.access.kind == "manual"
+        and not (args.ack_file or os.environ.get(ACK_FILE_ENV))
+    ):
+        raise UsageError(
+            f"--jobs {jobs}: the operator prompts of several `manual` stations at once reach no terminal; "
+            "give --ack-file PATH (each station then has PATH.<station> and its .prompt), or --jobs 1"
+        )
     refused = _reap_and_preflight(loaded, skip_checks=args.no_preflight)
     if refused:
         return refused
     if args.ack_file is not None:
-        from harness.dut.adapters import ACK_FILE_ENV
-
         os.environ[ACK_FILE_ENV] = str(args.ack_file.resolve())
     run_dir = (args.out or default_run_dir(loaded.config.name)).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -198,7 +218,7 @@ def _handle(args: argparse.Namespace) -> int:
         # DER and SDP scenarios.
         pytest_args += ["-n", str(jobs), "--dist", "worksteal"]
     pytest_args += ["-q", "--tb=short"] if args.debug else ["-p", "no:terminal", "-W", "ignore", "-s"]
-    if namespaces and loaded.config.access.kind in _MULTI_INSTANCE_ACCESS:
+    if namespaces and loaded.config.access.kind in HARNESS_STARTED_ACCESS:
         # Like each worker of a parallel run, a run in one process gets a network namespace of its own:
         # two runs on one machine (two engineers, or a test starting several) cannot hear each other's
         # benches (an mDNS responder answers every query of its namespace).

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 # The lab is at the edge: it may name what the reference devices offer (they never import the lab).
 from harness.devices.catalog import SIM_FAULTS, SIM_ROLES
@@ -201,6 +209,48 @@ Access = Annotated[
     SimAccess | TcpAccess | PlcAccess | ProcessAccess | ManualAccess,
     Field(discriminator="kind"),
 ]
+
+# Access kinds whose DUT the harness starts itself, once per bench, in a network namespace it makes.
+HARNESS_STARTED_ACCESS = ("sim", "process")
+# What a station may set of the lab's access, by access kind: where that unit is and how it is reached
+# (tcp: interface, address, port; plc: the modem's Ethernet interface; manual: interface and the
+# operator's wording, e.g. which socket; process: the argv and environment of its instance).  The
+# rest is the lab's, the same for every unit: `kind` (one campaign reaches its units one way), sim
+# `faults` (a verdict must not depend on the unit that ran it), process `netns`/`interface` (each
+# worker's instance already gets a namespace of its own), timeouts and start-up settings (the
+# product's, not the unit's).
+STATION_ACCESS_FIELDS: dict[str, tuple[str, ...]] = {
+    "sim": (),
+    "tcp": ("interface", "host", "port"),
+    "plc": ("interface",),
+    "manual": ("interface", "instructions"),
+    "process": ("command", "env"),
+}
+# Access kinds whose units each sit behind a network interface of this machine: two stations on one
+# interface would answer each other's SDP multicast and show up in each other's captures.
+_INTERFACE_PER_STATION = ("tcp", "plc", "manual")
+
+
+class Station(_Strict):
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9_.-]{1,32}$",
+        description="short name of the unit or bench, unique among the stations; the report shows it per "
+        "scenario and file names use it (a `manual` station's acknowledgement file is `<ack file>.<name>`)",
+    )
+    serial: str | None = Field(
+        default=None,
+        description="serial number of this unit (default: `dut.serial`); each station's serial is unique",
+    )
+    firmware: str | None = Field(default=None, description="firmware of this unit (default: `dut.firmware`)")
+    access: dict[str, object] = Field(
+        default_factory=dict,
+        description="where this unit is: access fields over the lab's `access`, by kind: "
+        + "; ".join(
+            f"`{kind}`: " + (", ".join(f"`{f}`" for f in fields) if fields else "none")
+            for kind, fields in STATION_ACCESS_FIELDS.items()
+        )
+        + ". A `tcp`, `plc` or `manual` station's interface is its own",
+    )
 
 
 class NetworkConfig(_Strict):
@@ -412,6 +462,13 @@ class LabConfig(_Strict):
         description="how the tester holds the control pilot; left out: driver `sim`, except on `plc` labs "
         "where it is `null` (the lab's pilot box is outside the harness)",
     )
+    stations: list[Station] = Field(
+        default_factory=list,
+        description="several units of the DUT (or benches), each with its own interface and identity: "
+        "`vgi run` runs one worker per station (`--jobs auto` is their number) and merges their "
+        "scenarios into one run directory; each result names its station. Left out: one station, the "
+        "lab's top level",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -423,6 +480,29 @@ class LabConfig(_Strict):
             if kind == "plc":
                 return {**data, "pilot": {"driver": None}}
         return data
+
+    @field_validator("stations")
+    @classmethod
+    def _stations_fit(cls, value: list[Station], info: ValidationInfo) -> list[Station]:
+        dut, access = info.data.get("dut"), info.data.get("access")
+        if dut is None or access is None:  # reported on their own
+            return value
+        problems = _station_problems(value, dut, access)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
+    def station_config(self, station: Station) -> LabConfig:
+        """The lab as ``station`` sees it: its access fields and DUT identity over the lab's."""
+        update = {
+            k: v for k, v in (("serial", station.serial), ("firmware", station.firmware)) if v is not None
+        }
+        return self.model_copy(
+            update={
+                "access": _station_access(self.access, station),
+                "dut": self.dut.model_copy(update=update),
+            }
+        )
 
     def sep2_clock_speedup(self) -> float:
         """PIXIT ``sep2_clock_speedup`` with its default applied (the one place it is computed)."""
@@ -439,3 +519,53 @@ class LabConfig(_Strict):
                     f"no reference device for role(s) {missing} yet; available: {sorted(SIM_ROLES)}"
                 )
         return self
+
+
+def _station_access(access: BaseModel, station: Station) -> BaseModel:
+    """The lab's access with the station's fields over it, validated as the lab's access is."""
+    return type(access).model_validate({**access.model_dump(), **station.access})
+
+
+def _station_problems(stations: list[Station], dut: DutConfig, access: BaseModel) -> list[str]:
+    kind = getattr(access, "kind", "")
+    allowed = STATION_ACCESS_FIELDS.get(kind, ())
+    problems: list[str] = []
+    names: set[str] = set()
+    serials: dict[str, str] = {}
+    interfaces: dict[str, str] = {}
+    for station in stations:
+        label = f"station {station.name!r}"
+        if station.name in names:
+            problems.append(f"{label}: the name is given twice; each station's name is unique")
+        names.add(station.name)
+        refused = [key for key in station.access if key not in allowed]
+        if refused:
+            may = ", ".join(allowed) if allowed else "none of them"
+            problems.append(
+                f"{label}: a `{kind}` station may not set access.{', access.'.join(refused)}: that is the "
+                f"lab's, the same for every station (a `{kind}` station may set: {may})"
+            )
+            continue
+        try:
+            effective = _station_access(access, station)
+        except ValidationError as exc:
+            problems += [
+                f"{label}: access.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                for e in exc.errors(include_url=False)
+            ]
+            continue
+        serial = station.serial if station.serial is not None else dut.serial
+        if serial in serials:
+            problems.append(
+                f"{label}: station {serials[serial]!r} has serial {serial!r} too; give each unit its own"
+            )
+        serials.setdefault(serial, station.name)
+        interface = getattr(effective, "interface", None)
+        if kind in _INTERFACE_PER_STATION and interface is not None:
+            if interface in interfaces:
+                problems.append(
+                    f"{label}: station {interfaces[interface]!r} is on interface {interface!r} too; each "
+                    "unit needs an interface of its own (SDP multicast and the capture would mix them)"
+                )
+            interfaces.setdefault(interface, station.name)
+    return problems

@@ -40,6 +40,15 @@ class DutIdentity(_Model):
     roles: list[str]
 
 
+class StationInfo(_Model):
+    """One station of a lab with several (units of the DUT, or benches): the one a scenario ran on."""
+
+    name: str
+    serial: str = Field(description="the unit's serial: the station's own, else the lab's")
+    firmware: str = Field(description="the unit's firmware: the station's own, else the lab's")
+    location: str = Field(default="", description="where the unit is, e.g. 'plc on eth1'")
+
+
 class RunInfo(_Model):
     harness_version: str
     git_commit: str | None = None
@@ -57,6 +66,10 @@ class RunInfo(_Model):
     shard: str | None = Field(default=None, description="'I/N' when this run is one slice of a campaign")
     merged_from: list[str] = Field(
         default_factory=list, description="run directories `vgi merge` combined into this one"
+    )
+    stations: list[StationInfo] = Field(
+        default_factory=list,
+        description="the lab's stations the run used (one per worker); empty for a lab without stations",
     )
 
 
@@ -108,6 +121,9 @@ class ScenarioResult(_Model):
         default_factory=dict, description="addresses per party, e.g. {'tester': [...], 'dut': [...]}"
     )
     interrupted: bool = False
+    station: StationInfo | None = Field(
+        default=None, description="the station the scenario ran on; None for a lab without stations"
+    )
 
 
 class RequirementResult(_Model):
