@@ -27,6 +27,7 @@ from harness.protocol.din70121.evcc import EvccConfig
 from harness.protocol.din70121.events import SendMalformed, StopRequested
 from harness.protocol.din70121.faults import sends
 from harness.protocol.din70121.messages import message_name
+from harness.protocol.din70121.profile import DIN, DcProfile
 from harness.protocol.din70121.secc import SeccConfig
 from harness.protocol.din70121.timing import DinTimings
 from harness.protocol.faults import Fault, FaultyCore, Rewrite
@@ -97,6 +98,9 @@ class TesterSetup:
     charger: ChargerParameters | None = None
     secc_config: SeccConfig = field(default_factory=SeccConfig)
     stop_on: tuple[str, int] | None = None  # (response name, occurrence) for StopOnResponse
+    # The DC protocols the tester speaks (offers as EV, accepts as SECC); none: DIN SPEC 70121 with
+    # ``timings``.
+    profiles: tuple[DcProfile, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: DeviceSettings) -> TesterSetup:
@@ -110,13 +114,16 @@ class TesterSetup:
         return self.timings.evcc_communication_setup_timeout_s
 
     def ev_machine(self) -> FaultyCore:
-        core: Core = reference_evcc(self.timings, self.evcc_config, self.battery, self.start_soc)
+        core: Core = reference_evcc(
+            self.timings, self.evcc_config, self.battery, self.start_soc, self.profiles
+        )
         if self.stop_on is not None:
             core = StopOnResponse(core, *self.stop_on)
         return FaultyCore(core, list(self.faults))
 
     def secc_machine(self) -> FaultyCore:
-        return FaultyCore(reference_secc(self.timings, self.secc_config, self.charger), list(self.faults))
+        machine = reference_secc(self.timings, self.secc_config, self.charger, self.profiles)
+        return FaultyCore(machine, list(self.faults))
 
 
 class DinEvTester:
@@ -223,7 +230,9 @@ def named_fault(kind: str, message: str, occurrence: int = 1, **options: Any) ->
             after=occurrence - 1,
             times=1,
         ),
-        "out of sequence": lambda: din_faults.out_of_sequence(message, options["send"], occurrence),
+        "out of sequence": lambda: din_faults.out_of_sequence(
+            message, options["send"], occurrence, options.get("profile", DIN)
+        ),
         "emergency shutdown": lambda: din_faults.emergency_shutdown(message, occurrence),
         "isolation fault": lambda: din_faults.isolation_fault(occurrence),
         "stop charging": lambda: din_faults.stop_charging_request(occurrence),
