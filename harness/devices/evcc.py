@@ -22,7 +22,7 @@ from harness.protocol.sdp import Discovered, EvccSdp, requested_security
 from harness.transport.link import Link
 from harness.transport.tcp import connect_tcp
 from harness.transport.udp import open_udp
-from harness.transport.v2g import V2gtpStream, run_session
+from harness.transport.v2g import V2gtpStream, preload_schemas, run_session
 
 # The reference EV of a simulated lab: a small pack 1 % below its target, so a complete session (every
 # stage, CurrentDemand loop included) takes a few seconds; the protocol is the same as for a full charge.
@@ -62,6 +62,7 @@ def evcc_machine(settings: DeviceSettings, faults: frozenset[str]) -> FaultyCore
 
 
 async def run_evcc(link: Link, settings: DeviceSettings, faults: frozenset[str]) -> None:
+    preload_schemas(profile.schema for profile in dc_profiles(settings.supported, settings.timer))
     core = EvccSdp(
         requested_security(settings.supports),
         response_wait_s=settings.timer("SDP_RESPONSE_WAIT"),

@@ -29,7 +29,7 @@ from harness.protocol.faults import Fault, FaultyCore
 from harness.transport.link import Link
 from harness.transport.tcp import start_tcp_server
 from harness.transport.udp import open_udp
-from harness.transport.v2g import V2gtpStream, run_session
+from harness.transport.v2g import V2gtpStream, preload_schemas, run_session
 
 # The reference charger of a simulated lab: the default 50 kW unit with a short insulation check, so a
 # simulated session spends its seconds on the protocol, not on waiting (IEC 61851-23 leaves the duration to
@@ -101,6 +101,7 @@ def _v2g_handler(
 
 
 async def run_secc(link: Link, settings: DeviceSettings, faults: frozenset[str]) -> None:
+    preload_schemas(profile.schema for profile in dc_profiles(settings.supported, settings.timer))
     server, port = await start_tcp_server(link, _v2g_handler(settings, faults))
     offered = sdp.offered_security(settings.supports)
     core = secc_sdp_core(ipaddress.IPv6Address(link.address), port, offered, faults)

@@ -36,7 +36,7 @@ from harness.testers.sdp import SdpEvccTester, SdpSeccTester
 from harness.transport.link import Link
 from harness.transport.tcp import connect_tcp
 from harness.transport.udp import DatagramObserver
-from harness.transport.v2g import ResetConnection, SessionOutcome, V2gtpStream, run_session
+from harness.transport.v2g import ResetConnection, SessionOutcome, V2gtpStream, preload_schemas, run_session
 
 # How many SECCDiscoveryReq the tester EV sends before it gives up (an SECC that was just started may
 # miss the first); ISO 15118-2 7.10.1 allows up to 50.
@@ -107,6 +107,10 @@ class TesterSetup:
         """The setup of a lab: its DIN SPEC 70121 timers with the PIXIT overrides applied."""
         return cls(timings=DinTimings.from_lab(settings.timer))
 
+    def preload(self) -> None:
+        """Load the EXI grammars of the protocols the tester speaks before its first session."""
+        preload_schemas(profile.schema for profile in self.profiles or (DIN,))
+
     @property
     def connect_timeout_s(self) -> float:
         # DIN SPEC 70121 Table 77 V2G_EVCC_CommunicationSetup_Timeout (PIXIT): the tester EV's TCP connect
@@ -138,6 +142,7 @@ class DinEvTester:
         self.outcomes: list[SessionOutcome] = []
 
     async def open(self) -> None:
+        self.setup.preload()
         await self.sdp.open()
         self.local_ports.append(self.sdp.local_port)
 
@@ -182,6 +187,10 @@ class DinSeccTester(SdpSeccTester):
         self.outcomes: list[SessionOutcome] = []
         self.session_done = asyncio.Event()
         self._sessions: list[asyncio.Task] = []
+
+    async def open(self) -> None:
+        self.setup.preload()
+        await super().open()
 
     async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await super()._on_connection(reader, writer)
