@@ -340,6 +340,9 @@ def _applicability(vgi: VgiSession, meta: ScenarioMeta) -> str | None:
     absent = [p for p in meta.pics if not lab.pics.supports(p)]
     if absent:
         return f"PICS: the DUT does not support {', '.join(absent)}"
+    unimplemented = [p for p in meta.protocols if p not in lab.pics.protocols]
+    if unimplemented:
+        return f"PICS: the DUT does not implement {', '.join(unimplemented)} (pics.protocols)"
     return None
 
 

@@ -40,6 +40,9 @@ if TYPE_CHECKING:
     from harness.transport.v2g import SessionOutcome
 
 
+PROTOCOL_TAG = "protocol:"
+
+
 @dataclass
 class ScenarioMeta:
     id: str
@@ -50,6 +53,11 @@ class ScenarioMeta:
     requirements: list[str]
     roles: list[str]
     pics: list[str]
+
+    @property
+    def protocols(self) -> list[str]:
+        """The protocols the scenario exercises (its @protocol tags, the feature's included)."""
+        return [tag.removeprefix(PROTOCOL_TAG) for tag in self.tags if tag.startswith(PROTOCOL_TAG)]
 
     def result(self, verdict: Verdict, reason: str, **details: Any) -> ScenarioResult:
         """This scenario's result record, identity filled in from the feature file."""
@@ -292,8 +300,13 @@ class ScenarioRun:
 
 
 def summarise_checks(checks: list[CheckResult]) -> tuple[Verdict, str]:
-    """A scenario's verdict and reason from its checks: the worst check decides and explains."""
+    """A scenario's verdict and reason from its checks: the worst check decides and explains, except
+    that a tester precondition not met makes it INCONCLUSIVE (the DUT's failures may be its consequence);
+    a harness ERROR still comes first."""
     verdict = combine([c.verdict for c in checks])
+    unmet = [c for c in checks if c.spec.get("precondition") and c.verdict == Verdict.INCONCLUSIVE]
+    if unmet and verdict != Verdict.ERROR:
+        return Verdict.INCONCLUSIVE, f"{unmet[0].description}: {unmet[0].reason}"
     if verdict == Verdict.PASS:
         return verdict, f"all {len(checks)} checks passed"
     worst = next(c for c in checks if c.verdict == verdict)

@@ -15,6 +15,7 @@ from harness.protocol.din70121.messages import REQUEST_TO_RESPONSE
 from harness.protocol.din70121.secc import DC_ENERGY_TRANSFER_TYPES
 from harness.scenario import ScenarioRun
 from harness.verdict.checks import din70121 as d
+from harness.verdict.checks import iso15118_2 as i
 from harness.verdict.checks.common import (
     DUT,
     PRESENT,
@@ -32,15 +33,24 @@ from harness.verdict.checks.common import (
 )
 from harness.verdict.checks.common import Sequence as SequenceCheck
 from harness.verdict.verdicts import Verdict
-from steps.din70121_tester import setup, timings
+from steps.din70121_tester import session_label, setup, tester_profile, timings
 
 _DC_TYPES = sorted(DC_ENERGY_TRANSFER_TYPES)
 _BOOLEAN = one_of([True, False])
-# The requirement a "the SECC answers that request with response code ..." check cites, by code.
+# The requirement a "the SECC answers that request with response code ..." check cites, by protocol and
+# code ("OK": the regular session's requirement, cited when the code has none of its own).
 _REFUSAL_REQUIREMENTS = {
-    "FAILED_UnknownSession": d.DIN_SECC_09,
-    "FAILED_SequenceError": d.DIN_SECC_10,
-    "FAILED_WrongEnergyTransferType": d.DIN_SECC_12,
+    d.DIN: {
+        "OK": d.DIN_SECC_03,
+        "FAILED_UnknownSession": d.DIN_SECC_09,
+        "FAILED_SequenceError": d.DIN_SECC_10,
+        "FAILED_WrongEnergyTransferType": d.DIN_SECC_12,
+    },
+    i.ISO2: {
+        "OK": i.ISO2_SECC_03,
+        "FAILED_UnknownSession": i.ISO2_SECC_04,
+        "FAILED_SequenceError": i.ISO2_SECC_05,
+    },
 }
 
 
@@ -261,18 +271,20 @@ def secc_stage_in_time(vgi_scenario: ScenarioRun, stage: str) -> None:
 
 @then(parsers.parse('the SECC answers that {request} with response code "{code}"'))
 def secc_refuses(vgi_scenario: ScenarioRun, request: str, code: str) -> None:
-    response = REQUEST_TO_RESPONSE[request]
+    profile, label = tester_profile(vgi_scenario), session_label(vgi_scenario)
+    response = profile.response_to(request)
+    requirements = _REFUSAL_REQUIREMENTS[label]
     # An answer that does not decode is the first thing to report (it is not the response code asked for).
-    vgi_scenario.expect(absent(malformed(sender=DUT)), "every frame of the SECC decodes", d.DIN_SECC_03)
-    faulty = d.din(request, TESTER, {d.SID: FOREIGN_SESSION_ID} if code == "FAILED_UnknownSession" else None)
+    vgi_scenario.expect(absent(malformed(sender=DUT)), "every frame of the SECC decodes", requirements["OK"])
+    where = {d.SID: FOREIGN_SESSION_ID} if code == "FAILED_UnknownSession" else None
     vgi_scenario.expect(
         ResponseTime(
-            faulty,
-            d.din(response, DUT, d.din_fields(response, ResponseCode=code)),
-            timings(vgi_scenario).evcc_msg_timeout_s,
+            d.din(request, TESTER, where, protocol=label),
+            d.din(response, DUT, d.din_fields(response, ResponseCode=code), protocol=label),
+            profile.timings.evcc_msg_timeout_s,
         ),
         f"{request} answered with {response} ResponseCode {code} within V2G_EVCC_Msg_Timeout",
-        _REFUSAL_REQUIREMENTS.get(code, d.DIN_SECC_03),
+        requirements.get(code, requirements["OK"]),
     )
 
 

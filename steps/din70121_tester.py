@@ -12,11 +12,14 @@ from typing import Any
 
 from pytest_bdd import given, parsers, when
 
+from harness.protocol.din70121.profile import DcProfile, DinProfile
 from harness.protocol.din70121.timing import COMMUNICATION_SETUP_TIMER, DinTimings
 from harness.protocol.sdp import SDP_MAX_REQUESTS
 from harness.scenario import ScenarioRun, required
 from harness.testers.din70121 import DISCOVERY_ATTEMPTS, DinEvTester, DinSeccTester, TesterSetup, named_fault
 from harness.transport.v2g import SessionOutcome
+from harness.verdict.checks import din70121 as d
+from harness.verdict.checks import iso15118_2 as i
 from harness.verdict.verdicts import Inconclusive
 
 # The longest a scenario's session may take before the tester gives up on it: a simulated session takes
@@ -26,6 +29,8 @@ SESSION_LIMIT_S = 90.0
 EVCC_START_MARGIN_S = 5.0
 # Margin on top of a tester wait for the bench's own thread hand-over.
 BENCH_MARGIN_S = 10.0
+# harness.codec.v2g schema name -> the protocol label the capture's timeline gives its messages.
+_TIMELINE_LABELS = {"din": d.DIN, "iso2": i.ISO2}
 # The SessionID the tester SECC hands out (8 bytes, DIN SPEC 70121 8.4.3.2), fixed so that expectations
 # can name it before the session ran.
 TESTER_SESSION_ID = "5E55101D00C0FFEE"
@@ -40,6 +45,18 @@ def setup(run: ScenarioRun) -> TesterSetup:
     if run.din.setup is None:
         run.din.setup = TesterSetup(timings=timings(run))
     return run.din.setup
+
+
+def tester_profile(run: ScenarioRun) -> DcProfile:
+    """The DC protocol the tester speaks first (DIN SPEC 70121 unless a step chose others)."""
+    profiles = setup(run).profiles
+    return profiles[0] if profiles else DinProfile(setup(run).timings)
+
+
+def session_label(run: ScenarioRun) -> str:
+    """The timeline's protocol label of the tester's session messages (it offers one protocol, or puts
+    this one first)."""
+    return _TIMELINE_LABELS[tester_profile(run).schema]
 
 
 def _add_fault(run: ScenarioRun, kind: str, message: str, occurrence: int = 1, **options: Any) -> None:
@@ -98,7 +115,7 @@ def send_foreign_session(vgi_scenario: ScenarioRun, request: str, n: int) -> Non
 
 @when(parsers.parse("the tester sends {sent} in place of {expected}"))
 def send_out_of_sequence(vgi_scenario: ScenarioRun, sent: str, expected: str) -> None:
-    _add_fault(vgi_scenario, "out of sequence", expected, 1, send=sent)
+    _add_fault(vgi_scenario, "out of sequence", expected, 1, send=sent, profile=tester_profile(vgi_scenario))
     charge(vgi_scenario)
 
 
@@ -145,16 +162,22 @@ def charge_again(vgi_scenario: ScenarioRun) -> None:
 # --- tester as SECC, DUT as EVCC ---------------------------------------------------------------------------
 
 
+def open_secc(run: ScenarioRun) -> DinSeccTester:
+    """Open the tester SECC on the link (SDP server, V2G port) with the current setup."""
+    din_setup = setup(run)
+    din_setup.secc_config = replace(din_setup.secc_config, session_id=TESTER_SESSION_ID)
+    tester = DinSeccTester(run.bench.link, run.observer, din_setup)
+    run.bench.run(tester.open())
+    for port in tester.local_ports:
+        run.claim_port(port)
+    run.din.secc = tester
+    run.cleanups.append(lambda: run.bench.run(tester.close()))
+    return tester
+
+
 @given("the tester is a DIN SPEC 70121 SECC on the link")
 def tester_is_secc(vgi_scenario: ScenarioRun) -> None:
-    din_setup = setup(vgi_scenario)
-    din_setup.secc_config = replace(din_setup.secc_config, session_id=TESTER_SESSION_ID)
-    tester = DinSeccTester(vgi_scenario.bench.link, vgi_scenario.observer, din_setup)
-    vgi_scenario.bench.run(tester.open())
-    for port in tester.local_ports:
-        vgi_scenario.claim_port(port)
-    vgi_scenario.din.secc = tester
-    vgi_scenario.cleanups.append(lambda: vgi_scenario.bench.run(tester.close()))
+    open_secc(vgi_scenario)
 
 
 @given(parsers.parse('the tester answers {response} number {n:d} with response code "{code}"'))
@@ -194,6 +217,11 @@ def evse_status(vgi_scenario: ScenarioRun, status: str, n: int) -> None:
 
 @when("the tester serves the EVCC's DIN SPEC 70121 session")
 def serve_session(vgi_scenario: ScenarioRun) -> None:
+    serve(vgi_scenario)
+
+
+def serve(vgi_scenario: ScenarioRun) -> None:
+    """The tester SECC waits for the EVCC under test's connection and serves its session to the end."""
     tester = required(vgi_scenario.din.secc, "DIN SPEC 70121 tester SECC")
     # DIN SPEC 70121 Table 77 V2G_EVCC_CommunicationSetup_Timeout: an EVCC that has not set up its
     # session this long after plug-in will not.

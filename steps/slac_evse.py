@@ -15,6 +15,7 @@ from harness.testers.slac import foreign_mac
 from harness.verdict.checks import slac as s
 from harness.verdict.checks.common import (
     Fields,
+    Interval,
     NoResponse,
     Present,
     ResponseTime,
@@ -54,6 +55,14 @@ def evse_sequence(vgi_scenario: ScenarioRun) -> None:
         "PARM.REQ -> PARM.CNF -> sounding -> ATTEN_CHAR.IND/RSP -> MATCH.REQ/CNF",
         s.SLAC_EVSE_01,
     )
+    # The EVSE may close its sounding window (TT_EVSE_match_MNBC) on an EV that sounds too slowly: if the
+    # tester's own batch fell behind on a loaded machine, the order above says nothing about the EVSE.
+    for message in ("CM_START_ATTEN_CHAR.IND", "CM_MNBC_SOUND.IND"):
+        vgi_scenario.expect(
+            Interval(side.from_tester(message), max_s=c.TP_EV_BATCH_MSG_INTERVAL_MAX_S, precondition=True),
+            f"the tester's own {message} batch keeps TP_EV_batch_msg_interval (at most "
+            f"{c.TP_EV_BATCH_MSG_INTERVAL_MAX_S * 1000:g} ms, ISO 15118-3 Table A.1)",
+        )
 
 
 @then("the EVSE's CM_SLAC_PARM.CNF carries the parameters of Table A.2")

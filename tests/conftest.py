@@ -15,6 +15,7 @@ from harness.devices.models.dc_charger import ChargerParameters, DcCharger
 from harness.pki.hierarchy import init_pki
 from harness.pki.store import DeviceIdentity, load_pki
 from harness.protocol.din70121.evcc import EvccConfig, EvccMachine
+from harness.protocol.din70121.profile import DcProfile
 from harness.protocol.din70121.secc import SeccConfig, SeccMachine
 from harness.protocol.din70121.simulation import Simulation
 from harness.protocol.din70121.timing import DinTimings
@@ -70,13 +71,16 @@ def make_session() -> SessionFactory:
         evcc_faults: list[Fault] | None = None,
         secc_faults: list[Fault] | None = None,
         latency_s: float = 0.0,
+        evcc_profiles: tuple[DcProfile, ...] = (),
+        secc_profiles: tuple[DcProfile, ...] = (),
     ) -> Simulation:
         timings = timings or DinTimings()
-        evcc = EvccMachine(Battery(battery, soc=soc), evcc_config or EvccConfig(), timings)
+        evcc = EvccMachine(Battery(battery, soc=soc), evcc_config or EvccConfig(), timings, evcc_profiles)
         secc = SeccMachine(
             DcCharger(charger or ChargerParameters()),
             secc_config or SeccConfig(session_id=SESSION_ID),
             timings,
+            secc_profiles,
         )
         return Simulation(
             FaultyCore(evcc, evcc_faults or []),

@@ -1,6 +1,7 @@
 """Reference EVCC: discovers the SECC with SDP, as an EV does after the PLC link comes up, opens the V2G
-TCP connection to the announced address and port, and charges with DIN SPEC 70121: the EVCC machine driven
-by a battery model, from supportedAppProtocol to SessionStop.  Fault switches (lab `access.faults`,
+TCP connection to the announced address and port, and charges: the EVCC machine driven by a battery model,
+from supportedAppProtocol (offering the DC protocols its PICS list, ISO 15118-2 before DIN SPEC 70121) to
+SessionStop.  Fault switches (lab `access.faults`,
 `vgi sim --fault`) make it misbehave on purpose."""
 
 from __future__ import annotations
@@ -11,15 +12,17 @@ from harness.devices.models.battery import Battery, BatteryParameters
 from harness.devices.sdp_station import SdpStation
 from harness.devices.settings import DeviceSettings
 from harness.protocol.core import LinkUp
+from harness.protocol.dc_profiles import dc_profiles
 from harness.protocol.din70121 import faults as din_faults
 from harness.protocol.din70121.evcc import EvccConfig, EvccMachine
+from harness.protocol.din70121.profile import DcProfile
 from harness.protocol.din70121.timing import COMMUNICATION_SETUP_TIMER, DinTimings
 from harness.protocol.faults import Fault, FaultyCore
 from harness.protocol.sdp import Discovered, EvccSdp, requested_security
 from harness.transport.link import Link
 from harness.transport.tcp import connect_tcp
 from harness.transport.udp import open_udp
-from harness.transport.v2g import V2gtpStream, run_session
+from harness.transport.v2g import V2gtpStream, preload_schemas, run_session
 
 # The reference EV of a simulated lab: a small pack 1 % below its target, so a complete session (every
 # stage, CurrentDemand loop included) takes a few seconds; the protocol is the same as for a full charge.
@@ -41,10 +44,12 @@ def reference_evcc(
     config: EvccConfig | None = None,
     battery: BatteryParameters | None = None,
     soc: float | None = None,
+    profiles: tuple[DcProfile, ...] = (),
 ) -> EvccMachine:
-    """The reference EV's DIN SPEC 70121 machine and battery (the simulated lab's pack unless given)."""
+    """The reference EV's EVCC machine and battery (the simulated lab's pack unless given); speaks DIN SPEC
+    70121 with ``timings`` unless ``profiles`` says otherwise."""
     pack = Battery(battery or SIM_BATTERY, soc=SIM_START_SOC if soc is None else soc)
-    return EvccMachine(pack, config or EvccConfig(), timings)
+    return EvccMachine(pack, config or EvccConfig(), timings, profiles)
 
 
 def evcc_machine(settings: DeviceSettings, faults: frozenset[str]) -> FaultyCore:
@@ -52,10 +57,12 @@ def evcc_machine(settings: DeviceSettings, faults: frozenset[str]) -> FaultyCore
     active = [
         fault for name in sorted(faults) if name in DIN_EVCC_FAULTS for fault in DIN_EVCC_FAULTS[name]()
     ]
-    return FaultyCore(reference_evcc(DinTimings.from_lab(settings.timer)), active)
+    profiles = dc_profiles(settings.supported, settings.timer)
+    return FaultyCore(reference_evcc(DinTimings.from_lab(settings.timer), profiles=profiles), active)
 
 
 async def run_evcc(link: Link, settings: DeviceSettings, faults: frozenset[str]) -> None:
+    preload_schemas(profile.schema for profile in dc_profiles(settings.supported, settings.timer))
     core = EvccSdp(
         requested_security(settings.supports),
         response_wait_s=settings.timer("SDP_RESPONSE_WAIT"),

@@ -1,10 +1,11 @@
-"""Reference SECC: answers SDP on its link and serves DIN SPEC 70121 DC sessions on the announced port.
+"""Reference SECC: answers SDP on its link and serves DC sessions on the announced port.
 
 Behaves like a good charger: answers every valid SECCDiscoveryReq at once, ignores malformed ones,
-offers the security modes its PICS say; on each V2G TCP connection it runs the DIN SPEC 70121 SECC machine
-(supportedAppProtocol, then the DC session) with a DC charger model, answering at once (well within the
-25 ms CurrentDemand performance time).  Fault switches (lab `access.faults`, `vgi sim --fault`) turn it
-into a broken one on purpose.
+offers the security modes its PICS say; on each V2G TCP connection it runs the SECC machine
+(supportedAppProtocol with the DC protocols its PICS list, DIN SPEC 70121 and/or ISO 15118-2, then the
+DC session) with a DC charger model, answering at once (well within the 25 ms CurrentDemand performance
+time).  A session the EV paused (ISO 15118-2 SessionStopReq Pause) may be resumed on a later connection.
+Fault switches (lab `access.faults`, `vgi sim --fault`) turn it into a broken one on purpose.
 """
 
 from __future__ import annotations
@@ -19,14 +20,16 @@ from harness.devices.models.dc_charger import ChargerParameters, DcCharger
 from harness.devices.sdp_station import SdpStation, secc_sdp_core
 from harness.devices.settings import DeviceSettings
 from harness.protocol import sdp
+from harness.protocol.dc_profiles import dc_profiles
 from harness.protocol.din70121 import faults as din_faults
+from harness.protocol.din70121.profile import DcProfile
 from harness.protocol.din70121.secc import SeccConfig, SeccMachine
 from harness.protocol.din70121.timing import DinTimings
 from harness.protocol.faults import Fault, FaultyCore
 from harness.transport.link import Link
 from harness.transport.tcp import start_tcp_server
 from harness.transport.udp import open_udp
-from harness.transport.v2g import V2gtpStream, run_session
+from harness.transport.v2g import V2gtpStream, preload_schemas, run_session
 
 # The reference charger of a simulated lab: the default 50 kW unit with a short insulation check, so a
 # simulated session spends its seconds on the protocol, not on waiting (IEC 61851-23 leaves the duration to
@@ -49,27 +52,43 @@ DIN_SECC_FAULTS: dict[str, Callable[[], list[Fault]]] = {
 
 
 def reference_secc(
-    timings: DinTimings, config: SeccConfig | None = None, charger: ChargerParameters | None = None
+    timings: DinTimings,
+    config: SeccConfig | None = None,
+    charger: ChargerParameters | None = None,
+    profiles: tuple[DcProfile, ...] = (),
 ) -> SeccMachine:
-    """The reference charger's DIN SPEC 70121 machine and power stage (the simulated lab's unless given)."""
-    return SeccMachine(DcCharger(charger or SIM_CHARGER), config or SeccConfig(), timings)
+    """The reference charger's SECC machine and power stage (the simulated lab's unless given); speaks
+    DIN SPEC 70121 with ``timings`` unless ``profiles`` says otherwise."""
+    return SeccMachine(DcCharger(charger or SIM_CHARGER), config or SeccConfig(), timings, profiles)
 
 
-def secc_machine(settings: DeviceSettings, faults: frozenset[str]) -> FaultyCore:
-    """A fresh reference SECC session: machine, charger model and the faults switched on."""
+def secc_machine(
+    settings: DeviceSettings, faults: frozenset[str], paused_session: str | None = None
+) -> FaultyCore:
+    """A fresh reference SECC session: machine, charger model and the faults switched on; it resumes
+    ``paused_session`` if the EV asks to."""
     active = [
         fault for name in sorted(faults) if name in DIN_SECC_FAULTS for fault in DIN_SECC_FAULTS[name]()
     ]
-    return FaultyCore(reference_secc(DinTimings.from_lab(settings.timer)), active)
+    machine = reference_secc(
+        DinTimings.from_lab(settings.timer),
+        SeccConfig(previous_session_id=paused_session),
+        profiles=dc_profiles(settings.supported, settings.timer),
+    )
+    return FaultyCore(machine, active)
 
 
 def _v2g_handler(
     settings: DeviceSettings, faults: frozenset[str]
 ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
+    paused: list[str] = []  # the session the last EV paused, if it did
+
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        # One DIN SPEC 70121 session per connection, as a charger serves one EV per plug-in.
+        # One session per connection, as a charger serves one EV per plug-in.
         try:
-            outcome = await run_session(secc_machine(settings, faults), V2gtpStream(reader, writer))
+            core = secc_machine(settings, faults, paused[-1] if paused else None)
+            outcome = await run_session(core, V2gtpStream(reader, writer))
+            paused[:] = [core.session] if core.paused and core.session else []
             result = outcome.result
             print(
                 f"SESSION {result.result if result else 'ENDED'} {result.reason if result else ''}",
@@ -82,6 +101,7 @@ def _v2g_handler(
 
 
 async def run_secc(link: Link, settings: DeviceSettings, faults: frozenset[str]) -> None:
+    preload_schemas(profile.schema for profile in dc_profiles(settings.supported, settings.timer))
     server, port = await start_tcp_server(link, _v2g_handler(settings, faults))
     offered = sdp.offered_security(settings.supports)
     core = secc_sdp_core(ipaddress.IPv6Address(link.address), port, offered, faults)

@@ -27,6 +27,7 @@ from harness.protocol.din70121.evcc import EvccConfig
 from harness.protocol.din70121.events import SendMalformed, StopRequested
 from harness.protocol.din70121.faults import sends
 from harness.protocol.din70121.messages import message_name
+from harness.protocol.din70121.profile import DIN, DcProfile
 from harness.protocol.din70121.secc import SeccConfig
 from harness.protocol.din70121.timing import DinTimings
 from harness.protocol.faults import Fault, FaultyCore, Rewrite
@@ -35,7 +36,7 @@ from harness.testers.sdp import SdpEvccTester, SdpSeccTester
 from harness.transport.link import Link
 from harness.transport.tcp import connect_tcp
 from harness.transport.udp import DatagramObserver
-from harness.transport.v2g import ResetConnection, SessionOutcome, V2gtpStream, run_session
+from harness.transport.v2g import ResetConnection, SessionOutcome, V2gtpStream, preload_schemas, run_session
 
 # How many SECCDiscoveryReq the tester EV sends before it gives up (an SECC that was just started may
 # miss the first); ISO 15118-2 7.10.1 allows up to 50.
@@ -97,11 +98,18 @@ class TesterSetup:
     charger: ChargerParameters | None = None
     secc_config: SeccConfig = field(default_factory=SeccConfig)
     stop_on: tuple[str, int] | None = None  # (response name, occurrence) for StopOnResponse
+    # The DC protocols the tester speaks (offers as EV, accepts as SECC); none: DIN SPEC 70121 with
+    # ``timings``.
+    profiles: tuple[DcProfile, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: DeviceSettings) -> TesterSetup:
         """The setup of a lab: its DIN SPEC 70121 timers with the PIXIT overrides applied."""
         return cls(timings=DinTimings.from_lab(settings.timer))
+
+    def preload(self) -> None:
+        """Load the EXI grammars of the protocols the tester speaks before its first session."""
+        preload_schemas(profile.schema for profile in self.profiles or (DIN,))
 
     @property
     def connect_timeout_s(self) -> float:
@@ -110,13 +118,16 @@ class TesterSetup:
         return self.timings.evcc_communication_setup_timeout_s
 
     def ev_machine(self) -> FaultyCore:
-        core: Core = reference_evcc(self.timings, self.evcc_config, self.battery, self.start_soc)
+        core: Core = reference_evcc(
+            self.timings, self.evcc_config, self.battery, self.start_soc, self.profiles
+        )
         if self.stop_on is not None:
             core = StopOnResponse(core, *self.stop_on)
         return FaultyCore(core, list(self.faults))
 
     def secc_machine(self) -> FaultyCore:
-        return FaultyCore(reference_secc(self.timings, self.secc_config, self.charger), list(self.faults))
+        machine = reference_secc(self.timings, self.secc_config, self.charger, self.profiles)
+        return FaultyCore(machine, list(self.faults))
 
 
 class DinEvTester:
@@ -131,6 +142,7 @@ class DinEvTester:
         self.outcomes: list[SessionOutcome] = []
 
     async def open(self) -> None:
+        self.setup.preload()
         await self.sdp.open()
         self.local_ports.append(self.sdp.local_port)
 
@@ -175,6 +187,10 @@ class DinSeccTester(SdpSeccTester):
         self.outcomes: list[SessionOutcome] = []
         self.session_done = asyncio.Event()
         self._sessions: list[asyncio.Task] = []
+
+    async def open(self) -> None:
+        self.setup.preload()
+        await super().open()
 
     async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await super()._on_connection(reader, writer)
@@ -223,7 +239,9 @@ def named_fault(kind: str, message: str, occurrence: int = 1, **options: Any) ->
             after=occurrence - 1,
             times=1,
         ),
-        "out of sequence": lambda: din_faults.out_of_sequence(message, options["send"], occurrence),
+        "out of sequence": lambda: din_faults.out_of_sequence(
+            message, options["send"], occurrence, options.get("profile", DIN)
+        ),
         "emergency shutdown": lambda: din_faults.emergency_shutdown(message, occurrence),
         "isolation fault": lambda: din_faults.isolation_fault(occurrence),
         "stop charging": lambda: din_faults.stop_charging_request(occurrence),

@@ -17,6 +17,8 @@ Selectors: ``{"protocol": ..., "message": ..., "from": "tester"|"dut"|ADDRESS, "
 bool, "where": {...}}``.  ``where`` maps a field name (dots for nesting; ``sport``/``dport`` for
 ports) to a value (equality) or an operator dict: ``eq``, ``ne``, ``in``, ``range`` [lo, hi],
 ``prefix``.  ``on_missing`` (default FAIL) is the verdict when nothing the check needs was seen.
+``precondition`` (default false) marks a check of the tester's own conduct: not met, it is INCONCLUSIVE
+and so is the scenario, whatever the other checks say (harness.scenario.summarise_checks).
 ``tolerance_s`` loosens lower time bounds by the capture's timestamp jitter.
 
 :mod:`harness.verdict.checks.schema` lists the keys each kind takes; :func:`evaluate` refuses a spec
@@ -408,6 +410,11 @@ def evaluate(spec: dict[str, Any], events: Sequence[TimelineEvent], parties: Par
         return Outcome(Verdict.ERROR, f"malformed expectation: {exc}")
     check = CHECKS[spec["kind"]]
     try:
-        return check(spec, events, parties)
+        outcome = check(spec, events, parties)
     except (KeyError, TypeError, SpecError) as exc:
         return Outcome(Verdict.ERROR, f"expectation {spec.get('kind')} is malformed: {exc!r}")
+    if spec.get("precondition") and outcome.verdict in (Verdict.FAIL, Verdict.INCONCLUSIVE):
+        # The tester itself did not do what the scenario needs (e.g. kept its own timing): nothing
+        # can be concluded about the DUT.
+        return Outcome(Verdict.INCONCLUSIVE, f"tester precondition not met: {outcome.reason}", outcome.frames)
+    return outcome

@@ -27,8 +27,11 @@ SELECTION = (
 def slac_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("slac") / "run"
     proc = subprocess.run(
+        # One bench: the sounding and pilot timers are tens of milliseconds, and CI runs the unit tests
+        # beside this on a 2-core machine (the SLAC EVSE checks make a tester that falls behind its own
+        # TP_EV_batch_msg_interval INCONCLUSIVE, not the EVSE's FAIL; this test wants verdicts).
         [sys.executable, "-m", "harness.cli", "run", "--interface", "2", "--interface", "5",
-         "--tags", SELECTION, "--out", str(out)],
+         "--tags", SELECTION, "--out", str(out), "--jobs", "1"],
         capture_output=True,
         text=True,
         timeout=300,

@@ -13,9 +13,8 @@ Expected verdicts, scenario by scenario, and why:
 * TC_SEP2_I5_003 TLS 1.3-only server: PASS (the client offers TLS 1.2 only and sends no HTTP).
 * TC_SEP2_I5_004 DNS-SD: NOT_APPLICABLE (PICS sep2.dnssd false: the client is given the URL).
 
-Only the IEEE 2030.5 scenarios run (``--tags protocol:ieee2030.5``): the harness decides applicability by
-roles and ``@pics`` tags, not by PICS protocols, so interface 5's pilot EVSE scenarios would wait for a
-control pilot this client does not have and end INCONCLUSIVE.
+Only the IEEE 2030.5 scenarios run (``--tags protocol:ieee2030.5``); without the tag interface 5's pilot
+EVSE scenarios would be NOT_APPLICABLE (the lab's PICS protocols list IEEE 2030.5 only).
 
 And with the client's own TLS context (``--tls-profile client-default``: Python's default cipher list,
 no AES-CCM), discovery FAILs on SEP2-TLS-02, the check naming the ClientHello frame.

@@ -119,3 +119,27 @@ def test_combine_worst_wins():
     assert combine([Verdict.PASS, Verdict.INCONCLUSIVE, Verdict.FAIL]) == Verdict.FAIL
     assert combine([Verdict.FAIL, Verdict.ERROR]) == Verdict.ERROR
     assert combine([]) == Verdict.INCONCLUSIVE
+
+
+def test_a_tester_precondition_not_met_is_inconclusive_and_decides_the_scenario():
+    from harness.scenario import summarise_checks
+    from harness.verdict.results import CheckResult
+
+    sounds = [ev(t, i, TESTER, "ff02::1", "SECCDiscoveryReq") for i, t in enumerate((0.0, 0.02, 0.12), 1)]
+    spec = {"kind": "interval", "select": {**REQ, "from": "tester"}, "max_s": 0.05, "precondition": True}
+    behind = evaluate(spec, sounds, PARTIES)
+    assert behind.verdict == Verdict.INCONCLUSIVE
+    assert behind.reason.startswith("tester precondition not met: ") and behind.frames
+    kept = evaluate(spec, sounds[:2], PARTIES)
+    assert kept.verdict == Verdict.PASS
+
+    def check(verdict, precondition=False):
+        spec = {"kind": "present", "select": REQ, **({"precondition": True} if precondition else {})}
+        return CheckResult(spec=spec, description=f"{verdict} check", verdict=verdict, reason="why")
+
+    # A DUT failure beside an unmet tester precondition says nothing: INCONCLUSIVE, the precondition's reason.
+    verdict, reason = summarise_checks([check(Verdict.FAIL), check(Verdict.INCONCLUSIVE, precondition=True)])
+    assert verdict == Verdict.INCONCLUSIVE and reason.startswith("INCONCLUSIVE check")
+    # A harness error still comes first; a met precondition changes nothing.
+    assert summarise_checks([check(Verdict.ERROR), check(Verdict.INCONCLUSIVE, True)])[0] == Verdict.ERROR
+    assert summarise_checks([check(Verdict.FAIL), check(Verdict.PASS, True)])[0] == Verdict.FAIL

@@ -1,7 +1,8 @@
-"""supportedAppProtocol negotiation for a DIN SPEC 70121 session (ISO 15118-2 8.2 / DIN SPEC 70121 8.2).
+"""supportedAppProtocol negotiation of a DC session (ISO 15118-2 8.2 / DIN SPEC 70121 8.2): DIN SPEC 70121,
+ISO 15118-2, or whichever of them both sides have, by the EVCC's priority.
 
-Pure functions used by both machines: the SECC picks a protocol from the EVCC's offer, the EVCC checks the
-answer against its offer.
+Pure functions used by both machines: the EVCC offers its protocols, the SECC picks one from the offer,
+the EVCC checks the answer against its offer.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from harness.protocol.din70121.messages import (
     DIN_VERSION_MAJOR,
     DIN_VERSION_MINOR,
     AppProtocolResponseCode,
+    Message,
+    app_protocol_entry,
 )
 
 
@@ -64,14 +67,23 @@ def negotiate(
     return Negotiation(code, int(offer["SchemaID"]), protocol.namespace)
 
 
-def accepted(response: Mapping[str, Any], offered_schema_id: int) -> bool:
-    """The EVCC's check: a successful code that names the schema it offered for DIN SPEC 70121."""
+def offer(protocols: Sequence[tuple[SupportedProtocol, int]]) -> Message:
+    """The EVCC's supportedAppProtocolReq: (protocol, SchemaID) most preferred first (Priority 1, 2, ...)."""
+    entries = [
+        app_protocol_entry(protocol.namespace, protocol.major, protocol.minor, schema_id, priority)
+        for priority, (protocol, schema_id) in enumerate(protocols, start=1)
+    ]
+    return {"supportedAppProtocolReq": {"AppProtocol": entries}}
+
+
+def accepted(response: Mapping[str, Any], offered_schema_ids: Sequence[int]) -> int | None:
+    """The EVCC's check: the SchemaID of the protocol a successful answer chose among those it offered;
+    None for a failed negotiation or a SchemaID it never offered."""
     code = response.get("ResponseCode")
-    return (
-        code
-        in (
-            AppProtocolResponseCode.OK_SuccessfulNegotiation,
-            AppProtocolResponseCode.OK_SuccessfulNegotiationWithMinorDeviation,
-        )
-        and response.get("SchemaID") == offered_schema_id
-    )
+    if code not in (
+        AppProtocolResponseCode.OK_SuccessfulNegotiation,
+        AppProtocolResponseCode.OK_SuccessfulNegotiationWithMinorDeviation,
+    ):
+        return None
+    schema_id = response.get("SchemaID")
+    return schema_id if schema_id in offered_schema_ids else None

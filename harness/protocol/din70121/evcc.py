@@ -1,4 +1,4 @@
-"""The EVCC side of a DIN SPEC 70121 DC session, sans-I/O.
+"""The EVCC side of a DIN SPEC 70121 (or, with its profile, ISO 15118-2) DC session, sans-I/O.
 
 `EvccMachine.handle(event, now)` returns actions: the next request to send, the timers of DIN SPEC 70121
 Tables 75/77 to arm or cancel, and, when the session ends, Close and StopSession. It is a kernel core
@@ -9,6 +9,10 @@ CurrentDemandRes is what flows into it until the next report.
 
 Checks a tester makes on the SECC (SessionID, sequence, response codes, the 25 ms CurrentDemand
 performance time) come out as :class:`Note` actions.
+
+The machine speaks canonical (DIN SPEC 70121) message names; its profiles
+(:mod:`harness.protocol.din70121.profile`) are offered in supportedAppProtocol in order of preference,
+and the one the SECC chooses renames and reshapes what its protocol has otherwise.
 """
 
 from __future__ import annotations
@@ -40,7 +44,6 @@ from harness.protocol.din70121.events import (
 )
 from harness.protocol.din70121.messages import (
     CHARGE_SERVICE_ID,
-    REQUEST_TO_RESPONSE,
     SHUTDOWN_STATUS_CODES,
     ZERO_SESSION_ID,
     EVSENotification,
@@ -57,16 +60,17 @@ from harness.protocol.din70121.messages import (
     physical,
     seconds,
     session_id,
-    supported_app_protocol_req,
     to_float,
     v2g_message,
 )
 from harness.protocol.din70121.models import EvBatteryModel
+from harness.protocol.din70121.profile import DcProfile, DinProfile
 from harness.protocol.din70121.timing import (
     CABLE_CHECK_TIMER,
     COMMUNICATION_SETUP_TIMER,
     MSG_TIMER,
     NEXT_REQUEST_TIMER,
+    ONGOING_TIMER,
     PRE_CHARGE_TIMER,
     READY_TO_CHARGE_TIMER,
     DinTimings,
@@ -92,7 +96,11 @@ class EvccConfig:
     evcc_id: str = "020000000001"
     # A SessionID of an earlier session to resume; None starts a new one (SessionID 0).
     resume_session_id: str | None = None
+    # SchemaID of the first protocol offered in supportedAppProtocol; the next ones count up from it.
     schema_id: int = 1
+    # End the session with SessionStopReq(Pause) rather than Terminate, to resume it later (ISO 15118-2;
+    # DIN SPEC 70121 has no pause).
+    pause: bool = False
     energy_transfer_type: str = "DC_extended"
     # The EV closes its contactors once |EVSEPresentVoltage - target| is within this band (the EV decides
     # in DIN SPEC 70121 PreCharge; 20 V is common practice).
@@ -116,11 +124,14 @@ class EvccMachine(TimedCore):
     battery: EvBatteryModel
     config: EvccConfig = field(default_factory=EvccConfig)
     timings: DinTimings = field(default_factory=DinTimings)
+    # The protocols offered, most preferred first; none given: DIN SPEC 70121 with ``timings``.
+    profiles: tuple[DcProfile, ...] = ()
     state: EvccState = EvccState.IDLE
     session: str | None = None
     result: StopSession | None = None
     responses: list[str] = field(default_factory=list)
     evse_limits: dict[str, float] = field(default_factory=dict)
+    profile: DcProfile = field(init=False)
     timers: TimerTable = field(default_factory=TimerTable, init=False, repr=False)
     _last_time: float | None = field(default=None, init=False, repr=False)
     _flowing_current_a: float = field(default=0.0, init=False, repr=False)
@@ -136,6 +147,13 @@ class EvccMachine(TimedCore):
     _precharge_started: bool = field(default=False, init=False, repr=False)
     _last_power_delivery_ready: bool = field(default=False, init=False, repr=False)
     _user_stop: bool = field(default=False, init=False, repr=False)
+    _schedule_tuple_id: int | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.profiles:
+            self.profiles = (DinProfile(self.timings),)
+        self.profile = self.profiles[0]
+        self.timings = self.profile.timings
 
     # --- entry point ---
 
@@ -171,8 +189,12 @@ class EvccMachine(TimedCore):
             return []
         timeout = self.timings.evcc_communication_setup_timeout_s
         return [self.timers.start(COMMUNICATION_SETUP_TIMER, now + timeout)] + self._send(
-            supported_app_protocol_req(self.config.schema_id), now
+            app_protocol.offer(self._offers()), now
         )
+
+    def _offers(self) -> list[tuple[app_protocol.SupportedProtocol, int]]:
+        """(protocol, SchemaID) of each profile, in the order of preference (Priority 1, 2, ...)."""
+        return [(profile.protocol, self.config.schema_id + i) for i, profile in enumerate(self.profiles)]
 
     # --- timers ---
 
@@ -184,43 +206,35 @@ class EvccMachine(TimedCore):
             return pending(now) if pending is not None else []
         t = self.timings
         limits = {
-            MSG_TIMER: (
-                f"no {self._awaiting} within V2G_EVCC_Msg_Timeout "
-                f"({t.msg_timeout_s(self._sent_request or ''):g} s, DIN SPEC 70121 Table 75)"
-            ),
-            COMMUNICATION_SETUP_TIMER: (
-                f"session not set up within V2G_EVCC_CommunicationSetup_Timeout "
-                f"({t.evcc_communication_setup_timeout_s:g} s, DIN SPEC 70121 Table 77)"
-            ),
-            READY_TO_CHARGE_TIMER: (
-                f"not ready to charge within V2G_EVCC_ReadyToCharge_Timeout "
-                f"({t.evcc_ready_to_charge_timeout_s:g} s, DIN SPEC 70121 Table 77)"
-            ),
-            CABLE_CHECK_TIMER: (
-                f"cable check not finished within V2G_EVCC_CableCheck_Timeout "
-                f"({t.evcc_cable_check_timeout_s:g} s, DIN SPEC 70121 Table 77)"
-            ),
+            MSG_TIMER: (f"no {self._awaiting} within", t.msg_timeout_s(self._sent_request or "")),
+            COMMUNICATION_SETUP_TIMER: ("session not set up within", t.evcc_communication_setup_timeout_s),
+            READY_TO_CHARGE_TIMER: ("not ready to charge within", t.evcc_ready_to_charge_timeout_s),
+            ONGOING_TIMER: ("EVSEProcessing still Ongoing after", t.ongoing_timeout_s),
+            CABLE_CHECK_TIMER: ("cable check not finished within", t.evcc_cable_check_timeout_s),
             PRE_CHARGE_TIMER: (
-                f"EVSE did not reach the precharge voltage within V2G_EVCC_PreCharge_Timeout "
-                f"({t.evcc_pre_charge_timeout_s:g} s, DIN SPEC 70121 Table 77)"
+                "EVSE did not reach the precharge voltage within",
+                t.evcc_pre_charge_timeout_s,
             ),
         }
         if name not in limits:
             return []
-        return self._stop(StopResult.TIMEOUT, limits[name], note=(name, False))
+        what, limit = limits[name]
+        reason = f"{what} {name} ({limit:g} s, {t.clause(name)})"
+        return self._stop(StopResult.TIMEOUT, reason, note=(name, False))
 
     # --- sending ---
 
     def _send(self, message: Message, now: float) -> list[Action]:
         name = message_name(message)
-        self._awaiting = REQUEST_TO_RESPONSE[name]
+        self._awaiting = self.profile.response_to(name)
         self._sent_request = name
         self._sent_at = now
         self.state = EvccState.WAITING
         return [send(message), self.timers.start(MSG_TIMER, now + self.timings.msg_timeout_s(name))]
 
     def _request(self, name: str, content: dict[str, Any]) -> Message:
-        return v2g_message(self.session or ZERO_SESSION_ID, name, content)
+        """The request ``name`` (canonical) as the negotiated protocol has it."""
+        return v2g_message(self.session or ZERO_SESSION_ID, self.profile.wire(name), content)
 
     def _later(self, interval_s: float, build: Callable[[float], list[Action]], now: float) -> list[Action]:
         """Send the next request of a repeated phase after the EV's polling pause."""
@@ -252,7 +266,7 @@ class EvccMachine(TimedCore):
                     "V2G_SECC_Msg_Performance_Time",
                     elapsed <= budget,
                     f"{name} after {elapsed * 1000:.1f} ms "
-                    f"(limit {budget * 1000:g} ms, DIN SPEC 70121 Table 75)",
+                    f"(limit {budget * 1000:g} ms, {self.timings.clause('V2G_SECC_Msg_Performance_Time')})",
                 )
             )
         self._awaiting = None
@@ -272,7 +286,7 @@ class EvccMachine(TimedCore):
         if self._user_stop and self._may_stop_without_energy(name, content):
             return actions + self._session_stop(*self._stop_reason_or_default(), now)
         try:
-            return actions + getattr(self, f"_on_{name}")(content, message, now)
+            return actions + getattr(self, f"_on_{self.profile.canonical(name)}")(content, message, now)
         except (KeyError, TypeError, ValueError) as exc:
             return actions + self._stop(
                 StopResult.MALFORMED, f"{name} content error: {exc!r}", note=("response content", False)
@@ -281,11 +295,15 @@ class EvccMachine(TimedCore):
     def _on_supportedAppProtocolRes(
         self, content: dict[str, Any], message: Message, now: float
     ) -> list[Action]:
-        if not app_protocol.accepted(content, self.config.schema_id):
+        offers = self._offers()
+        chosen = app_protocol.accepted(content, [schema_id for _, schema_id in offers])
+        if chosen is None:
             return self._stop(
                 StopResult.NEGOTIATION_FAILED,
                 f"supportedAppProtocolRes {content.get('ResponseCode')} SchemaID {content.get('SchemaID')}",
             )
+        self.profile = self.profiles[[schema_id for _, schema_id in offers].index(chosen)]
+        self.timings = self.profile.timings
         resume = self.config.resume_session_id
         header = normalise_hex(resume) if resume else ZERO_SESSION_ID
         return self._send(
@@ -308,26 +326,24 @@ class EvccMachine(TimedCore):
                 Note("SessionID", False, f"OK_OldSessionJoined with SessionID {assigned} never offered")
             )
         self.session = assigned
-        actions += [
-            *self.timers.cancel(COMMUNICATION_SETUP_TIMER),
-            self.timers.start(READY_TO_CHARGE_TIMER, now + self.timings.evcc_ready_to_charge_timeout_s),
-        ]
+        actions += self.timers.cancel(COMMUNICATION_SETUP_TIMER)
+        ready_to_charge = self.timings.evcc_ready_to_charge_timeout_s
+        if ready_to_charge is not None:
+            actions.append(self.timers.start(READY_TO_CHARGE_TIMER, now + ready_to_charge))
         return actions + self._send(self._request("ServiceDiscoveryReq", {}), now)
 
     def _on_ServiceDiscoveryRes(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
-        options = content["PaymentOptions"]["PaymentOption"]
-        if isinstance(options, str):
-            options = [options]
-        service = content["ChargeService"]
+        service = self.profile.charge_service(content)
+        options = list(service.payment_options)
         if PaymentOption.ExternalPayment not in options:
             return self._stop(StopResult.PARAMETER_ERROR, f"EVSE offers no ExternalPayment ({options})")
-        if service["EnergyTransferType"] != self.config.energy_transfer_type:
+        if self.config.energy_transfer_type not in service.energy_transfer_types:
             return self._stop(
                 StopResult.PARAMETER_ERROR,
-                f"EVSE energy transfer type {service['EnergyTransferType']}, EV needs "
+                f"EVSE energy transfer type {' '.join(service.energy_transfer_types)}, EV needs "
                 f"{self.config.energy_transfer_type}",
             )
-        service_id = int(service["ServiceTag"]["ServiceID"])
+        service_id = service.service_id
         if service_id != CHARGE_SERVICE_ID:
             return self._stop(StopResult.PARAMETER_ERROR, f"charge service has ServiceID {service_id}")
         request = {
@@ -344,23 +360,32 @@ class EvccMachine(TimedCore):
     def _on_ContractAuthenticationRes(
         self, content: dict[str, Any], message: Message, now: float
     ) -> list[Action]:
-        if content["EVSEProcessing"] == EVSEProcessing.Ongoing:
-            return self._later(
+        if content["EVSEProcessing"] != EVSEProcessing.Finished:
+            return self._ongoing(now) + self._later(
                 self.config.ongoing_interval_s,
                 lambda at: self._send(self._request("ContractAuthenticationReq", {}), at),
                 now,
             )
-        return self._send(self._charge_parameter_discovery_req(), now)
+        return self.timers.cancel(ONGOING_TIMER) + self._send(self._charge_parameter_discovery_req(), now)
+
+    def _ongoing(self, now: float) -> list[Action]:
+        """An EVSEProcessing=Ongoing answer: the first one starts the protocol's ongoing timer, if any."""
+        limit = self.timings.ongoing_timeout_s
+        if limit is None or self.timers.armed(ONGOING_TIMER):
+            return []
+        return [self.timers.start(ONGOING_TIMER, now + limit)]
 
     def _on_ChargeParameterDiscoveryRes(
         self, content: dict[str, Any], message: Message, now: float
     ) -> list[Action]:
-        if content["EVSEProcessing"] == EVSEProcessing.Ongoing:
-            return self._later(
+        if content["EVSEProcessing"] != EVSEProcessing.Finished:
+            return self._ongoing(now) + self._later(
                 self.config.ongoing_interval_s,
                 lambda at: self._send(self._charge_parameter_discovery_req(), at),
                 now,
             )
+        cancelled = self.timers.cancel(ONGOING_TIMER)
+        self._schedule_tuple_id = self.profile.schedule_tuple_id(content)
         evse = content["DC_EVSEChargeParameter"]
         self.evse_limits = {
             "max_current_a": to_float(evse["EVSEMaximumCurrentLimit"]),
@@ -374,7 +399,7 @@ class EvccMachine(TimedCore):
                 f"EVSE maximum voltage {self.evse_limits['max_voltage_v']:g} V is below the pack voltage "
                 f"{self.battery.open_circuit_voltage_v:.0f} V",
             )
-        return self._cable_check(now)
+        return cancelled + self._cable_check(now)
 
     def _cable_check(self, now: float) -> list[Action]:
         actions: list[Action] = []
@@ -477,14 +502,14 @@ class EvccMachine(TimedCore):
     def _on_WeldingDetectionRes(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
         present = to_float(content["EVSEPresentVoltage"])
         if present <= self.config.welding_safe_voltage_v:
-            return self._send(self._request("SessionStopReq", {}), now)
+            return self._send(self._session_stop_req(), now)
         if self._welding_requests >= self.config.max_welding_detection_requests:
             note = Note(
                 "welding detection",
                 False,
                 f"EVSE output still {present:.0f} V after {self._welding_requests} WeldingDetectionReq",
             )
-            return [note] + self._send(self._request("SessionStopReq", {}), now)
+            return [note] + self._send(self._session_stop_req(), now)
         return self._later(self.config.welding_detection_interval_s, self._welding_detection, now)
 
     def _on_SessionStopRes(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
@@ -507,7 +532,7 @@ class EvccMachine(TimedCore):
             *self.timers.cancel(PRE_CHARGE_TIMER),
             *self.timers.cancel(READY_TO_CHARGE_TIMER),
         ]
-        return actions + self._send(self._request("SessionStopReq", {}), now)
+        return actions + self._send(self._session_stop_req(), now)
 
     def _may_stop_without_energy(self, name: str, content: dict[str, Any]) -> bool:
         """Whether the session may end with SessionStopReq right after this response: charge parameters are
@@ -570,27 +595,26 @@ class EvccMachine(TimedCore):
 
     def _charge_parameter_discovery_req(self) -> Message:
         p = self.battery.params
-        content = {
-            "EVRequestedEnergyTransferType": self.config.energy_transfer_type,
-            "DC_EVChargeParameter": {
-                "DC_EVStatus": self._ev_status(),
-                "EVMaximumCurrentLimit": physical(p.max_current_a, "A"),
-                "EVMaximumVoltageLimit": physical(p.max_voltage_v, "V"),
-            },
+        parameters = {
+            "DC_EVStatus": self._ev_status(),
+            "EVMaximumCurrentLimit": physical(p.max_current_a, "A"),
+            "EVMaximumVoltageLimit": physical(p.max_voltage_v, "V"),
         }
+        content = self.profile.charge_parameter_request(self.config.energy_transfer_type, parameters)
         return self._request("ChargeParameterDiscoveryReq", content)
 
     def _power_delivery_req(self, *, ready: bool) -> Message:
         self._last_power_delivery_ready = ready
-        content = {
-            "ReadyToChargeState": ready,
-            "DC_EVPowerDeliveryParameter": {
-                "DC_EVStatus": self._ev_status(),
-                "BulkChargingComplete": self.battery.bulk_charging_complete,
-                "ChargingComplete": self.battery.charging_complete,
-            },
+        parameters = {
+            "DC_EVStatus": self._ev_status(),
+            "BulkChargingComplete": self.battery.bulk_charging_complete,
+            "ChargingComplete": self.battery.charging_complete,
         }
+        content = self.profile.power_delivery_request(ready, self._schedule_tuple_id, parameters)
         return self._request("PowerDeliveryReq", content)
+
+    def _session_stop_req(self) -> Message:
+        return self._request("SessionStopReq", self.profile.session_stop_request(self.config.pause))
 
     def _current_demand_req(self, now: float) -> Message:
         battery = self.battery

@@ -31,6 +31,7 @@ from harness.protocol.din70121.messages import (
     v2g_message,
     with_session_id,
 )
+from harness.protocol.din70121.profile import DIN, DcProfile
 from harness.protocol.faults import Delay, Drop, Fault, Rewrite
 
 # A SessionID no SECC hands out by chance in a test run (8 bytes, DIN SPEC 70121 8.4.3.2).
@@ -136,9 +137,19 @@ def corrupt(payload: bytes, corruption: str) -> bytes:
         raise ValueError(f"unknown corruption {corruption!r}; one of {sorted(CORRUPTIONS)}") from None
 
 
-def request_template(name: str, soc: float = 50.0) -> dict[str, Any]:
-    """A plausible body of request ``name`` (values of a typical DC session), for out-of-sequence tests."""
+def request_template(name: str, soc: float = 50.0, profile: DcProfile = DIN) -> dict[str, Any]:
+    """A plausible body of request ``name`` (values of a typical DC session) in ``profile``'s protocol,
+    for out-of-sequence tests; ``name`` is the protocol's own (wire) name."""
+    canonical = profile.canonical(name)
+    if canonical is None:
+        raise ValueError(f"{name} is not a {profile.name} request")
     status = dc_ev_status(soc)
+    dc_charge_parameters = {
+        "DC_EVStatus": status,
+        "EVMaximumCurrentLimit": physical(200.0, "A"),
+        "EVMaximumVoltageLimit": physical(420.0, "V"),
+    }
+    dc_power_delivery = {"DC_EVStatus": status, "BulkChargingComplete": False, "ChargingComplete": False}
     templates: dict[str, dict[str, Any]] = {
         "SessionSetupReq": {"EVCCID": "020000000001"},
         "ServiceDiscoveryReq": {},
@@ -147,28 +158,15 @@ def request_template(name: str, soc: float = 50.0) -> dict[str, Any]:
             "SelectedServiceList": {"SelectedService": [{"ServiceID": 1}]},
         },
         "ContractAuthenticationReq": {},
-        "ChargeParameterDiscoveryReq": {
-            "EVRequestedEnergyTransferType": "DC_extended",
-            "DC_EVChargeParameter": {
-                "DC_EVStatus": status,
-                "EVMaximumCurrentLimit": physical(200.0, "A"),
-                "EVMaximumVoltageLimit": physical(420.0, "V"),
-            },
-        },
+        "ServiceDetailReq": {"ServiceID": 1},
+        "ChargeParameterDiscoveryReq": profile.charge_parameter_request("DC_extended", dc_charge_parameters),
         "CableCheckReq": {"DC_EVStatus": status},
         "PreChargeReq": {
             "DC_EVStatus": status,
             "EVTargetVoltage": physical(360.0, "V"),
             "EVTargetCurrent": physical(0.0, "A"),
         },
-        "PowerDeliveryReq": {
-            "ReadyToChargeState": True,
-            "DC_EVPowerDeliveryParameter": {
-                "DC_EVStatus": status,
-                "BulkChargingComplete": False,
-                "ChargingComplete": False,
-            },
-        },
+        "PowerDeliveryReq": profile.power_delivery_request(True, None, dc_power_delivery),
         "CurrentDemandReq": {
             "DC_EVStatus": status,
             "EVTargetCurrent": physical(50.0, "A"),
@@ -182,18 +180,19 @@ def request_template(name: str, soc: float = 50.0) -> dict[str, Any]:
             "EVTargetVoltage": physical(380.0, "V"),
         },
         "WeldingDetectionReq": {"DC_EVStatus": status},
-        "SessionStopReq": {},
+        "SessionStopReq": profile.session_stop_request(False),
     }
-    return copy.deepcopy(templates[name])
+    return copy.deepcopy(templates[canonical])
 
 
-def out_of_sequence(instead_of: str, send: str, occurrence: int = 1) -> Fault:
-    """Send request ``send`` (plausible content, the session's SessionID) in place of ``instead_of``."""
+def out_of_sequence(instead_of: str, send: str, occurrence: int = 1, profile: DcProfile = DIN) -> Fault:
+    """Send request ``send`` (plausible content in ``profile``'s protocol, the session's SessionID) in
+    place of ``instead_of``."""
 
     def rewrite(action: Send) -> Send:
         header = session_id(action.message) or "00"
         # (``send`` is the request's name here, not events.send: the action is built directly)
-        return Send(v2g_message(header, send, request_template(send)), send)
+        return Send(v2g_message(header, send, request_template(send, profile=profile)), send)
 
     return Rewrite(sends(instead_of), rewrite=rewrite, **_window(occurrence))
 

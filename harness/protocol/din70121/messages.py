@@ -313,20 +313,23 @@ def dc_evse_status(
     }
 
 
-def supported_app_protocol_req(schema_id: int = 1, priority: int = 1) -> Message:
+def app_protocol_entry(
+    namespace: str, major: int, minor: int, schema_id: int, priority: int
+) -> dict[str, Any]:
+    """One AppProtocol of a supportedAppProtocolReq."""
     return {
-        "supportedAppProtocolReq": {
-            "AppProtocol": [
-                {
-                    "ProtocolNamespace": DIN_NAMESPACE,
-                    "VersionNumberMajor": DIN_VERSION_MAJOR,
-                    "VersionNumberMinor": DIN_VERSION_MINOR,
-                    "SchemaID": schema_id,
-                    "Priority": priority,
-                }
-            ]
-        }
+        "ProtocolNamespace": namespace,
+        "VersionNumberMajor": major,
+        "VersionNumberMinor": minor,
+        "SchemaID": schema_id,
+        "Priority": priority,
     }
+
+
+def supported_app_protocol_req(schema_id: int = 1, priority: int = 1) -> Message:
+    """A supportedAppProtocolReq offering DIN SPEC 70121 only."""
+    entry = app_protocol_entry(DIN_NAMESPACE, DIN_VERSION_MAJOR, DIN_VERSION_MINOR, schema_id, priority)
+    return {"supportedAppProtocolReq": {"AppProtocol": [entry]}}
 
 
 def supported_app_protocol_res(code: str, schema_id: int | None) -> Message:

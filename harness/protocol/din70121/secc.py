@@ -1,4 +1,4 @@
-"""The SECC side of a DIN SPEC 70121 DC session, sans-I/O.
+"""The SECC side of a DIN SPEC 70121 (or, with its profile, ISO 15118-2) DC session, sans-I/O.
 
 `SeccMachine.handle(event, now)` takes a decoded request (or a timer expiry, connection event) and returns
 actions: the response to send, timers to (re)arm, and - when the session ends - Close and StopSession. It
@@ -8,6 +8,11 @@ The power stage is any :class:`~harness.protocol.din70121.models.DcChargerModel`
 every request before it reads the present values, so a simulated clock gives deterministic physics.
 
 Checks a tester makes on the EVCC (session id, sequence) come out as :class:`Note` actions.
+
+The machine speaks canonical (DIN SPEC 70121) message names; its profile
+(:mod:`harness.protocol.din70121.profile`) renames and reshapes what the protocol negotiated in
+supportedAppProtocol has otherwise.  Given several profiles, it offers each and takes the EVCC's
+preferred one.
 """
 
 from __future__ import annotations
@@ -40,7 +45,6 @@ from harness.protocol.din70121.events import (
 )
 from harness.protocol.din70121.messages import (
     CHARGE_SERVICE_ID,
-    REQUEST_TO_RESPONSE,
     SESSION_ID_BYTES,
     DCEVSEStatusCode,
     EVSENotification,
@@ -61,15 +65,11 @@ from harness.protocol.din70121.messages import (
     v2g_message,
 )
 from harness.protocol.din70121.models import DcChargerModel
+from harness.protocol.din70121.profile import DcProfile, DinProfile, PowerDeliveryKind, ResponseContext
 from harness.protocol.din70121.timing import SEQUENCE_TIMER, DinTimings
 
-# DIN SPEC 70121 8.4.3.3.2: EnergyTransferType values that mean DC charging.
+# DIN SPEC 70121 8.4.3.3.2 / ISO 15118-2 EnergyTransferModeType: the values that mean DC charging.
 DC_ENERGY_TRANSFER_TYPES = frozenset({"DC_core", "DC_extended", "DC_combo_core", "DC_unique"})
-# DIN SPEC 70121 8.4.3.7 (SAScheduleList): one PMax schedule covering a day.
-SCHEDULE_DURATION_S = 86_400
-# DIN SPEC 70121 PMaxScheduleEntry: PMax is xs:short; its largest value leaves the DC limits of
-# DC_EVSEChargeParameter as the only power limit (what the sample captures show).
-PMAX_NO_LIMIT = 32_767
 
 
 class SeccState(StrEnum):
@@ -100,7 +100,8 @@ ALLOWED_REQUESTS: dict[SeccState, frozenset[str]] = {
     SeccState.WAIT_APP_PROTOCOL: frozenset({"supportedAppProtocolReq"}),
     SeccState.WAIT_SESSION_SETUP: frozenset({"SessionSetupReq"}),
     SeccState.SESSION_SET_UP: frozenset({"ServiceDiscoveryReq"}),
-    SeccState.SERVICES_DISCOVERED: frozenset({"ServicePaymentSelectionReq"}),
+    # ServiceDetailReq: ISO 15118-2 only (the DIN SPEC 70121 profile has no such request).
+    SeccState.SERVICES_DISCOVERED: frozenset({"ServiceDetailReq", "ServicePaymentSelectionReq"}),
     SeccState.PAYMENT_SELECTED: frozenset({"ContractAuthenticationReq"}),
     SeccState.AUTHORIZED: frozenset({"ContractAuthenticationReq", "ChargeParameterDiscoveryReq"}),
     SeccState.CHARGE_PARAMETERS_ONGOING: frozenset({"ChargeParameterDiscoveryReq"}),
@@ -118,8 +119,8 @@ ALLOWED_REQUESTS: dict[SeccState, frozenset[str]] = {
 class SeccConfig:
     """What the reference SECC offers and how it behaves (the SECC's PICS/PIXIT)."""
 
-    # DIN SPEC 70121 8.4.3.2: EVSEID is hexBinary; 0x00 when the EVSE has none.
-    evse_id: str = "00"
+    # The EVSEID; None: the protocol's "no id" (DIN SPEC 70121: hexBinary 00).
+    evse_id: str | None = None
     payment_options: tuple[str, ...] = (PaymentOption.ExternalPayment,)
     energy_transfer_type: str = "DC_extended"
     free_service: bool = False
@@ -141,6 +142,8 @@ class SeccMachine(TimedCore):
     charger: DcChargerModel
     config: SeccConfig = field(default_factory=SeccConfig)
     timings: DinTimings = field(default_factory=DinTimings)
+    # The protocols the SECC offers in supportedAppProtocol; none given: DIN SPEC 70121 with ``timings``.
+    profiles: tuple[DcProfile, ...] = ()
     state: SeccState = SeccState.WAIT_CONNECTION
     session: str | None = None
     schema_id: int | None = None
@@ -148,9 +151,18 @@ class SeccMachine(TimedCore):
     requests: list[str] = field(default_factory=list)
     # Set by StopRequested: the reason the EVSE wants charging to end.
     stop_requested: str | None = None
+    # Set when the EVCC paused the session (ISO 15118-2 SessionStopReq Pause): it may resume it.
+    paused: bool = False
+    profile: DcProfile = field(init=False)
     timers: TimerTable = field(default_factory=TimerTable, init=False, repr=False)
     _authorization_rounds: int = field(default=0, init=False, repr=False)
     _charge_parameter_rounds: int = field(default=0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.profiles:
+            self.profiles = (DinProfile(self.timings),)
+        self.profile = self.profiles[0]
+        self.timings = self.profile.timings
 
     # --- entry point ---
 
@@ -173,7 +185,7 @@ class SeccMachine(TimedCore):
                 return self._stop(
                     StopResult.TIMEOUT,
                     "no request within V2G_SECC_Sequence_Timeout "
-                    f"({self.timings.secc_sequence_timeout_s:g} s, DIN SPEC 70121 Table 75)",
+                    f"({self.timings.secc_sequence_timeout_s:g} s, {self.timings.clause(SEQUENCE_TIMER)})",
                     note=("V2G_SECC_Sequence_Timeout", False),
                 )
             return []
@@ -190,16 +202,17 @@ class SeccMachine(TimedCore):
 
     def _on_request(self, message: Message, now: float) -> list[Action]:
         try:
-            name = message_name(message)
+            wire = message_name(message)
         except ValueError as exc:
             return self._stop(StopResult.MALFORMED, str(exc), note=("decodable request", False))
         actions: list[Action] = [*self.timers.cancel(SEQUENCE_TIMER)]
-        self.requests.append(name)
+        self.requests.append(wire)
         self.charger.advance_to(now)
-        if name not in REQUEST_TO_RESPONSE:
+        name = self.profile.canonical(wire)
+        if name is None or name not in self.profile.request_to_response():
             return actions + self._stop(
                 StopResult.SEQUENCE_ERROR,
-                f"{name} is not a DIN SPEC 70121 request",
+                f"{wire} is not a {self.profile.name} request",
                 note=("request type", False),
             )
         if name != "supportedAppProtocolReq" and name != "SessionSetupReq" and self.session is not None:
@@ -209,7 +222,7 @@ class SeccMachine(TimedCore):
                     name,
                     ResponseCode.FAILED_UnknownSession,
                     StopResult.UNKNOWN_SESSION,
-                    f"{name} carries SessionID {received}, the session is {self.session}",
+                    f"{wire} carries SessionID {received}, the session is {self.session}",
                     check="SessionID",
                 )
         allowed = ALLOWED_REQUESTS.get(self.state, frozenset())
@@ -218,7 +231,7 @@ class SeccMachine(TimedCore):
                 name,
                 ResponseCode.FAILED_SequenceError,
                 StopResult.SEQUENCE_ERROR,
-                f"{name} is out of sequence in state {self.state} (allowed: {sorted(allowed)})",
+                f"{wire} is out of sequence in state {self.state} (allowed: {self._wire_names(allowed)})",
                 check="message sequence",
             )
         try:
@@ -229,19 +242,27 @@ class SeccMachine(TimedCore):
                 name,
                 ResponseCode.FAILED,
                 StopResult.MALFORMED,
-                f"{name} content error: {exc!r}",
+                f"{wire} content error: {exc!r}",
                 check="request content",
             )
+
+    def _wire_names(self, canonical: frozenset[str]) -> list[str]:
+        """The names of ``canonical`` requests in the negotiated protocol (those it has), sorted."""
+        has = self.profile.request_to_response()
+        return sorted(self.profile.wire(name) for name in canonical if name in has)
 
     def _on_supportedAppProtocolReq(
         self, content: dict[str, Any], message: Message, now: float
     ) -> list[Action]:
-        negotiation = app_protocol.negotiate(content)
+        negotiation = app_protocol.negotiate(content, [profile.protocol for profile in self.profiles])
         response = supported_app_protocol_res(negotiation.code, negotiation.schema_id)
         if not negotiation.ok:
+            offered = " or ".join(profile.describe() for profile in self.profiles)
             return [send(response)] + self._stop(
-                StopResult.NEGOTIATION_FAILED, "the EVCC offered no DIN SPEC 70121 version 2 protocol"
+                StopResult.NEGOTIATION_FAILED, f"the EVCC offered no protocol this SECC speaks ({offered})"
             )
+        self.profile = next(p for p in self.profiles if p.protocol.namespace == negotiation.namespace)
+        self.timings = self.profile.timings
         self.schema_id = negotiation.schema_id
         self.state = SeccState.WAIT_SESSION_SETUP
         return self._respond(response, now)
@@ -263,6 +284,20 @@ class SeccMachine(TimedCore):
     def _on_ServiceDiscoveryReq(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
         self.state = SeccState.SERVICES_DISCOVERED
         return self._respond(self._response("ServiceDiscoveryRes", ResponseCode.OK), now)
+
+    def _on_ServiceDetailReq(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
+        # ISO 15118-2 8.4.3.4: details of a service the SECC offered; the reference SECC offers the
+        # charge service only, which has no parameter sets.
+        service_id = int(content["ServiceID"])
+        if service_id != CHARGE_SERVICE_ID:
+            return self._refuse(
+                "ServiceDetailReq",
+                ResponseCode.FAILED_ServiceIDInvalid,
+                StopResult.PARAMETER_ERROR,
+                f"ServiceDetailReq for ServiceID {service_id}, which was not offered",
+                check="service detail",
+            )
+        return self._respond(self._response("ServiceDetailRes", ResponseCode.OK), now)
 
     def _on_ServicePaymentSelectionReq(
         self, content: dict[str, Any], message: Message, now: float
@@ -309,7 +344,7 @@ class SeccMachine(TimedCore):
     def _on_ChargeParameterDiscoveryReq(
         self, content: dict[str, Any], message: Message, now: float
     ) -> list[Action]:
-        requested = content.get("EVRequestedEnergyTransferType")
+        requested = self.profile.requested_energy_transfer(content)
         if requested not in DC_ENERGY_TRANSFER_TYPES:
             return self._refuse(
                 "ChargeParameterDiscoveryReq",
@@ -361,7 +396,16 @@ class SeccMachine(TimedCore):
         return self._respond(response, now)
 
     def _on_PowerDeliveryReq(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
-        ready = bool(content["ReadyToChargeState"])
+        kind = self.profile.power_delivery_kind(content)
+        if kind is PowerDeliveryKind.RENEGOTIATE:
+            return self._refuse(
+                "PowerDeliveryReq",
+                ResponseCode.FAILED,
+                StopResult.PARAMETER_ERROR,
+                "PowerDeliveryReq(ChargeProgress=Renegotiate): the reference SECC does not renegotiate",
+                check="renegotiation",
+            )
+        ready = kind is PowerDeliveryKind.START
         if self.state is SeccState.PRECHARGING and not ready:
             # The EV gives up before energy transfer: open the output, session may stop.
             self.charger.stop()
@@ -375,7 +419,7 @@ class SeccMachine(TimedCore):
                 "PowerDeliveryReq",
                 ResponseCode.FAILED_SequenceError,
                 StopResult.SEQUENCE_ERROR,
-                "PowerDeliveryReq(ReadyToChargeState=true) during energy transfer",
+                "PowerDeliveryReq asks to start during energy transfer",
                 check="message sequence",
             )
         else:
@@ -396,8 +440,14 @@ class SeccMachine(TimedCore):
     def _on_SessionStopReq(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
         self.charger.stop()
         actions: list[Action] = [send(self._response("SessionStopRes", ResponseCode.OK))]
+        self.paused = self.profile.pauses(content)
+        reason = (
+            "SessionStopReq(Pause) answered: the session may be resumed"
+            if self.paused
+            else "SessionStopReq answered"
+        )
         # DIN SPEC 70121 8.4.3.13: the EVCC closes the TCP connection after SessionStopRes; the SECC waits.
-        return actions + self._stop(StopResult.COMPLETED, "SessionStopReq answered", close=False)
+        return actions + self._stop(StopResult.COMPLETED, reason, close=False)
 
     # --- responses ---
 
@@ -420,7 +470,7 @@ class SeccMachine(TimedCore):
         params = charger.params
         content: dict[str, Any]
         if name == "SessionSetupRes":
-            content = {"ResponseCode": str(code), "EVSEID": normalise_hex(self.config.evse_id)}
+            content = {"ResponseCode": str(code), "EVSEID": self.profile.evse_id(self.config.evse_id)}
         elif name == "ServiceDiscoveryRes":
             content = {
                 "ResponseCode": str(code),
@@ -433,28 +483,14 @@ class SeccMachine(TimedCore):
             }
         elif name in ("ServicePaymentSelectionRes", "SessionStopRes"):
             content = {"ResponseCode": str(code)}
+        elif name == "ServiceDetailRes":
+            content = {"ResponseCode": str(code), "ServiceID": CHARGE_SERVICE_ID}
         elif name == "ContractAuthenticationRes":
             content = {"ResponseCode": str(code), "EVSEProcessing": str(EVSEProcessing.Finished)}
         elif name == "ChargeParameterDiscoveryRes":
             content = {
                 "ResponseCode": str(code),
                 "EVSEProcessing": str(EVSEProcessing.Finished),
-                "SAScheduleList": {
-                    "SAScheduleTuple": [
-                        {
-                            "SAScheduleTupleID": 1,
-                            "PMaxSchedule": {
-                                "PMaxScheduleID": 1,
-                                "PMaxScheduleEntry": [
-                                    {
-                                        "RelativeTimeInterval": {"start": 0, "duration": SCHEDULE_DURATION_S},
-                                        "PMax": PMAX_NO_LIMIT,
-                                    }
-                                ],
-                            },
-                        }
-                    ]
-                },
                 "DC_EVSEChargeParameter": {
                     "DC_EVSEStatus": self.evse_status(),
                     "EVSEMaximumCurrentLimit": physical(params.max_current_a, "A"),
@@ -501,7 +537,11 @@ class SeccMachine(TimedCore):
             }
         else:
             raise ValueError(f"no DIN SPEC 70121 response called {name}")
-        return v2g_message(self.session or "00", name, content)
+        content["ResponseCode"] = self.profile.wire(str(code))
+        context = ResponseContext(self.profile.evse_id(self.config.evse_id), params.max_power_w)
+        return v2g_message(
+            self.session or "00", self.profile.wire(name), self.profile.adapt_response(name, content, context)
+        )
 
     def _respond(self, response: Message, now: float) -> list[Action]:
         return [send(response), self._arm_sequence_timer(now)]
@@ -515,7 +555,7 @@ class SeccMachine(TimedCore):
     ) -> list[Action]:
         """Answer ``request`` with a FAILED code, then end the session (DIN SPEC 70121 8.8: after a FAILED
         response the SECC stops the session)."""
-        response_name = REQUEST_TO_RESPONSE[request]
+        response_name = self.profile.request_to_response()[request]
         if response_name == "supportedAppProtocolRes":
             response = supported_app_protocol_res("Failed_NoNegotiation", None)
         else:

@@ -44,6 +44,8 @@ V2G_SECC_CP_OSCILLATOR_RETAIN_TIME_S = 1.5
 MSG_TIMER = "V2G_EVCC_Msg_Timeout"
 COMMUNICATION_SETUP_TIMER = "V2G_EVCC_CommunicationSetup_Timeout"
 READY_TO_CHARGE_TIMER = "V2G_EVCC_ReadyToCharge_Timeout"
+# ISO 15118-2's (the machines also run its profile; DIN SPEC 70121 has no such timer).
+ONGOING_TIMER = "V2G_EVCC_Ongoing_Timeout"
 CABLE_CHECK_TIMER = "V2G_EVCC_CableCheck_Timeout"
 PRE_CHARGE_TIMER = "V2G_EVCC_PreCharge_Timeout"
 SEQUENCE_TIMER = "V2G_SECC_Sequence_Timeout"
@@ -150,6 +152,20 @@ class DinTimings:
     def from_lab(cls, timer: Callable[[str], float]) -> DinTimings:
         """The timings of a lab: ``timer`` is its PIXIT lookup by registry name (``Pixit.timer``)."""
         return cls(**{field_name: timer(name) for field_name, (name, _, _) in PIXIT_TIMERS.items()})
+
+    @property
+    def ongoing_timeout_s(self) -> None:
+        """DIN SPEC 70121 Table 77 bounds an Ongoing wait by the ready-to-charge timer, not a timer of its
+        own (ISO 15118-2 has V2G_EVCC_Ongoing_Timeout)."""
+        return None
+
+    @staticmethod
+    def clause(timer_name: str) -> str:
+        """The clause a verdict cites for ``timer_name``."""
+        return next(
+            (clause for name, clause, _ in PIXIT_TIMERS.values() if name == timer_name),
+            "DIN SPEC 70121 Table 75",
+        )
 
     def msg_timeout_s(self, request_name: str) -> float:
         """DIN SPEC 70121 Table 75: the EVCC's timeout for the response to ``request_name``."""

@@ -193,6 +193,7 @@ class Present(Check):
     min: int | _Unset = UNSET
     max: int | None | _Unset = UNSET
     on_missing: Verdict | _Unset = UNSET
+    precondition: bool | _Unset = UNSET
 
 
 def absent(selector: Selector, on_missing: Verdict | _Unset = UNSET) -> Present:
@@ -208,6 +209,7 @@ class Fields(Check):
     select: Selector
     where: Where = field(default_factory=dict)
     on_missing: Verdict | _Unset = UNSET
+    precondition: bool | _Unset = UNSET
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +222,7 @@ class ResponseTime(Check):
     max_s: float
     until_next_request: bool | _Unset = UNSET
     on_missing: Verdict | _Unset = UNSET
+    precondition: bool | _Unset = UNSET
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +235,7 @@ class NoResponse(Check):
     window_s: float
     until_next_request: bool | _Unset = UNSET
     on_missing: Verdict | _Unset = UNSET
+    precondition: bool | _Unset = UNSET
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +250,7 @@ class Interval(Check):
     tolerance_s: float | _Unset = UNSET
     per_source: bool | _Unset = UNSET
     on_missing: Verdict | _Unset = UNSET
+    precondition: bool | _Unset = UNSET
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +262,7 @@ class Sequence(Check):
     pattern: tuple[Item, ...]
     complete: bool | _Unset = UNSET
     on_missing: Verdict | _Unset = UNSET
+    precondition: bool | _Unset = UNSET
 
 
 def sequence(

@@ -83,8 +83,9 @@ SESSION_PATTERN: tuple[tuple[str, int, int | None], ...] = (
 )
 
 
-def message_protocol(name: str) -> str:
-    return APP_PROTOCOL if name.startswith("supportedAppProtocol") else DIN
+def message_protocol(name: str, session_protocol: str = DIN) -> str:
+    """The timeline's protocol label of message ``name`` in a session of ``session_protocol``."""
+    return APP_PROTOCOL if name.startswith("supportedAppProtocol") else session_protocol
 
 
 def field_path(name: str, field: str) -> str:
@@ -94,9 +95,10 @@ def field_path(name: str, field: str) -> str:
     return f"V2G_Message.Body.{name}.{field}"
 
 
-def din(name: str, sender: str | None = None, where: Where | None = None) -> Selector:
-    """DIN SPEC 70121 (or supportedAppProtocol) message ``name`` from ``sender``."""
-    return select(message_protocol(name), name, sender=sender, where=where or None)
+def din(name: str, sender: str | None = None, where: Where | None = None, protocol: str = DIN) -> Selector:
+    """DIN SPEC 70121 (or supportedAppProtocol) message ``name`` from ``sender``; ``protocol`` is the
+    timeline label of another DC protocol of the same message shape (ISO 15118-2)."""
+    return select(message_protocol(name, protocol), name, sender=sender, where=where or None)
 
 
 def din_fields(name: str, **fields: Any) -> dict[str, Any]:
@@ -108,6 +110,8 @@ def response_to(request: str) -> str:
     return REQUEST_TO_RESPONSE[request]
 
 
-def session_sequence(names: list[tuple[str, int, int | None]], sender: str) -> tuple[Item, ...]:
+def session_sequence(
+    names: list[tuple[str, int, int | None]], sender: str, protocol: str = DIN
+) -> tuple[Item, ...]:
     """The items of a sequence pattern of ``(name, min, max)`` messages from ``sender``."""
-    return tuple(Item(din(name, sender), low, high) for name, low, high in names)
+    return tuple(Item(din(name, sender, protocol=protocol), low, high) for name, low, high in names)

@@ -175,7 +175,9 @@ def _authorization_outcome(value: Any, where: str) -> None:
     _expect(value in ("authorized", "refused"), where, "authorized or refused", value)
 
 
-_ON_MISSING: dict[str, _Checker] = {"on_missing": _verdict}
+# Keys every kind takes: the verdict when nothing to judge was seen, and whether the check is a tester
+# precondition (not met: the scenario is INCONCLUSIVE, harness.verdict.expectations.evaluate).
+_COMMON: dict[str, _Checker] = {"on_missing": _verdict, "precondition": _boolean}
 _REQUEST_RESPONSE: dict[str, _Checker] = {
     "request": check_selector,
     "response": check_selector,
@@ -184,15 +186,15 @@ _REQUEST_RESPONSE: dict[str, _Checker] = {
 
 # kind -> (required keys, {key: checker}); "kind" itself is implied.
 KINDS: dict[str, tuple[tuple[str, ...], dict[str, _Checker]]] = {
-    "present": (("select",), {"select": check_selector, "min": _count, "max": _count_or_none, **_ON_MISSING}),
-    "fields": (("select", "where"), {"select": check_selector, "where": check_where, **_ON_MISSING}),
+    "present": (("select",), {"select": check_selector, "min": _count, "max": _count_or_none, **_COMMON}),
+    "fields": (("select", "where"), {"select": check_selector, "where": check_where, **_COMMON}),
     "response_time": (
         ("request", "response", "max_s"),
-        {**_REQUEST_RESPONSE, "max_s": _seconds, **_ON_MISSING},
+        {**_REQUEST_RESPONSE, "max_s": _seconds, **_COMMON},
     ),
     "no_response": (
         ("request", "response", "window_s"),
-        {**_REQUEST_RESPONSE, "window_s": _seconds, **_ON_MISSING},
+        {**_REQUEST_RESPONSE, "window_s": _seconds, **_COMMON},
     ),
     "interval": (
         ("select",),
@@ -202,10 +204,10 @@ KINDS: dict[str, tuple[tuple[str, ...], dict[str, _Checker]]] = {
             "max_s": _seconds_or_none,
             "tolerance_s": _seconds,
             "per_source": _boolean,
-            **_ON_MISSING,
+            **_COMMON,
         },
     ),
-    "sequence": (("pattern",), {"pattern": _pattern, "complete": _boolean, **_ON_MISSING}),
+    "sequence": (("pattern",), {"pattern": _pattern, "complete": _boolean, **_COMMON}),
     # DER client judgements (harness.verdict.der_judging): times in server seconds, power in W.
     "der_responses": (
         ("speedup",),
@@ -217,7 +219,7 @@ KINDS: dict[str, tuple[tuple[str, ...], dict[str, _Checker]]] = {
             "require": _status_map,
             "user_choices": _boolean,
             "server_revision": _count,
-            **_ON_MISSING,
+            **_COMMON,
         },
     ),
     "der_power": (
@@ -232,7 +234,7 @@ KINDS: dict[str, tuple[tuple[str, ...], dict[str, _Checker]]] = {
             "pf_tolerance": _seconds,
             "var_tolerance": _seconds,
             "min_grid_points": _count,
-            **_ON_MISSING,
+            **_COMMON,
         },
     ),
     "der_poll_rate": (
@@ -242,19 +244,19 @@ KINDS: dict[str, tuple[tuple[str, ...], dict[str, _Checker]]] = {
             "poll_rate_s": _count,
             "tolerance_s": _seconds,
             "min_polls": _count,
-            **_ON_MISSING,
+            **_COMMON,
         },
     ),
     # DER server judgements (harness.verdict.der_server_judging).
-    "der_server_programs": ((), {**_ON_MISSING}),
-    "der_server_writes": (("roots",), {"roots": _strings, **_ON_MISSING}),
+    "der_server_programs": ((), {**_COMMON}),
+    "der_server_writes": (("roots",), {"roots": _strings, **_COMMON}),
     "der_server_change": (
         ("speedup",),
-        {"speedup": _speedup, "slack_s": _seconds, "poll_period_s": _seconds, **_ON_MISSING},
+        {"speedup": _speedup, "slack_s": _seconds, "poll_period_s": _seconds, **_COMMON},
     ),
     "der_authorization": (
         ("program", "outcome", "refusal_prefix"),
-        {"program": _string, "outcome": _authorization_outcome, "refusal_prefix": _string, **_ON_MISSING},
+        {"program": _string, "outcome": _authorization_outcome, "refusal_prefix": _string, **_COMMON},
     ),
 }
 

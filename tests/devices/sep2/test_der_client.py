@@ -52,6 +52,8 @@ LOOPBACK = Link("loopback", "lo", "::1")
 # Server seconds after which a newly published control starts, and how long it lasts.
 LEAD_S = 300
 EVENT_S = 600
+# The DRLC event of the DRLC tests (server seconds).
+DRLC_S = 1800
 # setGradW 10 %/s of 7.2 kW: a full swing takes 10 s; readings this far from an edge are settled.
 SETTLE_S = 15
 
@@ -69,6 +71,28 @@ def settings(lab_pki: Path) -> DeviceSettings:
 
 
 Scenario = Callable[[DerSite, EvDer], Awaitable[None]]
+# How often the loop-lag probe wakes (wall seconds).
+LAG_PROBE_S = 0.01
+
+
+class LoopLag:
+    """The longest the event loop was late to wake a task during a run (wall seconds): what a loaded
+    machine added to every timer of the EV on this fast clock, measured rather than guessed."""
+
+    worst_s: float = 0.0
+
+    @classmethod
+    async def watch(cls) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(LAG_PROBE_S)
+            cls.worst_s = max(cls.worst_s, loop.time() - before - LAG_PROBE_S)
+
+    @classmethod
+    def server_s(cls) -> float:
+        """The worst lag of the last run in server seconds."""
+        return cls.worst_s * SPEEDUP
 
 
 def _run(
@@ -88,6 +112,8 @@ def _run(
         server = Sep2Server(clock, {lfdi: "ev"}, der=der_site)
         if servers is not None:
             servers.append(server)
+        LoopLag.worst_s = 0.0
+        lag = asyncio.create_task(LoopLag.watch())
         async with Sep2HttpServer(server.handle, server_tls("pfe-server", settings)) as http:
             url = f"https://127.0.0.1:{http.port}/dcap"
             ev_settings = replace(settings, addresses=MappingProxyType({"sep2_server": url}))
@@ -96,6 +122,7 @@ def _run(
             try:
                 await scenario(der_site, der)
             finally:
+                lag.cancel()
                 # Python 3.11's asyncio.wait_for can swallow a cancellation (see Sep2HttpServer.close):
                 # cancel until the device has really stopped.
                 while not task.done():
@@ -208,10 +235,11 @@ def test_scheduled_discharge_posts_received_started_completed_and_reads_export(
         _when(der, event["mrid"], EventState.ACTIVE),
         _when(der, event["mrid"], EventState.COMPLETED),
     )
-    # On time, give or take the scheduling of a loaded machine (a poll period).
-    assert event["start"] <= began < event["start"] + site.poll_rate
-    assert ended - began == pytest.approx(EVENT_S, abs=site.poll_rate)
-    during = _inside(site, began, ended)
+    # On time, give or take a poll period and what the loaded machine measurably delayed the loop by.
+    slack = site.poll_rate + LoopLag.server_s()
+    assert event["start"] <= began < event["start"] + slack
+    assert ended - began == pytest.approx(EVENT_S, abs=slack)
+    during = _inside(site, _acted(der, began), ended)
     assert during and all(w == pytest.approx(-3600, abs=50) for w in during)  # 50 % of 7.2 kW, exported
     before = _outside_before(site, began)
     assert before and all(w == 0 for w in before)
@@ -248,7 +276,7 @@ def _event(
     site, der = _run(settings, scenario, faults, **(site_options or {}))
     mrid = seen["mrid"]
     began, ended = _when(der, mrid, EventState.ACTIVE), _when(der, mrid, EventState.COMPLETED)
-    return site, der, mrid, _outside_before(site, began), _inside(site, began, ended)
+    return site, der, mrid, _outside_before(site, began), _inside(site, _acted(der, began), ended)
 
 
 def test_max_lim_w_caps_the_export_and_the_fault_ignores_it(settings: DeviceSettings) -> None:
@@ -267,7 +295,7 @@ def test_fixed_pf_meters_reactive_power_and_the_fault_ignores_it(settings: Devic
     site, der, mrid, *_ = _event(settings, modes)
     began, ended = _when(der, mrid, EventState.ACTIVE), _when(der, mrid, EventState.COMPLETED)
     reactive = _readings(site, REACTIVE_READING_SERIAL)
-    injected = [q for a, b, q in reactive if a >= began + SETTLE_S and b <= ended]
+    injected = [q for a, b, q in reactive if a >= _acted(der, began) + SETTLE_S and b <= ended]
     # 3600 W at cos phi 0.90 over-excited: 3600 * tan(acos 0.9) = 1744 var injected, negative in the meter.
     assert injected and all(q == pytest.approx(-1744, abs=30) for q in injected)
     site, *_ = _event(settings, modes, frozenset({"der-ev-ignores-fixedpf"}))
@@ -288,9 +316,11 @@ def _drlc_run(settings: DeviceSettings, faults: frozenset[str] = frozenset()) ->
 
     async def scenario(site: DerSite, der: EvDer) -> None:
         await _authorized(site, der)
-        _mrid, start, _end = await _discharge(site, {"opModFixedW": -10_000}, duration=1500)
-        seen.update(start=start + 300, end=start + 900)
-        servers[0].add_dr_event(start + 300, 600, 45)
+        # Half an hour of DRLC (3 wall seconds): long enough that a loaded machine's late poll still
+        # leaves settled readings inside it.
+        _mrid, start, _end = await _discharge(site, {"opModFixedW": -10_000}, duration=DRLC_S + 900)
+        seen.update(start=start + 300, end=start + 300 + DRLC_S)
+        servers[0].add_dr_event(start + 300, DRLC_S, 45)
         await _reading_from(site, seen["end"])
 
     site, der = _run(settings, scenario, faults, servers)
@@ -426,7 +456,7 @@ def test_next_drive_partial_caps_the_export(settings: DeviceSettings) -> None:
     ]
     plan = der.plans[seen["mrid"]]
     began = _when(der, seen["mrid"], EventState.ACTIVE)
-    during = [w for a, _b, w in _readings(site) if a >= began + SETTLE_S]
+    during = [w for a, _b, w in _readings(site) if a >= _acted(der, began) + SETTLE_S]
     assert 0 < plan.cap_w < 7200
     assert during and all(w == pytest.approx(-plan.cap_w, abs=50) for w in during)
 
@@ -523,8 +553,12 @@ def test_exports_unauthorized_fault_exports_before_declaring_its_inverter(settin
 
     site, der = _run(settings, scenario, frozenset({"der-ev-exports-unauthorized"}))
     first_put = site.puts[0].at
-    before = [w for _a, b, w in _readings(site) if b <= first_put]
-    assert before and min(before) == pytest.approx(-7200, abs=50)
+    before = [(a, w) for a, b, w in _readings(site) if b <= first_put]
+    # It exports before declaring its inverter: at full power once its ramp (from its first change of
+    # target, its own record) has settled.
+    ramped = der.inverter.changes[0][0] + SETTLE_S
+    assert before and min(w for _a, w in before) < 0
+    assert all(w == pytest.approx(-7200, abs=50) for a, w in before if a >= ramped)
     # Once the EV has seen the grant (its own record: a loaded machine may see it later on this fast
     # clock than the site gave it) and ramped down, it holds: nothing commands export.
     assert der.inverter.authorized_at >= first_put

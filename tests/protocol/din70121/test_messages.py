@@ -81,7 +81,7 @@ def test_negotiation_minor_deviation_and_failure() -> None:
     failed = app_protocol.negotiate({"AppProtocol": [offer("urn:din:70121:2012:MsgDef", 1, 0, 3, 1)]})
     assert failed.code is AppProtocolResponseCode.Failed_NoNegotiation
     assert not failed.ok
-    assert not app_protocol.accepted({"ResponseCode": "OK_SuccessfulNegotiation", "SchemaID": 2}, 1)
+    assert app_protocol.accepted({"ResponseCode": "OK_SuccessfulNegotiation", "SchemaID": 2}, [1]) is None
 
 
 def connected_secc() -> SeccMachine:
