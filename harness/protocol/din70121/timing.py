@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
+from typing import Any
 
 # DIN SPEC 70121 Table 75: the EVCC waits at most 2 s for the response to every request except
 # CurrentDemandReq.
@@ -110,6 +111,15 @@ PIXIT_TIMERS: dict[str, tuple[str, str, str]] = {
 }
 
 
+def require_positive_seconds(timings: Any, protocol: str) -> None:
+    """Every field of a timings dataclass is a positive number of seconds (a PIXIT override is checked
+    here)."""
+    for f in fields(timings):
+        value = getattr(timings, f.name)
+        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"{protocol} timer {f.name} must be a positive number of seconds, got {value!r}")
+
+
 def _register() -> None:
     from harness.protocol.timers import register_timer
 
@@ -134,10 +144,7 @@ class DinTimings:
     secc_cp_oscillator_retain_time_s: float = V2G_SECC_CP_OSCILLATOR_RETAIN_TIME_S
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"DIN timer {f.name} must be a positive number of seconds, got {value!r}")
+        require_positive_seconds(self, "DIN")
 
     @classmethod
     def from_pixit(cls, pixit: Mapping[str, float]) -> DinTimings:

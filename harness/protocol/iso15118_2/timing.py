@@ -9,11 +9,11 @@ with its own values and clauses, and a lab may override each protocol's separate
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 # Timer names in StartTimer/CancelTimer/TimerExpired: the standard's names, which the DC session machines
 # use for either protocol.
-from harness.protocol.din70121.timing import MSG_TIMER, ONGOING_TIMER
+from harness.protocol.din70121.timing import MSG_TIMER, ONGOING_TIMER, require_positive_seconds
 
 # ISO 15118-2 Table 109: the EVCC waits at most 2 s for a response, except those below.
 V2G_EVCC_MSG_TIMEOUT_S = 2.0
@@ -125,12 +125,7 @@ class Iso2Timings:
     evcc_pre_charge_timeout_s: float = V2G_EVCC_PRE_CHARGE_TIMEOUT_S
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-                raise ValueError(
-                    f"ISO 15118-2 timer {f.name} must be a positive number of seconds, got {value!r}"
-                )
+        require_positive_seconds(self, "ISO 15118-2")
 
     @classmethod
     def from_lab(cls, timer: Callable[[str], float]) -> Iso2Timings:

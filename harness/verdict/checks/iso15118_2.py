@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from harness.protocol.iso15118_2.profile import ISO2 as ISO2_PROFILE
+from harness.verdict.checks.din70121 import SESSION_PATTERN as SESSION_PATTERN_DIN
 from harness.verdict.checks.requirements import requirement
 
 ISO2: Final = "ISO-2"
@@ -23,24 +25,16 @@ ISO2_EVCC_01 = requirement("ISO2-EVCC-01")
 ISO2_EVCC_02 = requirement("ISO2-EVCC-02")
 ISO2_EVCC_03 = requirement("ISO2-EVCC-03")
 
-# The ISO 15118-2 DC (EIM) session's requests as a sequence pattern: (name, min, max), None unbounded
-# (ISO 15118-2 8.4: ServiceDetail is optional and may repeat; Authorization, ChargeParameterDiscovery,
-# CableCheck, PreCharge and WeldingDetection may repeat; CurrentDemand loops).
-SESSION_PATTERN: tuple[tuple[str, int, int | None], ...] = (
-    ("supportedAppProtocolReq", 1, 1),
-    ("SessionSetupReq", 1, 1),
-    ("ServiceDiscoveryReq", 1, 1),
-    ("ServiceDetailReq", 0, None),
-    ("PaymentServiceSelectionReq", 1, 1),
-    ("AuthorizationReq", 1, None),
-    ("ChargeParameterDiscoveryReq", 1, None),
-    ("CableCheckReq", 1, None),
-    ("PreChargeReq", 1, None),
-    ("PowerDeliveryReq", 1, 1),
-    ("CurrentDemandReq", 1, None),
-    ("PowerDeliveryReq", 1, 1),
-    ("WeldingDetectionReq", 0, None),
-    ("SessionStopReq", 1, 1),
+# The ISO 15118-2 DC (EIM) session's requests as a sequence pattern: (name, min, max), None unbounded.
+# DIN SPEC 70121's (harness.verdict.checks.din70121) in ISO 15118-2's names, with the optional and
+# repeatable ServiceDetail after ServiceDiscovery (ISO 15118-2 8.4).
+SESSION_PATTERN: tuple[tuple[str, int, int | None], ...] = tuple(
+    item
+    for name, low, high in SESSION_PATTERN_DIN
+    for item in (
+        [(ISO2_PROFILE.wire(name), low, high)]
+        + ([("ServiceDetailReq", 0, None)] if name == "ServiceDiscoveryReq" else [])
+    )
 )
 # The requests every regular ISO 15118-2 DC session has (ServiceDetail and WeldingDetection may be left
 # out).

@@ -13,7 +13,12 @@ from harness.devices.models.dc_charger import DcCharger
 from harness.protocol.core import LinkUp, MessageReceived, Send
 from harness.protocol.din70121.evcc import EvccConfig
 from harness.protocol.din70121.events import StopResult
-from harness.protocol.din70121.messages import app_protocol_entry, body, v2g_message
+from harness.protocol.din70121.messages import (
+    TYPICAL_DC_SESSION_REQUESTS,
+    app_protocol_entry,
+    body,
+    v2g_message,
+)
 from harness.protocol.din70121.profile import DIN
 from harness.protocol.din70121.secc import SeccConfig, SeccMachine
 from harness.protocol.din70121.timing import NEXT_REQUEST_TIMER
@@ -21,23 +26,8 @@ from harness.protocol.iso15118_2.profile import ISO2, ISO2_NAMESPACE, ISO2_NO_EV
 from harness.protocol.iso15118_2.timing import Iso2Timings
 
 SESSION_ID = "8FA57FDE2BFAFE78"  # the conftest's SECC session id
-# ISO 15118-2 DC with EIM, each repeated phase once (CableCheck and PreCharge repeat, CurrentDemand loops,
-# WeldingDetection repeats).
-ISO2_DC_SESSION = [
-    "supportedAppProtocolReq",
-    "SessionSetupReq",
-    "ServiceDiscoveryReq",
-    "PaymentServiceSelectionReq",
-    "AuthorizationReq",
-    "ChargeParameterDiscoveryReq",
-    "CableCheckReq",
-    "PreChargeReq",
-    "PowerDeliveryReq",
-    "CurrentDemandReq",
-    "PowerDeliveryReq",
-    "WeldingDetectionReq",
-    "SessionStopReq",
-]
+# ISO 15118-2 DC with EIM, each repeated phase once: DIN SPEC 70121's typical session in ISO 15118-2 names.
+ISO2_DC_SESSION = [ISO2.wire(name) for name in TYPICAL_DC_SESSION_REQUESTS]
 
 
 def _schema(message: dict[str, Any], session_schema: str) -> str:
