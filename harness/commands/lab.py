@@ -104,9 +104,12 @@ def _check(args: argparse.Namespace) -> int:
 def _timers(args: argparse.Namespace) -> int:
     from harness.lab.timers import known_timers
 
-    for timer in sorted(known_timers().values(), key=lambda t: t.name):
+    timers = sorted(known_timers().values(), key=lambda t: t.name)
+    width = max(len(timer.name) for timer in timers)
+    for timer in timers:
         flag = " [unverified]" if timer.unverified else ""
-        print(f"{timer.name:32} {timer.default_s:>8g} s  {timer.clause}{flag}\n{'':32} {timer.description}")
+        print(f"{timer.name:{width}} {timer.default_s:>8g} s  {timer.clause}{flag}")
+        print(f"{'':{width}} {timer.description}")
     return 0
 
 
