@@ -1,18 +1,20 @@
-"""josev (iso15118 0.31.2) as a DUT: its DIN SPEC 70121 SECC or EVCC, started by the `process` adapter.
+"""josev (iso15118 0.31.2) as a DUT: its DIN SPEC 70121 or ISO 15118-2 SECC or EVCC, started by the
+`process` adapter.
 
-    python -m harness.dut.josev_dut secc --interface vgi-dut0
+    python -m harness.dut.josev_dut secc --interface vgi-dut0 [--protocol iso15118-2]
 
 runs inside the DUT's network namespace (the adapter prefixes ``ip netns exec``). It takes josev's venv
 from :mod:`harness.dut.josev_env` (built on first use), configures josev through its environment variables
 (josev reads them, or a ``.env`` in its working directory, with ``environs``): the veth interface (josev
-needs the name of an interface with an IPv6 link-local address), DIN SPEC 70121 only, external
-identification (EIM), no TLS; then it starts josev's own SECC or EVCC handler with josev's simulated
-EVSE/EV controller.
+needs the name of an interface with an IPv6 link-local address), one protocol (``--protocol``: DIN SPEC
+70121 by default, or ISO 15118-2 DC), external identification (EIM), no TLS; then it starts josev's own
+SECC or EVCC handler with josev's simulated EVSE/EV controller.
 
 JVM warm-up, as a lab does before timing-critical tests: josev encodes and decodes every message through
 EXIficient in a JVM (py4j). A cold JVM interprets that code and its first CurrentDemand round trips take
 hundreds of milliseconds; a lab exercises the codec before the device under test goes on the bench. This
-launcher hands josev a codec instance that has already encoded and decoded every DIN message type once
+launcher hands josev a codec instance that has already encoded and decoded every message type of the
+protocol once
 and CurrentDemandReq ``--warmup`` times (default :data:`WARMUP_ROUNDS`), in josev's own process and JVM,
 so what the scenarios measure is josev warm, not its JIT compiler. ``--warmup 0`` measures it cold.
 """
@@ -33,9 +35,12 @@ from harness.dut.josev_env import java_path, josev_python
 # after 20 calls and ~17 ms after a few hundred, where it levels off; 150 round trips (300 calls, about
 # 10 s) get it onto that plateau without making every scenario's DUT start take minutes.
 WARMUP_ROUNDS = 150
-DIN_NAMESPACE = "urn:din:70121:2012:MsgDef"
+# The launcher's protocols (PICS names): josev's name of each (its Protocol enum, as its PROTOCOLS
+# environment variable and its EVCC config's supportedProtocols take them).
+JOSEV_PROTOCOLS = {"din70121": "DIN_SPEC_70121", "iso15118-2": "ISO_15118_2"}
 
-# josev's EVCC configuration for a DIN SPEC 70121 DC session (its JSON config file format).
+# josev's EVCC configuration for a DC session (its JSON config file format); supportedProtocols is set
+# from --protocol.
 EVCC_CONFIG = {
     "supportedProtocols": ["DIN_SPEC_70121"],
     "energyTransferMode": "DC_extended",
@@ -131,27 +136,32 @@ except KeyboardInterrupt:
 """
 
 
-def warmup_samples() -> list[tuple[str, str]]:
-    """(namespace, JSON text) of every DIN message type, in josev's JSON form (EXIficient's)."""
+def warmup_samples(protocol: str = "din70121") -> list[tuple[str, str]]:
+    """(namespace, JSON text) of every request type of ``protocol``'s DC session, in josev's JSON form
+    (EXIficient's)."""
     from harness.codec.v2g import exi_codec
+    from harness.protocol.dc_profiles import dc_profile
     from harness.protocol.din70121.faults import request_template
     from harness.protocol.din70121.messages import DIN_REQUESTS, v2g_message
+    from harness.protocol.timers import TIMERS
 
+    profile = dc_profile(protocol, lambda name: TIMERS[name].default_s)
     samples = []
-    for name in DIN_REQUESTS:
-        message = v2g_message("0123456789ABCDEF", name, request_template(name))
+    for name in (profile.wire(request) for request in DIN_REQUESTS):
+        message = v2g_message("0123456789ABCDEF", name, request_template(name, profile=profile))
         # our codec and josev's agree bit for bit (tests/interop/test_exi_josev.py); round-trip through
         # ours so the JSON has exactly the codec's shape
-        samples.append((DIN_NAMESPACE, json.dumps(exi_codec.decode("din", exi_codec.encode("din", message)))))
+        text = json.dumps(exi_codec.decode(profile.schema, exi_codec.encode(profile.schema, message)))
+        samples.append((profile.protocol.namespace, text))
     return samples
 
 
-def josev_environment(interface: str, workdir: Path) -> dict[str, str]:
+def josev_environment(interface: str, workdir: Path, protocol: str = "din70121") -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     env.update(
         {
             "NETWORK_INTERFACE": interface,
-            "PROTOCOLS": "DIN_SPEC_70121",
+            "PROTOCOLS": JOSEV_PROTOCOLS[protocol],
             "AUTH_MODES": "EIM",
             "SECC_ENFORCE_TLS": "false",
             "LOG_LEVEL": "INFO",
@@ -171,6 +181,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("role", choices=("secc", "evcc"))
     parser.add_argument("--interface", required=True, help="the DUT-side interface (IPv6 link-local)")
     parser.add_argument("--warmup", type=int, default=WARMUP_ROUNDS, help="codec rounds before josev starts")
+    parser.add_argument(
+        "--protocol",
+        choices=sorted(JOSEV_PROTOCOLS),
+        default="din70121",
+        help="the one protocol josev offers or accepts in supportedAppProtocol (default din70121)",
+    )
     args = parser.parse_args(argv)
     java_path()
     python = josev_python()
@@ -178,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix=f"josev-{args.role}-"))
     (workdir / "pki").mkdir()
     config_path = workdir / "evcc_config.json"
-    config_path.write_text(json.dumps(EVCC_CONFIG))
+    evcc_config = {**EVCC_CONFIG, "supportedProtocols": [JOSEV_PROTOCOLS[args.protocol]]}
+    config_path.write_text(json.dumps(evcc_config))
     os.chdir(workdir)
     print(f"josev {args.role} on {args.interface}, venv {python}", flush=True)
     os.execve(
@@ -189,10 +206,10 @@ def main(argv: list[str] | None = None) -> int:
             _BOOTSTRAP,
             args.role,
             str(args.warmup),
-            json.dumps(warmup_samples()),
+            json.dumps(warmup_samples(args.protocol)),
             str(config_path),
         ],
-        josev_environment(args.interface, workdir),
+        josev_environment(args.interface, workdir, args.protocol),
     )
     return 0  # not reached
 
