@@ -17,6 +17,7 @@ drops the sign of the real power (export reads as positive), the mistake interfa
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,7 +127,10 @@ def period_readings(
     if FAULT_UNSIGNED in faults:
         average_w = abs(average_w)
     average_var = round(-(now.injected_vars - then.injected_vars) / span)
-    period = v.interval(int(then.at), round(span))
+    # TimePeriod is whole seconds: the label covers the whole span measured (start rounded down, end up),
+    # so a reading labelled as ending before an instant measured nothing after it.
+    start = math.floor(then.at)
+    period = v.interval(start, math.ceil(now.at) - start)
     return [
         r.MirrorMeterReading(
             m_rid=v.mrid(POWER_READING_SERIAL),
