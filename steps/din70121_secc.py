@@ -33,7 +33,7 @@ from harness.verdict.checks.common import (
 )
 from harness.verdict.checks.common import Sequence as SequenceCheck
 from harness.verdict.verdicts import Verdict
-from steps.din70121_tester import session_label, setup, tester_profile, timings
+from steps.din70121_tester import assigned_session, session_label, setup, tester_profile, timings
 
 _DC_TYPES = sorted(DC_ENERGY_TRANSFER_TYPES)
 _BOOLEAN = one_of([True, False])
@@ -57,9 +57,9 @@ _REFUSAL_REQUIREMENTS = {
 def _secc_session_id(run: ScenarioRun) -> dict[str, Any]:
     """The SessionID the SECC assigned, as the tester saw it (the capture shows the same)."""
     for outcome in run.din.outcomes:
-        for record in outcome.records:
-            if record.direction == "received" and record.name == "SessionSetupRes" and record.message:
-                return {"eq": record.message["V2G_Message"]["Header"]["SessionID"]}
+        session = assigned_session(outcome)
+        if session is not None:
+            return {"eq": session}
     return ne("00")
 
 

@@ -83,6 +83,14 @@ def _discover(run: ScenarioRun, tester: DinEvTester, attempts: int = DISCOVERY_A
     return run.bench.run(tester.discover(attempts)) is not None
 
 
+def assigned_session(outcome: SessionOutcome) -> str | None:
+    """The SessionID the SECC assigned in a session of the tester EV (its SessionSetupRes header)."""
+    for record in outcome.records:
+        if record.direction == "received" and record.name == "SessionSetupRes" and record.message:
+            return record.message["V2G_Message"]["Header"]["SessionID"]
+    return None
+
+
 def charge(run: ScenarioRun) -> SessionOutcome:
     """The tester EV runs one session with its current setup."""
     tester = required(run.din.ev, "DIN SPEC 70121 tester EV")

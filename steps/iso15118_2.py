@@ -33,6 +33,7 @@ from harness.verdict.checks.common import Sequence as SequenceCheck
 from harness.verdict.verdicts import Inconclusive, Verdict
 from steps.din70121_tester import (
     TESTER_SESSION_ID,
+    assigned_session,
     charge,
     open_ev_and_discover,
     open_secc,
@@ -58,11 +59,8 @@ def _offered_schema_id(run: ScenarioRun, protocol: str) -> int:
 def _session_id(run: ScenarioRun, outcome_index: int = 0) -> dict[str, Any]:
     """The SessionID the SECC assigned in the tester's ``outcome_index``-th session."""
     outcomes = run.din.outcomes
-    if len(outcomes) > outcome_index:
-        for record in outcomes[outcome_index].records:
-            if record.direction == "received" and record.name == "SessionSetupRes" and record.message:
-                return {"eq": record.message["V2G_Message"]["Header"]["SessionID"]}
-    return ne("00")
+    session = assigned_session(outcomes[outcome_index]) if len(outcomes) > outcome_index else None
+    return ne("00") if session is None else {"eq": session}
 
 
 # --- the tester as EV --------------------------------------------------------------------------------
@@ -89,15 +87,7 @@ def charge_session(vgi_scenario: ScenarioRun) -> None:
 def pause_and_resume(vgi_scenario: ScenarioRun) -> None:
     ev = setup(vgi_scenario)
     ev.evcc_config = replace(ev.evcc_config, pause=True)
-    first = charge(vgi_scenario)
-    session = next(
-        (
-            r.message["V2G_Message"]["Header"]["SessionID"]
-            for r in first.records
-            if r.direction == "received" and r.name == "SessionSetupRes" and r.message
-        ),
-        None,
-    )
+    session = assigned_session(charge(vgi_scenario))
     if session is None:
         raise Inconclusive("the SECC assigned no session to pause")
     ev.evcc_config = replace(ev.evcc_config, pause=False, resume_session_id=session)
