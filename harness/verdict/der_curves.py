@@ -33,10 +33,12 @@ from capture.timeline import TimelineEvent
 from harness.verdict.der_timeline import (
     HTTP,
     HTTP_OK,
+    Period,
     ServerClock,
     items,
     last_put,
     meter_readings,
+    partner_reading,
     power_value,
     request_path,
 )
@@ -53,9 +55,6 @@ UOM_FREQUENCY = 33
 # The hundredths of a percent of a full rating (opModFixedW).
 FULL_SCALE = 10_000
 PERCENT = 100
-# A grid reading belongs to the power reading of the same period when posted within this many server
-# seconds of it (the EV posts a period's readings one after the other).
-PAIR_WINDOW_S = 10.0
 # Two grid readings are the same grid point when they differ by less than this (their resolution:
 # 0.1 V, 0.01 Hz).
 SAME_VOLTAGE_V = 0.05
@@ -83,11 +82,13 @@ class ServedCurve:
 
 @dataclass(frozen=True, slots=True)
 class GridReading:
-    """A grid voltage (V) or frequency (Hz) the DUT reported, at a server time."""
+    """A grid voltage (V) or frequency (Hz) the DUT reported, at a server time, with its stated
+    timePeriod (None when it has none)."""
 
     frame: int
     at: float
     value: float
+    period: Period | None = None
 
 
 def curve_answers(
@@ -145,16 +146,16 @@ def settings_of(events: Sequence[TimelineEvent], parties: Parties) -> Mapping[st
     return {name: power_value(data.get(name)) for name in names}
 
 
-def _grid_at(grid: Sequence[GridReading], t: float, same: float) -> GridReading | None:
-    """The grid reading posted with the period at ``t``, if the one before it reported the same point."""
-    if not grid:
+def _grid_at(grid: Sequence[GridReading], reading: Any, same: float) -> GridReading | None:
+    """The grid reading of ``reading``'s period (:func:`partner_reading`), if the one before it reported
+    the same point."""
+    found = partner_reading(reading, grid)
+    if found is None:
         return None
-    index = min(range(len(grid)), key=lambda i: abs(grid[i].at - t))
-    if abs(grid[index].at - t) > PAIR_WINDOW_S or index == 0:
+    index = grid.index(found)
+    if index == 0 or abs(grid[index - 1].value - found.value) >= same:
         return None
-    if abs(grid[index - 1].value - grid[index].value) >= same:
-        return None
-    return grid[index]
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +191,7 @@ def judge_volt_var(
         curve = judgement.curves.get(href)
         if curve is None or curve.curve_type != CURVE_VOLT_VAR:
             return Outcome(Verdict.FAIL, f"volt-var: no volt-var DERCurve served at {href}", (reading.frame,))
-        grid = _grid_at(voltage, reading.at, SAME_VOLTAGE_V)
+        grid = _grid_at(voltage, reading, SAME_VOLTAGE_V)
         if grid is None:
             continue
         wanted = curve.at(PERCENT * grid.value / v_ref) * max_var / PERCENT
@@ -236,7 +237,7 @@ def judge_freq_watt(
             return Outcome(
                 Verdict.FAIL, f"freq-watt: no freq-watt DERCurve served at {href}", (reading.frame,)
             )
-        grid = _grid_at(frequency, reading.at, SAME_FREQUENCY_HZ)
+        grid = _grid_at(frequency, reading, SAME_FREQUENCY_HZ)
         if grid is None:
             continue
         cap = curve.at(grid.value) * max_w / PERCENT

@@ -68,6 +68,7 @@ from harness.protocol.simclock import SimulatedClock
 from harness.verdict import der_curves
 from harness.verdict.der_timeline import (
     HTTP_OK,
+    PAIR_WINDOW_S,
     PROGRAM_LIST,
     PROGRAM_LIST_PATH,
     DrlcWindow,
@@ -83,6 +84,7 @@ from harness.verdict.der_timeline import (
     granted_windows,
     hex_bitmap,
     last_put,
+    partner_reading,
     power_readings,
     power_value,
     published,
@@ -108,9 +110,6 @@ _PARTIAL = (ResponseStatus.PARTIAL_OPT_OUT, ResponseStatus.PARTIAL_OPT_IN)
 REVISION_2023 = 2023
 # Rules judged over the whole run rather than reading by reading.
 _WHOLE_RUN_RULES = ("exports", "ramp", "power_factor", "drlc", "window", "volt_var", "freq_watt")
-# A reactive-power reading belongs to the real-power reading of the same period when posted within this
-# many server seconds of it (README AC DER "Readings": the EV posts the two one after the other).
-PAIR_WINDOW_S = 10.0
 # The fixed power factor mode that applies while exporting / importing (IEEE 2030.5 DERControlBase).
 PF_INJECT = "opModFixedPFInjectW"
 PF_ABSORB = "opModFixedPFAbsorbW"
@@ -587,12 +586,17 @@ def _judge_power_factor(
         commanded = _commanded_pf(steady(runs, mode, reading.at, settle))
         if commanded is None:
             continue
-        partner = min(reactive, key=lambda q: abs(q.at - reading.at))
-        if abs(partner.at - reading.at) > PAIR_WINDOW_S:
+        partner = partner_reading(reading, reactive)
+        if partner is None:
+            of_period = (
+                f"for its period {reading.period}"
+                if reading.period is not None
+                else f"within {PAIR_WINDOW_S:g} s of it"
+            )
             return Outcome(
                 Verdict.FAIL,
                 f"reading in frame {reading.frame} ({reading.watts:g} W) under {mode}: no reactive-power "
-                f"reading within {PAIR_WINDOW_S:g} s of it",
+                f"reading {of_period}",
                 (reading.frame,),
             )
         checked += 1

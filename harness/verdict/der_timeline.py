@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from capture.sep2_body import HTTP, UOM_VAR, UOM_WATT, hex_text, items, posted_readings
 from capture.timeline import TimelineEvent
@@ -42,6 +42,8 @@ from harness.protocol.sep2.der_model import (
     modes_from_bitmap,
 )
 from harness.verdict.expectations import Parties
+
+T = TypeVar("T")
 
 HTTP_OK = 200
 # A 5xx answer: the server could not serve the poll (README AC DER: loss of communication).
@@ -355,22 +357,54 @@ def power_value(raw: Any) -> float | None:
     return raw["value"] * 10 ** _int(raw.get("multiplier"))
 
 
+# A period as a Reading's timePeriod states it: (start, duration), seconds (sep.xsd DateTimeInterval).
+Period = tuple[int, int]
+# Without a TimePeriod to match, a reading of another quantity belongs to the same period when posted
+# within this many server seconds of it (README AC DER "Readings": the EV posts a period's readings one
+# after the other).
+PAIR_WINDOW_S = 10.0
+
+
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """One signed real-power reading the DUT posted (W; negative = export), at a server time."""
+    """One signed real-power reading the DUT posted (W; negative = export), at a server time, with the
+    timePeriod it states it measured (None when it has none)."""
 
     frame: int
     at: float
     watts: float
+    period: Period | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ReactiveReading:
-    """One signed reactive-power reading the DUT posted (var; negative = injected), at a server time."""
+    """One signed reactive-power reading the DUT posted (var; negative = injected), as :class:`Reading`."""
 
     frame: int
     at: float
     var: float
+    period: Period | None = None
+
+
+class _Posted(Protocol):
+    @property
+    def at(self) -> float: ...
+    @property
+    def period(self) -> Period | None: ...
+
+
+def partner_reading(reading: _Posted, others: Sequence[T]) -> T | None:
+    """The reading among ``others`` (another quantity) that measured the same period as ``reading``.
+
+    When ``reading`` states a timePeriod and any of ``others`` does, only one stating the same period
+    pairs (the nearest posted of those): under load the POSTs of one period can be far apart in server
+    time, and a near POST can belong to the next period.  Otherwise the nearest posted within
+    :data:`PAIR_WINDOW_S`."""
+    if reading.period is not None and any(other.period is not None for other in others):
+        candidates = [other for other in others if other.period == reading.period]
+    else:
+        candidates = [other for other in others if abs(other.at - reading.at) <= PAIR_WINDOW_S]
+    return min(candidates, key=lambda other: abs(other.at - reading.at), default=None)
 
 
 def power_readings(events: Sequence[TimelineEvent], clock: ServerClock, parties: Parties) -> list[Reading]:
@@ -390,11 +424,23 @@ def reactive_readings(
 
 def meter_readings(
     events: Sequence[TimelineEvent], clock: ServerClock, parties: Parties, uom: int
-) -> list[tuple[int, float, float]]:
-    """(frame, server time of the frame, value) of each Reading of ``uom`` the DUT posted
-    (:func:`capture.sep2_body.posted_readings`)."""
+) -> list[tuple[int, float, float, Period | None]]:
+    """(frame, server time of the frame, value, stated timePeriod or None) of each Reading of ``uom``
+    the DUT posted (:func:`capture.sep2_body.posted_readings`)."""
     sent = (event for event in events if parties.matches("dut", event.src, event.sport))
-    return [(found.event.frame, clock.at(found.event.t), found.value) for found in posted_readings(sent, uom)]
+    return [
+        (found.event.frame, clock.at(found.event.t), found.value, _period(found.reading.get("timePeriod")))
+        for found in posted_readings(sent, uom)
+    ]
+
+
+def _period(raw: Any) -> Period | None:
+    if not isinstance(raw, dict):
+        return None
+    start, duration = raw.get("start"), raw.get("duration")
+    if not isinstance(start, int) or not isinstance(duration, int):
+        return None
+    return (start, duration)
 
 
 # --- DRLC beside DER ------------------------------------------------------------------------------------

@@ -134,9 +134,17 @@ class ClientTimeline(DerTimeline):
         }
         return self.send(server_s, "POST", "/mup", "MirrorUsagePoint", body)
 
-    def reading(self, server_s: float, watts: int) -> int:
-        body = {"mRID": MUP_MRID, "Reading": {"value": watts, "timePeriod": {"start": int(server_s)}}}
+    def reading(self, server_s: float, watts: int, period: tuple[int, int] | None = None) -> int:
+        """A real-power reading posted at ``server_s``; its timePeriod ``period`` (start, duration), or
+        only a start at ``server_s``."""
+        body = {"mRID": MUP_MRID, "Reading": {"value": watts, "timePeriod": time_period(server_s, period)}}
         return self.send(server_s, "POST", "/mup/1", "MirrorMeterReading", body)
+
+
+def time_period(server_s: float, period: tuple[int, int] | None) -> dict[str, int]:
+    if period is None:
+        return {"start": int(server_s)}
+    return {"start": period[0], "duration": period[1]}
 
 
 def control(

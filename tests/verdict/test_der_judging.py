@@ -18,6 +18,7 @@ from tests.verdict.der_timelines import (
     SPEEDUP,
     ClientTimeline,
     control,
+    time_period,
     wall,
 )
 
@@ -460,9 +461,32 @@ def power_factor(pf_mode: dict[str, Any] | None = None) -> ClientTimeline:
     return timeline
 
 
-def var_reading(timeline: ClientTimeline, server_s: float, var: int) -> int:
-    body = {"mRID": VAR_MRID, "Reading": {"value": var, "timePeriod": {"start": int(server_s)}}}
+def var_reading(
+    timeline: ClientTimeline, server_s: float, var: int, period: tuple[int, int] | None = None
+) -> int:
+    body = {"mRID": VAR_MRID, "Reading": {"value": var, "timePeriod": time_period(server_s, period)}}
     return timeline.send(server_s, "POST", "/mup/1", "MirrorMeterReading", body)
+
+
+def test_real_and_reactive_readings_pair_by_the_period_they_state_not_by_when_they_were_posted():
+    # A loaded EV posts a period's reactive reading 30 server seconds after its real one, and the next
+    # period's reactive reading comes between them: the pair is the one stating the same timePeriod.
+    spec = power_spec("power_factor", pf_tolerance=0.02)
+    timeline = power_factor()
+    period = (S0 + 880, 20)
+    timeline.reading(S0 + 900, -3600, period)
+    var_reading(timeline, S0 + 901, 0, (S0 + 900, 20))
+    var_reading(timeline, S0 + 930, -1744, period)
+    timeline.time(S0 + 1700)
+    outcome = judge(spec, timeline)
+    assert outcome.verdict == Verdict.PASS and "power_factor: 1" in outcome.reason
+    unpaired = power_factor()
+    frame = unpaired.reading(S0 + 900, -3600, period)
+    var_reading(unpaired, S0 + 901, -1744, (S0 + 900, 20))
+    unpaired.time(S0 + 1700)
+    outcome = judge(spec, unpaired)
+    assert outcome.verdict == Verdict.FAIL and outcome.frames == (frame,)
+    assert f"no reactive-power reading for its period {period}" in outcome.reason
 
 
 def test_the_power_factor_of_the_readings_follows_the_fixed_pf_command():
