@@ -23,6 +23,7 @@ from typing import Any
 from capture.reader import CaptureReadError, iter_timeline, read_timeline
 from capture.timeline import Timeline, TimelineEvent
 from harness.verdict.expectations import (
+    ConnectionScope,
     Outcome,
     Parties,
     describe,
@@ -141,11 +142,12 @@ class _Present(StreamingJudge):
     def __init__(self, spec: dict[str, Any], parties: Parties, keep_frames: bool) -> None:
         self.spec, self.parties = spec, parties
         self.selectors = [spec["select"]]
+        self.scope = ConnectionScope(spec)
         self.hits = 0
         self.frames = _Frames(keep_frames)
 
     def feed(self, event: TimelineEvent) -> None:
-        if selects(self.spec["select"], event, self.parties):
+        if self.scope.admits(event) and selects(self.spec["select"], event, self.parties):
             self.hits += 1
             self.frames.add(event.frame)
 

@@ -17,6 +17,9 @@ Selectors: ``{"protocol": ..., "message": ..., "from": "tester"|"dut"|ADDRESS, "
 bool, "where": {...}}``.  ``where`` maps a field name (dots for nesting; ``sport``/``dport`` for
 ports) to a value (equality) or an operator dict: ``eq``, ``ne``, ``in``, ``range`` [lo, hi],
 ``prefix``.  ``on_missing`` (default FAIL) is the verdict when nothing the check needs was seen.
+``connection: "first"`` (``present`` only) counts only events on the connection that carried the first
+event of the selector's protocol: the session a fault was aimed at, not a new session the DUT may open after
+ending it.
 ``precondition`` (default false) marks a check of the tester's own conduct: not met, it is INCONCLUSIVE
 and so is the scenario, whatever the other checks say (harness.scenario.summarise_checks).
 ``tolerance_s`` loosens lower time bounds by the capture's timestamp jitter.
@@ -158,8 +161,31 @@ def ms_text(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
 
+def connection_of(event: TimelineEvent) -> frozenset[tuple[str, int | None]]:
+    """The connection an event travels on, the same in both directions."""
+    return frozenset(((event.src, event.sport), (event.dst, event.dport)))
+
+
+class ConnectionScope:
+    """A ``present`` spec's ``connection``: fed every event in capture order, it admits all of them, or with
+    ``"first"`` those on the connection of the first event of the selector's protocol."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.active = spec.get("connection") == "first"
+        self.protocol = spec["select"].get("protocol")
+        self.first: frozenset[tuple[str, int | None]] | None = None
+
+    def admits(self, event: TimelineEvent) -> bool:
+        if not self.active:
+            return True
+        if self.first is None and self.protocol in (None, event.protocol):
+            self.first = connection_of(event)
+        return connection_of(event) == self.first
+
+
 def _check_present(spec: dict, events: Sequence[TimelineEvent], parties: Parties) -> Outcome:
-    hits = [e for e in events if selects(spec["select"], e, parties)]
+    scope = ConnectionScope(spec)
+    hits = [e for e in events if scope.admits(e) and selects(spec["select"], e, parties)]
     low, high = spec.get("min", 1), spec.get("max")
     frames = tuple(e.frame for e in hits)
     what = describe(spec["select"])

@@ -176,6 +176,12 @@ _HOSTS = ["fe80::1", "fe80::2", "fe80::3"]
 _SPECS = [
     {"kind": "present", "select": {"error": True}, "min": 0, "max": 0},
     {"kind": "present", "select": {"protocol": "DIN", "message": "CurrentDemandReq"}, "min": 2, "max": 4},
+    {
+        "kind": "present",
+        "select": {"protocol": "DIN", "message": "CurrentDemandReq"},
+        "max": 1,
+        "connection": "first",
+    },
     {"kind": "present", "select": {"protocol": "SDP", "message": "SECCDiscoveryRes"}},
     *(
         {

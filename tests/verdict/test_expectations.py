@@ -109,6 +109,29 @@ def test_present_count_bounds():
     assert evaluate(spec, events[:50], PARTIES).verdict == Verdict.PASS
 
 
+def test_a_present_check_on_the_first_connection_ignores_a_later_session():
+    # A FAILED response on the first connection; the DUT ends that session and opens a new one.
+    def request(t, frame, sport):
+        return ev(t, frame, DUT, TESTER, "SessionSetupReq", "DIN", sport=sport, dport=50000)
+
+    first = [ev(0.0, 1, DUT, TESTER, "supportedAppProtocolReq", "SAP", sport=61000, dport=50000)]
+    first.append(request(0.1, 2, 61000))
+    later = [request(5.0, 3, 61001)]
+    spec = {
+        "kind": "present",
+        "select": {"protocol": "DIN", "message": "SessionSetupReq", "from": "dut"},
+        "max": 1,
+        "connection": "first",
+    }
+    assert evaluate(spec, first + later, PARTIES).verdict == Verdict.PASS
+    assert evaluate(spec, first + later, PARTIES).frames == (2,)
+    continued = first + [request(0.2, 3, 61000)]
+    assert evaluate(spec, continued, PARTIES).verdict == Verdict.FAIL
+    unscoped = {key: value for key, value in spec.items() if key != "connection"}
+    assert evaluate(unscoped, first + later, PARTIES).verdict == Verdict.FAIL
+    assert evaluate({**spec, "connection": "last"}, first, PARTIES).verdict == Verdict.ERROR
+
+
 def test_malformed_spec_is_a_harness_error():
     assert evaluate({"kind": "nonsense"}, [], PARTIES).verdict == Verdict.ERROR
     assert evaluate({"kind": "fields", "select": RES}, sdp_exchange(0.01), PARTIES).verdict == Verdict.ERROR

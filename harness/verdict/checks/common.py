@@ -186,7 +186,8 @@ class Check:
 
 @dataclass(frozen=True, slots=True)
 class Present(Check):
-    """Events matching ``select`` occur ``min`` (default 1) to ``max`` (default unbounded) times."""
+    """Events matching ``select`` occur ``min`` (default 1) to ``max`` (default unbounded) times; with
+    ``connection="first"`` counted on the connection of the first event of the selector's protocol only."""
 
     kind: ClassVar[str] = "present"
     select: Selector
@@ -194,11 +195,14 @@ class Present(Check):
     max: int | None | _Unset = UNSET
     on_missing: Verdict | _Unset = UNSET
     precondition: bool | _Unset = UNSET
+    connection: str | _Unset = UNSET
 
 
-def absent(selector: Selector, on_missing: Verdict | _Unset = UNSET) -> Present:
-    """No event matches ``selector``."""
-    return Present(selector, 0, 0, on_missing)
+def absent(
+    selector: Selector, on_missing: Verdict | _Unset = UNSET, connection: str | _Unset = UNSET
+) -> Present:
+    """No event matches ``selector`` (on the first connection only, with ``connection="first"``)."""
+    return Present(selector, 0, 0, on_missing, connection=connection)
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,6 +91,14 @@ def check_where(where: Any, context: str) -> None:
                 _string(arg, f"{at}.prefix")
 
 
+# The connections a ``present`` check may be narrowed to (harness.verdict.expectations.ConnectionScope).
+CONNECTIONS = ("first",)
+
+
+def _connection(value: Any, where: str) -> None:
+    _expect(value in CONNECTIONS, where, f"one of {', '.join(CONNECTIONS)}", value)
+
+
 def check_selector(selector: Any, context: str) -> None:
     _expect(isinstance(selector, Mapping), context, "a selector map", selector)
     for key, value in selector.items():
@@ -186,7 +194,16 @@ _REQUEST_RESPONSE: dict[str, _Checker] = {
 
 # kind -> (required keys, {key: checker}); "kind" itself is implied.
 KINDS: dict[str, tuple[tuple[str, ...], dict[str, _Checker]]] = {
-    "present": (("select",), {"select": check_selector, "min": _count, "max": _count_or_none, **_COMMON}),
+    "present": (
+        ("select",),
+        {
+            "select": check_selector,
+            "min": _count,
+            "max": _count_or_none,
+            "connection": _connection,
+            **_COMMON,
+        },
+    ),
     "fields": (("select", "where"), {"select": check_selector, "where": check_where, **_COMMON}),
     "response_time": (
         ("request", "response", "max_s"),
