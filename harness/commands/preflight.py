@@ -22,12 +22,13 @@ import shutil
 import socket
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.lab.loader import LoadedLab
+from harness.lab.stations import station_lab
 from harness.transport import netns as ns
 
 if TYPE_CHECKING:
@@ -870,28 +871,55 @@ CHEAP_CHECKS: tuple[Callable[[LoadedLab], list[CheckLine]], ...] = (
     check_certificates,
 )
 PROBES: tuple[Callable[[LoadedLab], list[CheckLine]], ...] = (check_modem, check_dut)
+# Checks of where a unit is (its interface, namespace, command, capture point, modem, the DUT itself): run
+# for each station of a lab that lists several (``stations:``), the others once.
+PER_STATION: frozenset[Callable[[LoadedLab], list[CheckLine]]] = frozenset(
+    {check_interfaces, check_namespace, check_command, check_capture, check_modem, check_dut}
+)
 
 
-def run_checks(lab: LoadedLab, *, fix: bool = False, probes: bool = True) -> Iterable[CheckLine]:
+def run_checks(
+    lab: LoadedLab, *, fix: bool = False, probes: bool = True, stations: int | None = None
+) -> Iterable[CheckLine]:
     """Every check's lines, in order, as each finishes; a check that crashes is a FAIL line of its own
-    (the pre-flight never stops half-way)."""
+    (the pre-flight never stops half-way).  A lab with stations has its per-station checks run for each of
+    its first ``stations`` stations (default: all), each line naming its station."""
     checks: list[Callable[[LoadedLab], list[CheckLine]]] = [*CHEAP_CHECKS]
     checks.append(functools.partial(check_leftovers, fix=fix))
     if probes:
         checks += PROBES
+    units = _units(lab, stations)
     for check in checks:
-        name = getattr(check, "__name__", None) or check.func.__name__  # type: ignore[attr-defined]
-        try:
-            lines = check(lab)
-        except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others
-            lines = [
-                _fail(
-                    name.removeprefix("check_"),
-                    f"the check itself failed: {type(exc).__name__}: {exc}",
-                    "run `vgi --debug lab check` and report the traceback",
-                )
-            ]
-        yield from lines
+        for unit, name in units if check in PER_STATION else [(lab, None)]:
+            lines = _run_check(check, unit)
+            yield from (
+                lines
+                if name is None
+                else [replace(line, detail=f"station {name}: {line.detail}") for line in lines]
+            )
+
+
+def _units(lab: LoadedLab, stations: int | None) -> list[tuple[LoadedLab, str | None]]:
+    """(the lab as a station sees it, the station's name) for each station checked; the lab itself, unnamed,
+    when it lists none."""
+    listed = lab.config.stations[: stations if stations is not None else None]
+    if not listed:
+        return [(lab, None)]
+    return [(station_lab(lab, index)[0], station.name) for index, station in enumerate(listed)]
+
+
+def _run_check(check: Callable[[LoadedLab], list[CheckLine]], lab: LoadedLab) -> list[CheckLine]:
+    name = getattr(check, "__name__", None) or check.func.__name__  # type: ignore[attr-defined]
+    try:
+        return check(lab)
+    except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others
+        return [
+            _fail(
+                name.removeprefix("check_"),
+                f"the check itself failed: {type(exc).__name__}: {exc}",
+                "run `vgi --debug lab check` and report the traceback",
+            )
+        ]
 
 
 def blocking_failures(lines: Iterable[CheckLine]) -> list[CheckLine]:

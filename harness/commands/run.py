@@ -176,7 +176,7 @@ def _handle(args: argparse.Namespace) -> int:
             f"--jobs {jobs}: the operator prompts of several `manual` stations at once reach no terminal; "
             "give --ack-file PATH (each station then has PATH.<station> and its .prompt), or --jobs 1"
         )
-    refused = _reap_and_preflight(loaded, skip_checks=args.no_preflight)
+    refused = _reap_and_preflight(loaded, skip_checks=args.no_preflight, stations=jobs)
     if refused:
         return refused
     if args.ack_file is not None:
@@ -255,9 +255,10 @@ def _planned_runs(args: argparse.Namespace, lab_interfaces: list[int]) -> int:
     return max(1, runs)
 
 
-def _reap_and_preflight(loaded, *, skip_checks: bool) -> int:  # noqa: ANN001
-    """Remove what earlier killed runs of the harness left, then run the cheap pre-flight; 2 (and the
-    failing lines on stderr) when a check fails that would make every scenario INCONCLUSIVE."""
+def _reap_and_preflight(loaded, *, skip_checks: bool, stations: int) -> int:  # noqa: ANN001
+    """Remove what earlier killed runs of the harness left, then run the cheap pre-flight (on each of the
+    ``stations`` stations the run uses, when the lab lists stations); 2 (and the failing lines on stderr)
+    when a check fails that would make every scenario INCONCLUSIVE."""
     from harness.commands.preflight import blocking_failures, run_checks
 
     removed = reap_all()
@@ -265,7 +266,7 @@ def _reap_and_preflight(loaded, *, skip_checks: bool) -> int:  # noqa: ANN001
         print(f"removed what a killed run left: {', '.join(removed)}", file=sys.stderr)
     if skip_checks:
         return 0
-    failures = blocking_failures(run_checks(loaded, probes=False))
+    failures = blocking_failures(run_checks(loaded, probes=False, stations=stations))
     if not failures:
         return 0
     print(f"vgi: the bench is not ready for lab {loaded.config.name}; not running:", file=sys.stderr)

@@ -361,3 +361,27 @@ pixit: {{certificates: {{sep2_pki: {pki_dir}}}}}
     assert len(failed) == 1 and "'unregistered'" in failed[0].detail, lines
     assert failed[0].remedy == f"vgi pki init {pki_dir} --role unregistered"
     assert not failed[0].blocking  # only two scenarios need it
+
+
+def test_each_station_gets_its_own_interface_and_dut_checks(tmp_path, capsys):
+    """Two units on two interfaces: the one whose adapter is missing and the one nobody listens for are each
+    named by station; the checks of the machine (tools, certificates...) run once."""
+    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as server:
+        server.bind(("::1", 0))
+        server.listen(1)
+        port = server.getsockname()[1]
+        silent = _free_port()
+        stations = (
+            "stations:\n"
+            f'  - {{name: bench-a, serial: "A1", access: {{interface: lo, host: "::1", port: {port}}}}}\n'
+            "  - {name: bench-b, serial: B2, access: "
+            f'{{interface: absent9, host: "::1", port: {silent}}}}}\n'
+        )
+        lab = _lab(tmp_path, "two-benches", "lo", extra=f'  host: "::1"\n  port: {port}\n{stations}')
+        code, out = _check(capsys, str(lab))
+    assert code == 1, out
+    assert any(line.startswith("OK    interface") and "station bench-a: lo up" in line for line in out), out
+    failed = [line for line in out if line.startswith(FAIL)]
+    assert any("station bench-b: absent9: no such interface" in line for line in failed), out
+    assert not any("bench-a" in line for line in failed), out
+    assert len([line for line in out if line.split()[1:2] == ["tools"]]) == 1, out
