@@ -22,7 +22,10 @@ duration ranges; "superseded" between the earliest start and the latest end; "ca
 the server cancelled it to a poll period plus, for a cancellation with randomization, the larger
 randomization later.  Sampled runs alone would miss draws between the corners where another rule
 intervenes (a control that completes just before a cancellation in one draw and is cancelled in the
-next); the bounds do not.
+next); the bounds do not.  Likewise a client that learns of changes between those two delays may see a
+control before its randomized end and its cancellation only after it, and answer "completed"
+(:func:`completions_before_cancellation` allows that where it can happen).  Two snapshots at one instant
+reach the engine as the later one: no poll can show the earlier.
 
 Inputs are ``(server time, event)`` pairs: :class:`~harness.protocol.sep2.der_events.DerSnapshot` for
 what the server published from then on, and the user and communication events.  No I/O.
@@ -30,6 +33,7 @@ what the server published from then on, and the user and communication events.  
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -166,7 +170,11 @@ def run_engine(
                 posted.append(PostedResponse(response.subject, int(response.status), now))
 
     handle = clock.attach(engine, perform, name="der-engine")
-    for at, event in inputs:
+    # Two snapshots of the server at one instant: a poll can only ever show the later one.
+    latest = {at: index for index, (at, event) in enumerate(inputs) if isinstance(event, DerSnapshot)}
+    for index, (at, event) in enumerate(inputs):
+        if isinstance(event, DerSnapshot) and latest[at] != index:
+            continue
         clock.schedule(handle, event, at + delay)
     clock.run(until=until)
     return engine, posted
@@ -216,14 +224,18 @@ def predict(
             extra = bounds.get(mrid, {}).get(status)
             if extra is not None:
                 table[status] = window.widen(extra.earliest).widen(extra.latest)
+    completing = completions_before_cancellation(inputs, poll_period)
+    for mrid in completing & windows.keys():
+        windows[mrid].setdefault(ResponseStatus.EVENT_COMPLETED, bounds[mrid][ResponseStatus.EVENT_COMPLETED])
     expectations = {}
     for mrid, found in statuses.items():
         # A control one run never saw (learned too late) counts as posting nothing in that run.
         every = frozenset.intersection(*found) if len(found) == runs else frozenset()
+        also = {int(ResponseStatus.EVENT_COMPLETED)} if mrid in completing else set()
         expectations[mrid] = ControlExpectation(
             control=mrid,
             required=every,
-            allowed=frozenset().union(*found),
+            allowed=frozenset().union(*found, also),
             windows=MappingProxyType(dict(windows.get(mrid, {}))),
             final_states=frozenset(finals.get(mrid, set())),
             state_windows=MappingProxyType(dict(state_windows.get(mrid, {}))),
@@ -231,8 +243,11 @@ def predict(
     return DerOracle(MappingProxyType(expectations), runs)
 
 
-def status_bounds(inputs: Sequence[tuple[float, Any]], poll_period: float) -> dict[str, dict[int, Window]]:
-    """Per control and status, the times its own parameters allow (see the module docstring)."""
+def _schedule(
+    inputs: Sequence[tuple[float, Any]],
+) -> tuple[dict[str, tuple[float, DerControl]], dict[str, tuple[float, int]]]:
+    """Per control, when it was first published and as what; and when the server cancelled it (a status
+    or dropping it from the list) and how."""
     published: dict[str, tuple[float, DerControl]] = {}
     cancelled: dict[str, tuple[float, int]] = {}
     for at, event in sorted(inputs, key=lambda item: item[0]):
@@ -246,12 +261,47 @@ def status_bounds(inputs: Sequence[tuple[float, Any]], poll_period: float) -> di
                 cancelled[control.mrid] = (at, control.current_status)
         for mrid in published.keys() - listed - cancelled.keys():
             cancelled[mrid] = (at, EventStatusCode.CANCELLED)
+    return published, cancelled
+
+
+def _ends(control: DerControl) -> tuple[float, float, float, float]:
+    """(earliest start, latest start, earliest end, latest end) its randomization allows."""
+    low_start = control.start + min(0, control.randomize_start)
+    high_start = control.start + max(0, control.randomize_start)
+    low_end = low_start + max(0, control.duration + min(0, control.randomize_duration))
+    high_end = high_start + max(0, control.duration + max(0, control.randomize_duration))
+    return low_start, high_start, low_end, high_end
+
+
+def completions_before_cancellation(inputs: Sequence[tuple[float, Any]], poll_period: float) -> set[str]:
+    """The cancelled controls a correct client may still answer "completed": one that learns of every
+    change ``d`` late (0 <= d <= a poll period) sees the control before a randomized end ``E`` and the
+    cancellation only after it when seen + d < E <= cancelled + d (+ the randomization a cancellation with
+    randomization leaves it).  The sampled runs take d at 0 and at a poll period only, and miss this where
+    the control ends within a poll period of its publication."""
+    published, cancelled = _schedule(inputs)
+    out = set()
+    for mrid, (when, status) in cancelled.items():
+        seen, control = published[mrid]
+        if when <= seen:
+            continue  # published cancelled: never seen active
+        _, _, low_end, high_end = _ends(control)
+        spread = max(abs(control.randomize_start), abs(control.randomize_duration))
+        extra = spread if status == EventStatusCode.CANCELLED_WITH_RANDOMIZATION else 0
+        # Some E in [low_end, high_end] after ``seen`` and at most a poll period after the cancellation (plus
+        # ``extra``): d = max(0, E - when - extra) is then a delay under E - seen, since when > seen.
+        earliest = max(low_end, math.nextafter(seen, math.inf))
+        if earliest <= min(high_end, when + extra + poll_period):
+            out.add(mrid)
+    return out
+
+
+def status_bounds(inputs: Sequence[tuple[float, Any]], poll_period: float) -> dict[str, dict[int, Window]]:
+    """Per control and status, the times its own parameters allow (see the module docstring)."""
+    published, cancelled = _schedule(inputs)
     bounds: dict[str, dict[int, Window]] = {}
     for mrid, (seen, control) in published.items():
-        low_start = control.start + min(0, control.randomize_start)
-        high_start = control.start + max(0, control.randomize_start)
-        low_end = low_start + max(0, control.duration + min(0, control.randomize_duration))
-        high_end = high_start + max(0, control.duration + max(0, control.randomize_duration))
+        low_start, high_start, low_end, high_end = _ends(control)
         start = Window(max(seen, low_start), max(seen + poll_period, high_start))
         table = {
             ResponseStatus.EVENT_RECEIVED: Window(seen, seen + poll_period),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -144,3 +145,21 @@ def test_any_draw_of_a_lone_control_falls_inside_the_oracle_windows(
     oracle = predict(inputs, until=until, poll_period=POLL)
     _, posted = run_engine(inputs, until=until, randomness=SeededRandom(seed), delay=delay)
     assert oracle.judge(posted) == []
+
+
+@pytest.mark.parametrize(("cancel_at", "status"), [(0, 2), (1, 3), (1, 2)])
+def test_a_control_ending_within_a_poll_of_publication_and_cancelled_meanwhile(
+    cancel_at: int, status: int
+) -> None:
+    """Found by the property test above: published at T0 for 60 s with randomizeStart -1 and cancelled
+    ``cancel_at`` s later, seen 59 s late.  Cancelled at the instant it was published, a poll can only show it
+    cancelled; cancelled a second later, a client that saw it before its randomized end (T0 + 59) and the
+    cancellation only after may answer it completed."""
+    inputs = [at(0, ctl("A", 0, 60, randomize_start=-1))]
+    inputs.append(at(cancel_at, ctl("A", 0, 60, randomize_start=-1, current_status=EventStatusCode(status))))
+    oracle = predict(inputs, until=T0 + 20_000, poll_period=POLL)
+    for seed in range(6):
+        _, posted = run_engine(inputs, until=T0 + 20_000, randomness=SeededRandom(seed), delay=59)
+        assert oracle.judge(posted) == [], (seed, posted)
+    completed = S.EVENT_COMPLETED in oracle.expectations["A"].allowed
+    assert completed == (cancel_at > 0)
