@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from capture.packet_socket import PacketSocketReader
 from capture.tap import TapWriter
 
 # How long dumpcap may take to open the interface before we give up on it.
@@ -65,7 +66,7 @@ def wait_for_bytes(path: Path, needle: bytes, timeout: float) -> bool:
     return False
 
 
-BACKENDS = ("dumpcap", "scapy", "tap")
+BACKENDS = ("packet", "dumpcap", "scapy", "tap")
 
 
 class CaptureError(RuntimeError):
@@ -100,6 +101,34 @@ class _MarkerSynced:
                 f"{self.backend} did not record the sync marker within {SYNC_TIMEOUT_S:g} s: "
                 "the capture may lack its last frames"
             )
+
+
+class PacketSocketCapture(_MarkerSynced):
+    """A packet socket's capture (:mod:`capture.packet_socket`): frames are in the file as they pass, so
+    the marker is seen within milliseconds of being sent."""
+
+    backend = "packet"
+
+    def __init__(
+        self, interface: str, path: Path, sync_target: tuple[str, int, int, int] | None = None
+    ) -> None:
+        super().__init__(path, sync_target)
+        self._marker_seen = threading.Event()
+        try:
+            self._reader = PacketSocketReader(interface, path, self._on_frame)
+        except OSError as exc:  # PacketSocketError, or no permission for a packet socket (not root)
+            raise CaptureError(f"packet socket on {interface}: {exc}") from None
+
+    def _on_frame(self, frame: bytes) -> None:
+        if SYNC_MARKER_PREFIX in frame:
+            self._marker_seen.set()
+
+    def stop(self) -> None:
+        self._sync(lambda marker, timeout: self._marker_seen.wait(timeout))
+        self._reader.close()
+        if self._reader.dropped:
+            dropped = f"the kernel dropped {self._reader.dropped} frame(s) of this capture"
+            self.note = f"{self.note}; {dropped}" if self.note else dropped
 
 
 class DumpcapCapture(_MarkerSynced):
@@ -211,6 +240,8 @@ def start_capture(
     order = BACKENDS if backend == "auto" else (backend,)
     for name in order:
         try:
+            if name == "packet":
+                return PacketSocketCapture(interface, path, sync_target), _note(notes)
             if name == "dumpcap":
                 if not dumpcap_usable():
                     raise CaptureError("dumpcap is not installed (apt-get install tshark)")

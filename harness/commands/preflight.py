@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from capture.packet_socket import ETHERNET_ARPHRD, link_type
 from harness.lab.loader import LoadedLab
 from harness.lab.stations import station_lab
 from harness.transport import netns as ns
@@ -306,6 +307,20 @@ def check_capture(lab: LoadedLab) -> list[CheckLine]:
     on = f"on {interface}" if interface else "on the run's veth end"
     dumpcap = shutil.which("dumpcap")
     notes = []
+    if backend in ("auto", "packet"):
+        problem = _packet_socket_problem(interface)
+        if problem is None:
+            return [_ok("capture", f"packet socket {on} (as root)")]
+        if backend == "packet":
+            return [
+                _fail(
+                    "capture",
+                    f"capture.backend is packet but {problem}",
+                    "run as root, or set capture.backend: auto",
+                    blocking=True,
+                )
+            ]
+        notes.append(problem)
     dumpcap_remedy = (
         "apt-get install tshark; to capture without root: dpkg-reconfigure wireshark-common and add "
         "yourself to group wireshark, or run as root"
@@ -344,6 +359,20 @@ def check_capture(lab: LoadedLab) -> list[CheckLine]:
     if notes:
         detail += f"; fallback because {'; '.join(notes)}"
     return [_ok("capture", detail)]
+
+
+def _packet_socket_problem(interface: str | None) -> str | None:
+    """Why a packet socket capture cannot be taken on ``interface`` (None: the run's veth end), or None."""
+    if not _is_root():
+        return "a packet socket needs root"
+    if interface is not None:
+        try:
+            arphrd = link_type(interface)
+        except OSError as exc:
+            return str(exc)
+        if arphrd not in ETHERNET_ARPHRD:
+            return f"{interface}: link type {arphrd} has no Ethernet header for a packet socket capture"
+    return None
 
 
 def check_tools(lab: LoadedLab) -> list[CheckLine]:

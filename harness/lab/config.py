@@ -262,10 +262,12 @@ class NetworkConfig(_Strict):
 
 
 class CaptureConfig(_Strict):
-    backend: Literal["auto", "dumpcap", "scapy", "tap"] = Field(
+    backend: Literal["auto", "packet", "dumpcap", "scapy", "tap"] = Field(
         default="auto",
-        description="`dumpcap` (needs tshark and capture rights), `scapy` (root), `tap` (the harness "
-        "records what its own transports send and receive; no privileges); `auto` takes the first that works",
+        description="`packet` (a Linux packet socket, root: frames written as they pass, so a scenario's "
+        "capture stops at once), `dumpcap` (needs tshark and capture rights; 0.4-0.8 s to stop, its "
+        "write-behind), `scapy` (root), `tap` (the harness records what its own transports send and receive; "
+        "no privileges); `auto` takes the first that works, in that order",
     )
 
 

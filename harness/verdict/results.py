@@ -59,7 +59,9 @@ class RunInfo(_Model):
     command: list[str] = Field(default_factory=list)
     network: str = Field(description="'netns' (veth pair between namespaces), 'loopback', or 'external'")
     network_note: str | None = None
-    capture_backend: str = Field(description="dumpcap, scapy or tap: which backend produced the evidence")
+    capture_backend: str = Field(
+        description="packet, dumpcap, scapy or tap: which backend produced the evidence"
+    )
     capture_note: str | None = None
     interrupted: str | None = Field(default=None, description="signal name when the run was stopped")
     workers: int = Field(default=1, description="how many parallel workers (benches) ran the scenarios")

@@ -70,7 +70,7 @@ def test_default_campaign_passes_with_evidence(sim_run):
     assert len(progress) == len(results.scenarios)
     assert sum(" PASS " in line for line in progress) == sum(s.verdict == "PASS" for s in results.scenarios)
     assert (out / "allure-results").is_dir() and any((out / "allure-results").iterdir())
-    assert results.run.capture_backend in ("dumpcap", "scapy", "tap")
+    assert results.run.capture_backend in ("packet", "dumpcap", "scapy", "tap")
     assert results.run.lab.sha256 and results.run.finished
     assert results.run.workers == AUTO_JOBS  # the default campaign runs on parallel benches
 
