@@ -12,6 +12,7 @@ from pytest_bdd import parsers, then
 
 from harness.protocol.din70121.faults import FOREIGN_SESSION_ID
 from harness.protocol.din70121.messages import REQUEST_TO_RESPONSE
+from harness.protocol.din70121.profile import PowerDeliveryKind
 from harness.protocol.din70121.secc import DC_ENERGY_TRANSFER_TYPES
 from harness.scenario import ScenarioRun
 from harness.verdict.checks import din70121 as d
@@ -33,7 +34,7 @@ from harness.verdict.checks.common import (
 )
 from harness.verdict.checks.common import Sequence as SequenceCheck
 from harness.verdict.verdicts import Verdict
-from steps.din70121_tester import assigned_session, session_label, setup, tester_profile, timings
+from steps.din70121_tester import assigned_session, session_label, setup, tester_profile
 
 _DC_TYPES = sorted(DC_ENERGY_TRANSFER_TYPES)
 _BOOLEAN = one_of([True, False])
@@ -50,6 +51,7 @@ _REFUSAL_REQUIREMENTS = {
         "OK": i.ISO2_SECC_03,
         "FAILED_UnknownSession": i.ISO2_SECC_04,
         "FAILED_SequenceError": i.ISO2_SECC_05,
+        "FAILED_WrongEnergyTransferMode": i.ISO2_SECC_13,
     },
 }
 
@@ -63,31 +65,42 @@ def _secc_session_id(run: ScenarioRun) -> dict[str, Any]:
     return ne("00")
 
 
+def _short(where: dict[str, Any]) -> str:
+    """Field predicates as ``Field=value`` by the fields' last names, for a description."""
+    return ", ".join(f"{path.rsplit('.', 1)[-1]}={value}" for path, value in where.items())
+
+
 def _fields(run: ScenarioRun, name: str, where: dict[str, Any], description: str, requirement: str) -> None:
-    run.expect(Fields(d.din(name, DUT), where), description, requirement)
+    # The session's protocol (DIN SPEC 70121 or ISO 15118-2) decides the label and the requirement cited.
+    label = session_label(run)
+    run.expect(Fields(d.din(name, DUT, protocol=label), where), description, i.cite(requirement, label))
 
 
 def expect_ok_responses(run: ScenarioRun, requests: tuple[str, ...], requirement: str) -> None:
+    """Every response to ``requests`` (DIN SPEC 70121 names; the session's protocol names them on the
+    wire) says OK and carries the session's SessionID."""
     session = _secc_session_id(run)
+    profile, label = tester_profile(run), session_label(run)
     for request in requests:
-        response = REQUEST_TO_RESPONSE[request]
+        response = profile.response_to(profile.wire(request))
         where: dict[str, Any] = {d.field_path(response, "ResponseCode"): prefix("OK")}
-        if d.message_protocol(response) == d.DIN:
+        if d.message_protocol(response, label) == label:
             where[d.SID] = session
         run.expect(
-            Fields(d.din(response, DUT), where, on_missing=Verdict.FAIL),
+            Fields(d.din(response, DUT, protocol=label), where, on_missing=Verdict.FAIL),
             f"every {response} says OK and carries the session's SessionID",
-            requirement,
+            i.cite(requirement, label),
         )
 
 
 def expect_answer_times(run: ScenarioRun, requests: tuple[str, ...]) -> None:
-    din_timings = timings(run)
-    for request in requests:
-        budget = din_timings.performance_time_s(request)
+    profile, label = tester_profile(run), session_label(run)
+    for canonical in requests:
+        request = profile.wire(canonical)
+        budget = profile.timings.performance_time_s(request)
         if budget is None:
             limit, requirement, what = (
-                din_timings.evcc_msg_timeout_s,
+                profile.timings.evcc_msg_timeout_s,
                 d.DIN_SECC_TIME_02,
                 "V2G_EVCC_Msg_Timeout",
             )
@@ -95,13 +108,13 @@ def expect_answer_times(run: ScenarioRun, requests: tuple[str, ...]) -> None:
             limit, requirement, what = budget, d.DIN_SECC_TIME_01, "the SECC performance time"
         run.expect(
             ResponseTime(
-                d.din(request, TESTER),
-                d.din(REQUEST_TO_RESPONSE[request], DUT),
+                d.din(request, TESTER, protocol=label),
+                d.din(profile.response_to(request), DUT, protocol=label),
                 limit,
                 on_missing=Verdict.NOT_APPLICABLE,
             ),
             f"every {request} answered within {what}",
-            requirement,
+            i.cite(requirement, label),
         )
 
 
@@ -115,7 +128,7 @@ def expect_ok_codes(run: ScenarioRun) -> None:
             ResponseCode=prefix("OK_SuccessfulNegotiation"),
             SchemaID=setup(run).evcc_config.schema_id,
         ),
-        "supportedAppProtocolRes selects the offered DIN SPEC 70121 SchemaID",
+        f"supportedAppProtocolRes selects the offered {tester_profile(run).name} SchemaID",
         d.DIN_SECC_01,
     )
     _fields(
@@ -167,13 +180,7 @@ def _stage_associate(run: ScenarioRun) -> None:
     _fields(
         run,
         name,
-        {
-            d.field_path(name, "ChargeService.ServiceTag.ServiceID"): d.CHARGE_SERVICE_ID,
-            d.field_path(name, "ChargeService.EnergyTransferType"): one_of(_DC_TYPES),
-            d.field_path(name, "PaymentOptions.PaymentOption"): one_of(
-                [["ExternalPayment"], "ExternalPayment"]
-            ),
-        },
+        i.charge_service_offer(session_label(run), _DC_TYPES),
         "the DC charge service with external payment is offered",
         d.DIN_SECC_04,
     )
@@ -197,10 +204,11 @@ def _stage_initialize(run: ScenarioRun) -> None:
         d.field_path("CableCheckRes", "EVSEProcessing"): "Finished",
         d.field_path("CableCheckRes", "DC_EVSEStatus.EVSEIsolationStatus"): one_of(["Valid", "Warning"]),
     }
+    label = session_label(run)
     run.expect(
-        Present(d.din("CableCheckRes", DUT, finished), min=1),
+        Present(d.din("CableCheckRes", DUT, finished, protocol=label), min=1),
         "the cable check finishes with isolation Valid or Warning",
-        d.DIN_SECC_05,
+        i.cite(d.DIN_SECC_05, label),
     )
 
 
@@ -290,61 +298,59 @@ def secc_refuses(vgi_scenario: ScenarioRun, request: str, code: str) -> None:
 
 @then("the SECC does not answer the request that does not decode")
 def secc_ignores_malformed(vgi_scenario: ScenarioRun) -> None:
+    profile, label = tester_profile(vgi_scenario), session_label(vgi_scenario)
+    requirement = i.cite(d.DIN_SECC_11, label)
     vgi_scenario.expect(
-        NoResponse(
-            malformed(sender=TESTER),
-            select(d.DIN, sender=DUT),
-            timings(vgi_scenario).evcc_msg_timeout_s,
-        ),
-        "no DIN response to the request that does not decode",
-        d.DIN_SECC_11,
+        NoResponse(malformed(sender=TESTER), select(label, sender=DUT), profile.timings.evcc_msg_timeout_s),
+        f"no {profile.name} response to the request that does not decode",
+        requirement,
     )
     vgi_scenario.expect(
-        Present(malformed(sender=TESTER), min=1), "the malformed request is on the wire", d.DIN_SECC_11
+        Present(malformed(sender=TESTER), min=1), "the malformed request is on the wire", requirement
     )
 
 
 @then("the SECC accepts the EV's stop and ends the session with SessionStopRes OK")
 def secc_accepts_stop(vgi_scenario: ScenarioRun) -> None:
+    profile, label = tester_profile(vgi_scenario), session_label(vgi_scenario)
+    stop = i.power_delivery_fields(label, PowerDeliveryKind.STOP)
     vgi_scenario.expect(
         ResponseTime(
-            d.din("PowerDeliveryReq", TESTER, d.din_fields("PowerDeliveryReq", ReadyToChargeState=False)),
-            d.din("PowerDeliveryRes", DUT, d.din_fields("PowerDeliveryRes", ResponseCode="OK")),
-            timings(vgi_scenario).evcc_msg_timeout_s,
+            d.din("PowerDeliveryReq", TESTER, stop, protocol=label),
+            d.din("PowerDeliveryRes", DUT, d.din_fields("PowerDeliveryRes", ResponseCode="OK"), label),
+            profile.timings.msg_timeout_s("PowerDeliveryReq"),
         ),
-        "PowerDeliveryReq(ReadyToChargeState=false) during CurrentDemand is answered OK",
-        d.DIN_SECC_08,
+        f"PowerDeliveryReq asking to stop ({_short(stop)}) during CurrentDemand is answered OK within the "
+        "EVCC's timeout",
+        i.cite(d.DIN_SECC_08, label),
     )
     vgi_scenario.expect(
         Present(
-            d.din("SessionStopRes", DUT, d.din_fields("SessionStopRes", ResponseCode="OK")), min=1, max=1
+            d.din("SessionStopRes", DUT, d.din_fields("SessionStopRes", ResponseCode="OK"), protocol=label),
+            min=1,
+            max=1,
         ),
         "the session ends with SessionStopRes OK",
-        d.DIN_SECC_08,
+        i.cite(d.DIN_SECC_08, label),
     )
 
 
 @then("the SECC served a new session after the reset")
 def secc_new_session(vgi_scenario: ScenarioRun) -> None:
+    label = session_label(vgi_scenario)
+    requirement = i.cite(d.DIN_SECC_13, label)
+    new_session = d.din_fields("SessionSetupRes", ResponseCode="OK_NewSessionEstablished")
     vgi_scenario.expect(
-        Present(
-            d.din(
-                "SessionSetupRes",
-                DUT,
-                d.din_fields("SessionSetupRes", ResponseCode="OK_NewSessionEstablished"),
-            ),
-            min=2,
-        ),
+        Present(d.din("SessionSetupRes", DUT, new_session, protocol=label), min=2),
         "a new session is set up on the connection after the reset",
-        d.DIN_SECC_13,
+        requirement,
     )
     vgi_scenario.expect(
-        Present(select("TCP", "RST", sender=TESTER), min=1),
-        "the tester's reset is on the wire",
-        d.DIN_SECC_13,
+        Present(select("TCP", "RST", sender=TESTER), min=1), "the tester's reset is on the wire", requirement
     )
+    stopped = d.din_fields("SessionStopRes", ResponseCode="OK")
     vgi_scenario.expect(
-        Present(d.din("SessionStopRes", DUT, d.din_fields("SessionStopRes", ResponseCode="OK")), min=1),
+        Present(d.din("SessionStopRes", DUT, stopped, protocol=label), min=1),
         "the new session completes with SessionStopRes OK",
-        d.DIN_SECC_13,
+        requirement,
     )

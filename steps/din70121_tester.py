@@ -146,7 +146,7 @@ def ask_energy_transfer(vgi_scenario: ScenarioRun, transfer: str) -> None:
         vgi_scenario,
         "body fields",
         "ChargeParameterDiscoveryReq",
-        fields={"EVRequestedEnergyTransferType": transfer},
+        fields={i.requested_energy_transfer_field(session_label(vgi_scenario)): transfer},
     )
     charge(vgi_scenario)
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from pytest_bdd import given, then, when
+from pytest_bdd import given, parsers, then, when
 
 from harness.protocol.dc_profiles import DIN70121, ISO15118_2, dc_profile
 from harness.scenario import ScenarioRun, required
+from harness.testers.din70121 import named_fault
 from harness.verdict.checks import din70121 as d
 from harness.verdict.checks import iso15118_2 as i
 from harness.verdict.checks.common import (
@@ -41,6 +42,13 @@ from steps.din70121_tester import (
     setup,
     tester_profile,
 )
+
+# How far from the EVCC's message timeout (ISO 15118-2 Table 109, the lab's PIXIT) a delayed response is
+# "just under" or "just over" it, as a fraction of the timeout: far enough either side for the bench's
+# scheduling jitter on the 250 ms CurrentDemand timeout (50 ms under, 100 ms over).
+JUST_UNDER = 0.8
+JUST_OVER = 1.4
+_SIDES = {"under": JUST_UNDER, "over": JUST_OVER}
 
 
 def _use(run: ScenarioRun, *protocols: str) -> None:
@@ -94,6 +102,17 @@ def pause_and_resume(vgi_scenario: ScenarioRun) -> None:
     charge(vgi_scenario)
 
 
+@when(
+    parsers.parse(
+        'the tester charges and the EV reports "{error}" in CurrentDemandReq number {n:d}, then stops'
+    )
+)
+def charge_with_ev_error(vgi_scenario: ScenarioRun, error: str, n: int) -> None:
+    setup(vgi_scenario).faults.append(named_fault("ev error", "CurrentDemandReq", n, error=error))
+    setup(vgi_scenario).stop_on = ("CurrentDemandRes", n)
+    charge(vgi_scenario)
+
+
 # --- the tester as SECC ------------------------------------------------------------------------------
 
 
@@ -101,6 +120,24 @@ def pause_and_resume(vgi_scenario: ScenarioRun) -> None:
 def tester_is_iso2_secc(vgi_scenario: ScenarioRun) -> None:
     _use(vgi_scenario, ISO15118_2)
     open_secc(vgi_scenario)
+
+
+@given(
+    parsers.parse("the tester delays {response} number {n:d} to just {side} the EVCC's ISO 15118-2 timeout")
+)
+def delay_around_timeout(vgi_scenario: ScenarioRun, response: str, n: int, side: str) -> None:
+    profile = tester_profile(vgi_scenario)
+    request = next(
+        req for req in profile.request_to_response() if profile.response_to(profile.wire(req)) == response
+    )
+    timeout = profile.timings.msg_timeout_s(profile.wire(request))
+    setup(vgi_scenario).faults.append(named_fault("delay", response, n, seconds=timeout * _SIDES[side]))
+
+
+@given(parsers.parse("the tester answers AuthorizationReq with EVSEProcessing Ongoing {n:d} times"))
+def authorization_ongoing(vgi_scenario: ScenarioRun, n: int) -> None:
+    tester = setup(vgi_scenario)
+    tester.secc_config = replace(tester.secc_config, authorization_ongoing_rounds=n)
 
 
 @when("the tester serves the EVCC's session")
@@ -215,6 +252,17 @@ def secc_resumed(vgi_scenario: ScenarioRun) -> None:
     )
 
 
+@then(parsers.parse('the SECC answers the CurrentDemandReq reporting "{error}" within its performance time'))
+def secc_answers_ev_error(vgi_scenario: ScenarioRun, error: str) -> None:
+    limit = tester_profile(vgi_scenario).timings.performance_time_s("CurrentDemandReq")
+    vgi_scenario.expect(
+        i.answers_ev_error(error, limit),
+        f"the CurrentDemandReq with EVReady false and {error} answered within "
+        f"V2G_SECC_Msg_Performance_Time ({limit * 1000:g} ms)",
+        i.ISO2_SECC_15,
+    )
+
+
 # --- checks of an EVCC under test ----------------------------------------------------------------------
 
 
@@ -266,4 +314,19 @@ def evcc_falls_back_to_din(vgi_scenario: ScenarioRun) -> None:
         absent(select(i.ISO2, sender=DUT)),
         "no ISO 15118-2 message from the EVCC in a DIN session",
         i.ISO2_EVCC_03,
+    )
+
+
+@then(
+    parsers.parse("the EVCC repeats AuthorizationReq after each of the {n:d} Ongoing answers, then goes on")
+)
+def evcc_repeats_authorization(vgi_scenario: ScenarioRun, n: int) -> None:
+    precondition, order = i.authorization_ongoing_rounds(n)
+    vgi_scenario.expect(
+        precondition, f"the tester answered AuthorizationReq Ongoing {n} times", i.ISO2_EVCC_13
+    )
+    vgi_scenario.expect(
+        order,
+        "one AuthorizationReq per Ongoing answer and one more; ChargeParameterDiscoveryReq after Finished",
+        i.ISO2_EVCC_13,
     )

@@ -244,6 +244,7 @@ def named_fault(kind: str, message: str, occurrence: int = 1, **options: Any) ->
         ),
         "emergency shutdown": lambda: din_faults.emergency_shutdown(message, occurrence),
         "isolation fault": lambda: din_faults.isolation_fault(occurrence),
+        "ev error": lambda: din_faults.ev_error(message, occurrence, options["error"]),
         "stop charging": lambda: din_faults.stop_charging_request(occurrence),
         "tcp reset": lambda: reset_connection(message, occurrence),
         "body fields": lambda: din_faults.body_fields(message, options["fields"], occurrence),

@@ -17,6 +17,7 @@ from typing import Any
 from harness.protocol.core import Send
 from harness.protocol.din70121.events import SendMalformed, send
 from harness.protocol.din70121.messages import (
+    DCEVErrorCode,
     DCEVSEStatusCode,
     EVSENotification,
     EVSEProcessing,
@@ -238,6 +239,20 @@ def emergency_shutdown(message: str = "CurrentDemandRes", occurrence: int = 1) -
     return evse_status(
         message, occurrence, status={"EVSEStatusCode": str(DCEVSEStatusCode.EVSE_EmergencyShutdown)}
     )
+
+
+def ev_error(
+    message: str = "CurrentDemandReq",
+    occurrence: int = 1,
+    error: str = DCEVErrorCode.FAILED_RESSTemperatureInhibit,
+) -> Fault:
+    """The EV reports an error (EVReady false, ``error`` as EVErrorCode) in the DC_EVStatus of the n-th
+    ``message`` (a request)."""
+
+    def edit(msg: Message) -> None:
+        body(msg)["DC_EVStatus"].update({"EVReady": False, "EVErrorCode": str(error)})
+
+    return Rewrite(sends(message), rewrite=_rewrite_message(edit), **_window(occurrence))
 
 
 def isolation_fault(occurrence: int = 1) -> Fault:

@@ -13,6 +13,7 @@ from harness.devices.models.dc_charger import DcCharger
 from harness.protocol.core import LinkUp, MessageReceived, Send
 from harness.protocol.din70121.evcc import EvccConfig
 from harness.protocol.din70121.events import StopResult
+from harness.protocol.din70121.faults import ev_error
 from harness.protocol.din70121.messages import (
     TYPICAL_DC_SESSION_REQUESTS,
     app_protocol_entry,
@@ -26,6 +27,7 @@ from harness.protocol.iso15118_2.profile import ISO2, ISO2_NAMESPACE, ISO2_NO_EV
 from harness.protocol.iso15118_2.timing import Iso2Timings
 
 SESSION_ID = "8FA57FDE2BFAFE78"  # the conftest's SECC session id
+RESS_ERROR = "FAILED_RESSTemperatureInhibit"
 # ISO 15118-2 DC with EIM, each repeated phase once: DIN SPEC 70121's typical session in ISO 15118-2 names.
 ISO2_DC_SESSION = [ISO2.wire(name) for name in TYPICAL_DC_SESSION_REQUESTS]
 
@@ -159,3 +161,23 @@ def test_profile_names() -> None:
     assert DIN.canonical("ContractAuthenticationReq") == "ContractAuthenticationReq"
     assert ISO2.response_to("PaymentServiceSelectionReq") == "PaymentServiceSelectionRes"
     assert ISO2.wire("FAILED_WrongEnergyTransferType") == "FAILED_WrongEnergyTransferMode"
+
+
+def test_ev_error_in_one_current_demand_request_is_encoded_and_answered(make_session) -> None:
+    # The tester EV's "ev error" fault (TC_ISO2_SECC_011): only the n-th CurrentDemandReq says EVReady
+    # false with the error code, it stays valid ISO 15118-2 EXI, and the reference SECC answers it.
+    sim = make_session(
+        evcc_profiles=(ISO2,),
+        secc_profiles=(ISO2,),
+        evcc_faults=[ev_error("CurrentDemandReq", 2, RESS_ERROR)],
+    )
+    sim.run()
+    requests = [e.message for e in sim.messages("EVCC") if e.name == "CurrentDemandReq"]
+    statuses = [body(message)["DC_EVStatus"] for message in requests]
+    assert [(s["EVReady"], s["EVErrorCode"]) for s in statuses[:3]] == [
+        (True, "NO_ERROR"),
+        (False, RESS_ERROR),
+        (True, "NO_ERROR"),
+    ]
+    assert exi_codec.decode("iso2", exi_codec.encode("iso2", requests[1])) == requests[1]
+    assert [e.name for e in sim.messages("SECC")].count("CurrentDemandRes") == len(requests)
