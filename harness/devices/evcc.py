@@ -18,6 +18,7 @@ from harness.protocol.din70121.evcc import EvccConfig, EvccMachine
 from harness.protocol.din70121.profile import DcProfile
 from harness.protocol.din70121.timing import COMMUNICATION_SETUP_TIMER, DinTimings
 from harness.protocol.faults import Fault, FaultyCore
+from harness.protocol.iso15118_2.bpt import modes_from_pics
 from harness.protocol.sdp import Discovered, EvccSdp, requested_security
 from harness.transport.link import Link
 from harness.transport.tcp import connect_tcp
@@ -26,7 +27,16 @@ from harness.transport.v2g import V2gtpStream, preload_schemas, run_session
 
 # The reference EV of a simulated lab: a small pack 1 % below its target, so a complete session (every
 # stage, CurrentDemand loop included) takes a few seconds; the protocol is the same as for a full charge.
-SIM_BATTERY = BatteryParameters(capacity_kwh=0.2, target_soc=80.0, taper_start_soc=70.0)
+SIM_BATTERY = BatteryParameters(
+    capacity_kwh=0.2,
+    target_soc=80.0,
+    taper_start_soc=70.0,
+    # Bidirectional (SAE J2847/2 V2H/V2G when its PICS use them): a few seconds of discharge from the start
+    # SOC down to the minimum.
+    max_discharge_current_a=100.0,
+    max_discharge_power_w=40_000.0,
+    min_soc=76.0,
+)
 SIM_START_SOC = 79.0
 
 # Fault switch -> the DIN SPEC 70121 faults it applies to the reference EVCC machine.
@@ -58,13 +68,17 @@ def evcc_machine(settings: DeviceSettings, faults: frozenset[str]) -> FaultyCore
         fault for name in sorted(faults) if name in DIN_EVCC_FAULTS for fault in DIN_EVCC_FAULTS[name]()
     ]
     profiles = dc_profiles(settings.supported, settings.timer)
-    return FaultyCore(reference_evcc(DinTimings.from_lab(settings.timer), profiles=profiles), active)
+    config = EvccConfig(bpt_modes=modes_from_pics(settings.supports))
+    return FaultyCore(reference_evcc(DinTimings.from_lab(settings.timer), config, profiles=profiles), active)
 
 
-async def run_evcc(link: Link, settings: DeviceSettings, faults: frozenset[str]) -> None:
+async def run_evcc(
+    link: Link, settings: DeviceSettings, faults: frozenset[str], security: int | None = None
+) -> None:
+    """Discover the SECC asking for ``security`` (None: what the PICS prefer) and charge."""
     preload_schemas(profile.schema for profile in dc_profiles(settings.supported, settings.timer))
     core = EvccSdp(
-        requested_security(settings.supports),
+        requested_security(settings.supports) if security is None else security,
         response_wait_s=settings.timer("SDP_RESPONSE_WAIT"),
         destination=link.sdp_destination,
     )

@@ -26,6 +26,7 @@ from harness.protocol.din70121.profile import DcProfile
 from harness.protocol.din70121.secc import SeccConfig, SeccMachine
 from harness.protocol.din70121.timing import DinTimings
 from harness.protocol.faults import Fault, FaultyCore
+from harness.protocol.iso15118_2.bpt import modes_from_pics
 from harness.transport.link import Link
 from harness.transport.tcp import start_tcp_server
 from harness.transport.udp import open_udp
@@ -34,7 +35,12 @@ from harness.transport.v2g import V2gtpStream, preload_schemas, run_session
 # The reference charger of a simulated lab: the default 50 kW unit with a short insulation check, so a
 # simulated session spends its seconds on the protocol, not on waiting (IEC 61851-23 leaves the duration to
 # the charger; real ones take 1-5 s).
-SIM_CHARGER = ChargerParameters(isolation_check_duration_s=0.5)
+SIM_CHARGER = ChargerParameters(
+    isolation_check_duration_s=0.5,
+    # Bidirectional (SAE J2847/2 V2H/V2G when its PICS offer them): sinks up to 100 A / 30 kW.
+    max_discharge_current_a=100.0,
+    max_discharge_power_w=30_000.0,
+)
 # Fault "din-slow-current-demand": CurrentDemandRes this late, past the 25 ms SECC performance time of
 # DIN SPEC 70121 Table 75 but well within the EVCC's 250 ms timeout, so the session goes on.
 SLOW_CURRENT_DEMAND_DELAY_S = 0.06
@@ -72,7 +78,7 @@ def secc_machine(
     ]
     machine = reference_secc(
         DinTimings.from_lab(settings.timer),
-        SeccConfig(previous_session_id=paused_session),
+        SeccConfig(previous_session_id=paused_session, bpt_services=modes_from_pics(settings.supports)),
         profiles=dc_profiles(settings.supported, settings.timer),
     )
     return FaultyCore(machine, active)

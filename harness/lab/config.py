@@ -62,6 +62,14 @@ PICS_OPTIONS = {
         "IEEE 2030.5 DER programs: the interface 5 DER scenarios; false (the default) makes them "
         "NOT_APPLICABLE, e.g. for an EVSE that is only a 2030.5 client of its site controller"
     ),
+    "bpt.v2h": (
+        "SAE J2847/2 V2H on ISO 15118-2: the SECC offers the V2H value-added service (ServiceID 28472), the "
+        "EVCC selects it when offered and discharges to serve the home load: the @bpt V2H scenarios"
+    ),
+    "bpt.v2g": (
+        "SAE J2847/2 V2G on ISO 15118-2: the SECC offers the V2G value-added service (ServiceID 28473) and "
+        "asks for discharge with negative limits, the EVCC selects it when offered: the @bpt V2G scenarios"
+    ),
 }
 # PICS options that count as true unless the lab states them false.
 PICS_OPTION_DEFAULTS = {"sep2.dnssd": True}

@@ -1,5 +1,6 @@
 """A DC-charged EV traction battery: state of charge, pack voltage against SOC, and the current the BMS asks
-for, tapering as the SOC nears its target.
+for, tapering as the SOC nears its target; a bidirectional pack also discharges (negative current) down to
+its minimum SOC, below which the BMS refuses to discharge.
 
 Pure and deterministic: the state moves only through :meth:`Battery.advance`, which integrates the charge
 current over a time span in fixed sub-steps of ``step_s``. No clock is read.
@@ -54,6 +55,11 @@ class BatteryParameters:
     # ``min_current_a`` at the target (constant current, then taper).
     taper_start_soc: float = 70.0
     min_current_a: float = 5.0
+    # Discharge (SAE J2847/2 V2H/V2G): the BMS's limits on current out of the pack (0: the pack does not
+    # discharge) and the SOC below which it refuses to discharge.
+    max_discharge_current_a: float = 0.0
+    max_discharge_power_w: float = 0.0
+    min_soc: float = 10.0
     # Integration step of :meth:`Battery.advance`.
     step_s: float = 0.01
 
@@ -62,6 +68,10 @@ class BatteryParameters:
             raise ValueError("target_soc must be in (0, 100]")
         if self.taper_start_soc > self.target_soc:
             raise ValueError("taper_start_soc must not exceed target_soc")
+        if not 0 <= self.min_soc < self.target_soc:
+            raise ValueError("min_soc must be in [0, target_soc)")
+        if self.max_discharge_current_a < 0 or self.max_discharge_power_w < 0:
+            raise ValueError("discharge limits are magnitudes, not negative")
         if self.capacity_kwh <= 0 or self.step_s <= 0 or self.cells_in_series <= 0:
             raise ValueError("capacity, cell count and step must be positive")
 
@@ -76,12 +86,16 @@ class BatteryParameters:
 
 @dataclass(slots=True)
 class Battery:
-    """The pack's state. ``soc`` is percent; ``current_a`` is the current flowing into the pack."""
+    """The pack's state. ``soc`` is percent; ``current_a`` is the current flowing into the pack (negative:
+    out of it)."""
 
     params: BatteryParameters = field(default_factory=BatteryParameters)
     soc: float = 20.0
     current_a: float = 0.0
     charged_ah: float = 0.0
+    # Charge and energy taken out of the pack (energy at the open-circuit voltage, i.e. what the SOC lost).
+    discharged_ah: float = 0.0
+    discharged_wh: float = 0.0
 
     @property
     def open_circuit_voltage_v(self) -> float:
@@ -126,6 +140,23 @@ class Battery:
         )
         return min(voltage, self.params.max_voltage_v)
 
+    @property
+    def discharge_allowed(self) -> bool:
+        """Whether the BMS lets current out of the pack: it can discharge and is above its minimum SOC."""
+        return self.params.max_discharge_current_a > 0 and self.soc > self.params.min_soc
+
+    def discharge_current_a(self, limit_a: float | None = None) -> float:
+        """The (negative) current the BMS offers to discharge now: its current and power limits, and
+        ``limit_a`` (a magnitude, e.g. the EVSE's), whichever is least; 0 at or below the minimum SOC."""
+        if not self.discharge_allowed:
+            return 0.0
+        p = self.params
+        power_limited = p.max_discharge_power_w / max(self.open_circuit_voltage_v, 1.0)
+        current = min(p.max_discharge_current_a, power_limited)
+        if limit_a is not None:
+            current = min(current, abs(limit_a))
+        return -max(0.0, current)
+
     def remaining_time_s(self, to_soc: float, current_a: float | None = None) -> float:
         """Time to reach ``to_soc`` at ``current_a`` (default: the present request); 0 when already there."""
         if self.soc >= to_soc:
@@ -135,10 +166,16 @@ class Battery:
         return (to_soc - self.soc) / 100.0 * self.params.capacity_ah * 3600.0 / current
 
     def advance(self, dt: float, current_a: float) -> None:
-        """Let ``current_a`` (amperes into the pack, >= 0) flow for ``dt`` seconds."""
+        """Let ``current_a`` (amperes into the pack; negative out of it) flow for ``dt`` seconds. The BMS
+        lets no current out of a pack that cannot discharge or has reached its minimum SOC."""
         if dt < 0:
             raise ValueError("time does not run backwards")
-        current = max(0.0, current_a)
+        if current_a >= 0:
+            self._charge(dt, current_a)
+        else:
+            self._discharge(dt, current_a)
+
+    def _charge(self, dt: float, current: float) -> None:
         self.current_a = current
         remaining = dt
         while remaining > 1e-12:
@@ -146,6 +183,22 @@ class Battery:
             delta_ah = current * h / 3600.0
             self.charged_ah += delta_ah
             self.soc = min(100.0, self.soc + 100.0 * delta_ah / self.params.capacity_ah)
+            remaining -= h
+
+    def _discharge(self, dt: float, current: float) -> None:
+        p = self.params
+        limit = p.max_discharge_current_a
+        self.current_a = max(current, -limit) if self.discharge_allowed else 0.0
+        remaining = dt
+        while remaining > 1e-12:
+            h = min(p.step_s, remaining)
+            if not self.discharge_allowed:
+                self.current_a = 0.0
+                return
+            delta_ah = -self.current_a * h / 3600.0
+            self.discharged_ah += delta_ah
+            self.discharged_wh += delta_ah * self.open_circuit_voltage_v
+            self.soc = max(0.0, self.soc - 100.0 * delta_ah / p.capacity_ah)
             remaining -= h
 
 

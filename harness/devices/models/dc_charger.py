@@ -1,5 +1,6 @@
 """A DC charger's power stage: limits, insulation check, precharge and a first-order output that follows the
-EV's request.
+EV's request; a bidirectional stage also sinks current (negative output current, SAE J2847/2 V2H/V2G) within
+its own discharge limits.
 
 Pure and deterministic: the state moves only through :meth:`DcCharger.advance` (fixed sub-steps of
 ``step_s``, exact first-order response per sub-step). Commands (start the insulation check, precharge,
@@ -47,6 +48,9 @@ class ChargerParameters:
     max_current_a: float = 125.0
     min_voltage_v: float = 50.0
     min_current_a: float = 0.0
+    # Discharge: the most current and power the stage sinks from the EV (0: it does not sink).
+    max_discharge_current_a: float = 0.0
+    max_discharge_power_w: float = 0.0
     # First-order time constants of the output: how fast voltage and current settle on a new setpoint.
     voltage_time_constant_s: float = 0.4
     current_time_constant_s: float = 0.3
@@ -63,6 +67,8 @@ class ChargerParameters:
         for name in ("max_power_w", "max_voltage_v", "max_current_a", "step_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+        if self.max_discharge_current_a < 0 or self.max_discharge_power_w < 0:
+            raise ValueError("discharge limits are magnitudes, not negative")
         if self.min_voltage_v > self.max_voltage_v or self.min_current_a > self.max_current_a:
             raise ValueError("minimum limits exceed maximum limits")
 
@@ -96,6 +102,8 @@ class DcCharger:
     isolation_status: IsolationResult = IsolationResult.Invalid
     isolation_elapsed_s: float = 0.0
     delivered_wh: float = 0.0
+    # Energy the stage sank from the EV (at its output).
+    discharged_wh: float = 0.0
     last_time: float | None = None
 
     # --- commands ---
@@ -114,6 +122,10 @@ class DcCharger:
     def deliver(self, target_voltage_v: float, target_current_a: float) -> None:
         self.mode = OutputMode.DELIVERING
         self.target_voltage_v = self.clamp_voltage(target_voltage_v)
+        if target_current_a < 0 and self.params.max_discharge_current_a > 0:
+            # Sink current: negative, no more than the stage's discharge rating.
+            self.target_current_a = max(target_current_a, -self.params.max_discharge_current_a)
+            return
         self.target_current_a = min(
             max(target_current_a, self.params.min_current_a), self.params.max_current_a
         )
@@ -137,6 +149,11 @@ class DcCharger:
         """The current the charger can deliver at its present voltage: rated current or rated power."""
         voltage = max(self.present_voltage_v, self.target_voltage_v, 1.0)
         return min(self.params.max_current_a, self.params.max_power_w / voltage)
+
+    def discharge_limit_a(self) -> float:
+        """The current the stage can sink at its present voltage: discharge current or power rating."""
+        voltage = max(self.present_voltage_v, self.target_voltage_v, 1.0)
+        return min(self.params.max_discharge_current_a, self.params.max_discharge_power_w / voltage)
 
     @property
     def current_limit_achieved(self) -> bool:
@@ -195,14 +212,20 @@ class DcCharger:
                 self.present_current_a, self.target_current_a, h, p.current_time_constant_s
             )
         elif self.mode is OutputMode.DELIVERING:
-            target_current = min(self.target_current_a, self.current_limit_a())
+            if self.target_current_a < 0:
+                target_current = max(self.target_current_a, -self.discharge_limit_a())
+            else:
+                target_current = min(self.target_current_a, self.current_limit_a())
             self.present_voltage_v = first_order(
                 self.present_voltage_v, self.target_voltage_v, h, p.voltage_time_constant_s
             )
             self.present_current_a = first_order(
                 self.present_current_a, target_current, h, p.current_time_constant_s
             )
-            self.delivered_wh += self.present_voltage_v * self.present_current_a * h / 3600.0
+            if self.present_current_a >= 0:
+                self.delivered_wh += self.present_voltage_v * self.present_current_a * h / 3600.0
+            else:
+                self.discharged_wh -= self.present_voltage_v * self.present_current_a * h / 3600.0
         else:
             self.present_current_a = first_order(self.present_current_a, 0.0, h, p.current_time_constant_s)
             self.present_voltage_v = first_order(self.present_voltage_v, 0.0, h, p.discharge_time_constant_s)

@@ -75,6 +75,7 @@ from harness.protocol.din70121.timing import (
     READY_TO_CHARGE_TIMER,
     DinTimings,
 )
+from harness.protocol.iso15118_2 import bpt
 
 # The EVSE statuses that accept a session (DIN SPEC 70121 isolationLevelType): a warning still allows
 # charging, a fault or no result does not.
@@ -115,6 +116,9 @@ class EvccConfig:
     # (IEC 61851-23: 60 V is the limit of touch-safe DC; the reference EV waits for less).
     welding_safe_voltage_v: float = 20.0
     max_welding_detection_requests: int = 20
+    # SAE J2847/2 BPT (ISO 15118-2 only): the discharge services the EV uses if the SECC offers them
+    # (BptMode names, preferred first); none: it only charges.
+    bpt_modes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -148,6 +152,10 @@ class EvccMachine(TimedCore):
     _last_power_delivery_ready: bool = field(default=False, init=False, repr=False)
     _user_stop: bool = field(default=False, init=False, repr=False)
     _schedule_tuple_id: int | None = field(default=None, init=False, repr=False)
+    # SAE J2847/2: the service selected, whether the EV discharges now, the EVSE's discharge limit (A).
+    bpt: str | None = field(default=None, init=False)
+    _discharging: bool = field(default=False, init=False, repr=False)
+    _evse_discharge_limit_a: float | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.profiles:
@@ -346,9 +354,16 @@ class EvccMachine(TimedCore):
         service_id = service.service_id
         if service_id != CHARGE_SERVICE_ID:
             return self._stop(StopResult.PARAMETER_ERROR, f"charge service has ServiceID {service_id}")
+        selected: list[dict[str, Any]] = [{"ServiceID": service_id}]
+        if self.profile.supports_bpt:
+            offered = bpt.offered_modes(content)
+            self.bpt = next((mode for mode in self.config.bpt_modes if mode in offered), None)
+            if self.bpt is not None:
+                selected.append(bpt.selected_service(bpt.BptMode(self.bpt)))
+                self._discharging = self.bpt == bpt.BptMode.V2H
         request = {
             "SelectedPaymentOption": str(PaymentOption.ExternalPayment),
-            "SelectedServiceList": {"SelectedService": [{"ServiceID": service_id}]},
+            "SelectedServiceList": {"SelectedService": selected},
         }
         return self._send(self._request("ServicePaymentSelectionReq", request), now)
 
@@ -484,15 +499,35 @@ class EvccMachine(TimedCore):
             )
         if self._stop_reason is not None:
             return self._power_off(now, *self._stop_reason)
-        if self.battery.charging_complete:
+        if self.bpt is not None:
+            self._follow_discharge_request(content)
+        if self._discharging and not self.battery.discharge_allowed:
+            return self._min_soc_reached(now)
+        if not self._discharging and self.battery.charging_complete:
             return self._power_off(
                 now, StopResult.COMPLETED, f"target SOC {self.battery.params.target_soc:g} % reached"
             )
-        return self._later(
-            self.config.current_demand_interval_s,
-            lambda at: self._send(self._current_demand_req(at), at),
-            now,
-        )
+        return self._later(self.config.current_demand_interval_s, self._next_current_demand, now)
+
+    def _next_current_demand(self, now: float) -> list[Action]:
+        # A discharge that reached the minimum SOC since the last response ends before another request.
+        if self._discharging and not self.battery.discharge_allowed:
+            return self._min_soc_reached(now)
+        return self._send(self._current_demand_req(now), now)
+
+    def _min_soc_reached(self, now: float) -> list[Action]:
+        """SAE J2847/2: the EV stops discharging at its minimum SOC and ends energy transfer."""
+        reason = f"minimum SOC {self.battery.params.min_soc:g} % reached"
+        return self._power_off(now, StopResult.COMPLETED, reason)
+
+    def _follow_discharge_request(self, content: dict[str, Any]) -> None:
+        """SAE J2847/2: V2H discharges throughout; V2G while the EVSE's maximum limits are negative (the
+        grid asks for discharge). The EVSE's negative current limit bounds the discharge."""
+        limit = content.get("EVSEMaximumCurrentLimit")
+        asked = bpt.is_negative(limit) and bpt.is_negative(content.get("EVSEMaximumPowerLimit"))
+        self._evse_discharge_limit_a = abs(to_float(limit)) if asked and limit is not None else None
+        if self.bpt == bpt.BptMode.V2G:
+            self._discharging = asked
 
     def _welding_detection(self, now: float) -> list[Action]:
         self._welding_requests += 1
@@ -585,7 +620,8 @@ class EvccMachine(TimedCore):
 
     def _set_current(self, now: float, current_a: float) -> None:
         self._advance_battery(now)
-        self._flowing_current_a = max(0.0, current_a)
+        # Only a BPT session lets current out of the pack.
+        self._flowing_current_a = current_a if self.bpt is not None else max(0.0, current_a)
         self.battery.advance(0.0, self._flowing_current_a)
 
     # --- request content from the battery ---
@@ -600,6 +636,15 @@ class EvccMachine(TimedCore):
             "EVMaximumCurrentLimit": physical(p.max_current_a, "A"),
             "EVMaximumVoltageLimit": physical(p.max_voltage_v, "V"),
         }
+        if self.bpt == bpt.BptMode.V2H:
+            # SAE J2847/2 V2H: the discharge limits as negative maxima, the minimum SOC as BulkSOC.
+            parameters = {
+                "DC_EVStatus": self._ev_status(),
+                "EVMaximumCurrentLimit": physical(-p.max_discharge_current_a, "A"),
+                "EVMaximumPowerLimit": physical(-p.max_discharge_power_w, "W"),
+                "EVMaximumVoltageLimit": physical(p.max_voltage_v, "V"),
+                "BulkSOC": max(0, min(100, int(p.min_soc))),
+            }
         content = self.profile.charge_parameter_request(self.config.energy_transfer_type, parameters)
         return self._request("ChargeParameterDiscoveryReq", content)
 
@@ -617,6 +662,8 @@ class EvccMachine(TimedCore):
         return self._request("SessionStopReq", self.profile.session_stop_request(self.config.pause))
 
     def _current_demand_req(self, now: float) -> Message:
+        if self._discharging:
+            return self._discharge_demand_req()
         battery = self.battery
         p = battery.params
         requested = battery.requested_current_a()
@@ -633,5 +680,24 @@ class EvccMachine(TimedCore):
             "RemainingTimeToFullSoC": seconds(battery.remaining_time_s(p.target_soc)),
             "RemainingTimeToBulkSoC": seconds(battery.remaining_time_s(battery.bulk_soc)),
             "EVTargetVoltage": physical(battery.target_voltage_v(), "V"),
+        }
+        return self._request("CurrentDemandReq", content)
+
+    def _discharge_demand_req(self) -> Message:
+        """CurrentDemandReq of a SAE J2847/2 discharge: negative target and maximum current and power."""
+        battery = self.battery
+        p = battery.params
+        target = battery.discharge_current_a(self._evse_discharge_limit_a)
+        content = {
+            "DC_EVStatus": self._ev_status(),
+            "EVTargetCurrent": physical(target, "A"),
+            "EVMaximumVoltageLimit": physical(p.max_voltage_v, "V"),
+            "EVMaximumCurrentLimit": physical(-p.max_discharge_current_a, "A"),
+            "EVMaximumPowerLimit": physical(-p.max_discharge_power_w, "W"),
+            "BulkChargingComplete": battery.bulk_charging_complete,
+            "ChargingComplete": battery.charging_complete,
+            "RemainingTimeToFullSoC": seconds(battery.remaining_time_s(p.target_soc)),
+            "RemainingTimeToBulkSoC": seconds(battery.remaining_time_s(battery.bulk_soc)),
+            "EVTargetVoltage": physical(min(battery.open_circuit_voltage_v, p.max_voltage_v), "V"),
         }
         return self._request("CurrentDemandReq", content)

@@ -86,6 +86,8 @@ class DcProfile:
     # canonical requests beyond DIN SPEC 70121's that this protocol has, with their responses
     extra_requests: ClassVar[Mapping[str, str]] = {}
     no_evse_id: ClassVar[str] = DIN_NO_EVSE_ID
+    # SAE J2847/2 bidirectional power transfer (harness.protocol.iso15118_2.bpt) rides on this protocol.
+    supports_bpt: ClassVar[bool] = False
 
     # --- names ---
 

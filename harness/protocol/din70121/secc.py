@@ -67,6 +67,7 @@ from harness.protocol.din70121.messages import (
 from harness.protocol.din70121.models import DcChargerModel
 from harness.protocol.din70121.profile import DcProfile, DinProfile, PowerDeliveryKind, ResponseContext
 from harness.protocol.din70121.timing import SEQUENCE_TIMER, DinTimings
+from harness.protocol.iso15118_2 import bpt
 
 # DIN SPEC 70121 8.4.3.3.2 / ISO 15118-2 EnergyTransferModeType: the values that mean DC charging.
 DC_ENERGY_TRANSFER_TYPES = frozenset({"DC_core", "DC_extended", "DC_combo_core", "DC_unique"})
@@ -133,6 +134,11 @@ class SeccConfig:
     authorization_ongoing_rounds: int = 0
     charge_parameter_ongoing_rounds: int = 0
     energy_to_be_delivered_wh: float = 20_000.0
+    # SAE J2847/2 BPT (ISO 15118-2 only): the services offered (BptMode names), the home load a V2H
+    # discharge serves and the discharge the grid asks for in V2G (the EVSE's negative limits), in watts.
+    bpt_services: tuple[str, ...] = ()
+    home_load_w: float = 7_400.0
+    grid_discharge_w: float = 11_000.0
 
 
 @dataclass
@@ -153,10 +159,15 @@ class SeccMachine(TimedCore):
     stop_requested: str | None = None
     # Set when the EVCC paused the session (ISO 15118-2 SessionStopReq Pause): it may resume it.
     paused: bool = False
+    # The SAE J2847/2 service the EVCC selected (a BptMode), if any; V2H: the minimum SOC it gave.
+    bpt: str | None = None
+    v2h_min_soc: float | None = None
     profile: DcProfile = field(init=False)
     timers: TimerTable = field(default_factory=TimerTable, init=False, repr=False)
     _authorization_rounds: int = field(default=0, init=False, repr=False)
     _charge_parameter_rounds: int = field(default=0, init=False, repr=False)
+    _bpt_rounds: int = field(default=0, init=False, repr=False)
+    _bpt_shutdown: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.profiles:
@@ -283,13 +294,21 @@ class SeccMachine(TimedCore):
 
     def _on_ServiceDiscoveryReq(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
         self.state = SeccState.SERVICES_DISCOVERED
-        return self._respond(self._response("ServiceDiscoveryRes", ResponseCode.OK), now)
+        response = self._response("ServiceDiscoveryRes", ResponseCode.OK)
+        if self._offered_bpt():
+            body(response)["ServiceList"] = bpt.service_list(self._offered_bpt())
+        return self._respond(response, now)
+
+    def _offered_bpt(self) -> tuple[str, ...]:
+        """The SAE J2847/2 services this session offers (none unless its protocol carries them)."""
+        return self.config.bpt_services if self.profile.supports_bpt else ()
 
     def _on_ServiceDetailReq(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
-        # ISO 15118-2 8.4.3.4: details of a service the SECC offered; the reference SECC offers the
-        # charge service only, which has no parameter sets.
+        # ISO 15118-2 8.4.3.4: details of a service the SECC offered; the reference SECC's services (the
+        # charge service, the SAE J2847/2 ones it offers) have no parameter sets.
         service_id = int(content["ServiceID"])
-        if service_id != CHARGE_SERVICE_ID:
+        offered_bpt = {bpt.SERVICES[bpt.BptMode(mode)].service_id for mode in self._offered_bpt()}
+        if service_id != CHARGE_SERVICE_ID and service_id not in offered_bpt:
             return self._refuse(
                 "ServiceDetailReq",
                 ResponseCode.FAILED_ServiceIDInvalid,
@@ -297,7 +316,9 @@ class SeccMachine(TimedCore):
                 f"ServiceDetailReq for ServiceID {service_id}, which was not offered",
                 check="service detail",
             )
-        return self._respond(self._response("ServiceDetailRes", ResponseCode.OK), now)
+        response = self._response("ServiceDetailRes", ResponseCode.OK)
+        body(response)["ServiceID"] = service_id
+        return self._respond(response, now)
 
     def _on_ServicePaymentSelectionReq(
         self, content: dict[str, Any], message: Message, now: float
@@ -322,6 +343,18 @@ class SeccMachine(TimedCore):
                 f"selected services {services} do not include the charge service",
                 check="service selection",
             )
+        offered_bpt = {bpt.SERVICES[bpt.BptMode(mode)].service_id: mode for mode in self._offered_bpt()}
+        for service_id in bpt.selected_service_ids(content):
+            if service_id in bpt.BY_SERVICE_ID and service_id not in offered_bpt:
+                return self._refuse(
+                    "ServicePaymentSelectionReq",
+                    bpt.NOT_OFFERED_CODE,
+                    StopResult.PARAMETER_ERROR,
+                    f"SAE J2847/2 service {service_id} was selected but not offered",
+                    check="service selection",
+                )
+            if service_id in offered_bpt:
+                self.bpt = offered_bpt[service_id]
         self.state = SeccState.PAYMENT_SELECTED
         return self._respond(self._response("ServicePaymentSelectionRes", ResponseCode.OK), now)
 
@@ -363,11 +396,45 @@ class SeccMachine(TimedCore):
                 f"EV maximum voltage {ev_max_voltage:g} V is below the EVSE minimum",
                 check="charge parameters",
             )
+        if self.profile.supports_bpt and self.bpt is None and bpt.has_negative_limit(ev):
+            return self._refuse(
+                "ChargeParameterDiscoveryReq",
+                bpt.NO_BPT_NEGATIVE_CODE,
+                StopResult.PARAMETER_ERROR,
+                "negative EV limits (a discharge) in a session that selected no SAE J2847/2 service",
+                check="charge parameters",
+            )
+        if self.bpt == bpt.BptMode.V2H:
+            return self._v2h_charge_parameters(ev, now)
         if self._charge_parameter_rounds < self.config.charge_parameter_ongoing_rounds:
             self._charge_parameter_rounds += 1
             processing = EVSEProcessing.Ongoing
             self.state = SeccState.CHARGE_PARAMETERS_ONGOING
         else:
+            processing = EVSEProcessing.Finished
+            self.state = SeccState.CHARGE_PARAMETERS_DONE
+        response = self._response("ChargeParameterDiscoveryRes", ResponseCode.OK)
+        body(response)["EVSEProcessing"] = str(processing)
+        return self._respond(response, now)
+
+    def _v2h_charge_parameters(self, ev: dict[str, Any], now: float) -> list[Action]:
+        """SAE J2847/2 V2H: Ongoing first, then the EV's discharge limits (negative) and minimum SOC
+        (BulkSOC), as open implementations realise it."""
+        if self._bpt_rounds < bpt.V2H_ONGOING_ROUNDS:
+            self._bpt_rounds += 1
+            processing = EVSEProcessing.Ongoing
+            self.state = SeccState.CHARGE_PARAMETERS_ONGOING
+        elif not bpt.v2h_limits_ok(ev):
+            return self._refuse(
+                "ChargeParameterDiscoveryReq",
+                bpt.V2H_WRONG_LIMITS_CODE,
+                StopResult.PARAMETER_ERROR,
+                "V2H ChargeParameterDiscoveryReq without BulkSOC and negative EVMaximumCurrentLimit and "
+                "EVMaximumPowerLimit",
+                check="V2H discharge limits",
+            )
+        else:
+            self.v2h_min_soc = float(ev["BulkSOC"])
             processing = EVSEProcessing.Finished
             self.state = SeccState.CHARGE_PARAMETERS_DONE
         response = self._response("ChargeParameterDiscoveryRes", ResponseCode.OK)
@@ -430,9 +497,45 @@ class SeccMachine(TimedCore):
     def _on_CurrentDemandReq(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
         target_voltage = to_float(content["EVTargetVoltage"])
         target_current = to_float(content["EVTargetCurrent"])
+        if self.profile.supports_bpt and self.bpt is None and target_current < 0:
+            return self._refuse(
+                "CurrentDemandReq",
+                bpt.NO_BPT_NEGATIVE_CODE,
+                StopResult.PARAMETER_ERROR,
+                f"EVTargetCurrent {target_current:g} A (a discharge) in a session that selected no SAE "
+                "J2847/2 service",
+                check="no discharge without BPT",
+            )
+        if self.bpt is not None:
+            target_current = self._bpt_target(content, target_current)
         response = self._response("CurrentDemandRes", ResponseCode.OK)
         self.charger.deliver(target_voltage, target_current)
         return self._respond(response, now)
+
+    def _bpt_target(self, content: dict[str, Any], target_current: float) -> float:
+        """The current a BPT session delivers: V2H stops at the EV's minimum SOC; while the EVSE asks for
+        discharge it neither charges nor sinks more than its demand."""
+        soc = float(content["DC_EVStatus"]["EVRESSSOC"])
+        if self.bpt == bpt.BptMode.V2H and self.v2h_min_soc is not None and soc < self.v2h_min_soc:
+            self._bpt_shutdown = True
+        if self._bpt_shutdown:
+            return 0.0
+        limit_a, _ = self._discharge_demand()
+        if limit_a <= 0:
+            return target_current
+        return min(0.0, max(target_current, -limit_a))
+
+    def _discharge_demand(self) -> tuple[float, float]:
+        """(current, power) the EVSE asks the EV to discharge now, magnitudes: V2H the home load, V2G the
+        grid's request, within the power stage's discharge rating; (0, 0) when it asks for none."""
+        params = self.charger.params
+        demand_w = {bpt.BptMode.V2H: self.config.home_load_w, bpt.BptMode.V2G: self.config.grid_discharge_w}
+        wanted = demand_w[bpt.BptMode(self.bpt)] if self.bpt else 0.0
+        power = min(wanted, params.max_discharge_power_w)
+        if power <= 0 or params.max_discharge_current_a <= 0:
+            return 0.0, 0.0
+        voltage = max(self.charger.present_voltage_v, self.charger.target_voltage_v, 1.0)
+        return min(params.max_discharge_current_a, power / voltage), power
 
     def _on_WeldingDetectionReq(self, content: dict[str, Any], message: Message, now: float) -> list[Action]:
         return self._respond(self._response("WeldingDetectionRes", ResponseCode.OK), now)
@@ -457,6 +560,8 @@ class SeccMachine(TimedCore):
         code = DCEVSEStatusCode.EVSE_Ready
         if self.state is SeccState.CABLE_CHECK_ONGOING:
             code = DCEVSEStatusCode.EVSE_IsolationMonitoringActive
+        if self._bpt_shutdown and self.state is SeccState.ENERGY_TRANSFER:
+            code = DCEVSEStatusCode.EVSE_Shutdown  # SAE J2847/2 V2H: the EV reached its minimum SOC
         if isolation is IsolationLevel.Fault:
             code = DCEVSEStatusCode.EVSE_EmergencyShutdown
         notification = EVSENotification.None_
@@ -517,6 +622,7 @@ class SeccMachine(TimedCore):
         elif name == "PowerDeliveryRes":
             content = {"ResponseCode": str(code), "DC_EVSEStatus": self.evse_status()}
         elif name == "CurrentDemandRes":
+            discharge_a, discharge_w = self._discharge_demand() if not self._bpt_shutdown else (0.0, 0.0)
             content = {
                 "ResponseCode": str(code),
                 "DC_EVSEStatus": self.evse_status(),
@@ -529,6 +635,10 @@ class SeccMachine(TimedCore):
                 "EVSEMaximumCurrentLimit": physical(params.max_current_a, "A"),
                 "EVSEMaximumPowerLimit": physical(params.max_power_w, "W"),
             }
+            if discharge_a > 0:
+                # SAE J2847/2: the EVSE's discharge limits as negative maximum limits.
+                content["EVSEMaximumCurrentLimit"] = physical(-discharge_a, "A")
+                content["EVSEMaximumPowerLimit"] = physical(-discharge_w, "W")
         elif name == "WeldingDetectionRes":
             content = {
                 "ResponseCode": str(code),

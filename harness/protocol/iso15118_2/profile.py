@@ -66,6 +66,8 @@ class Iso2Profile(DcProfile):
     }
     extra_requests: ClassVar[Mapping[str, str]] = {"ServiceDetailReq": "ServiceDetailRes"}
     no_evse_id: ClassVar[str] = ISO2_NO_EVSE_ID
+    # SAE J2847/2 V2H/V2G value-added services (harness.protocol.iso15118_2.bpt).
+    supports_bpt: ClassVar[bool] = True
 
     # --- the SECC reads requests ---
 
