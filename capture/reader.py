@@ -156,9 +156,15 @@ def _keylog_if_any(path: Path) -> Path | None:
 
 def _decrypted(path: Path, keylog: Path) -> list[TimelineEvent]:
     from capture.tls_http import TsharkUnavailable, read_tls_http
+    from capture.tls_v2g import read_v2g_tls, v2g_tls_ports
 
     try:
-        decrypted = read_tls_http(Path(path), keylog)
+        # V2G over TLS (ISO 15118-2): its ports come from the capture's SDP answers; its plaintext is
+        # V2GTP, framed and decoded by this module's own code (capture.tls_v2g), not HTTP.
+        v2g_ports = v2g_tls_ports(Path(path))
+        decrypted = read_tls_http(Path(path), keylog, not_http=v2g_ports)
+        if v2g_ports:
+            decrypted += read_v2g_tls(Path(path), keylog, v2g_ports)
     except (TsharkUnavailable, OSError, ValueError, subprocess.SubprocessError) as exc:
         raise CaptureReadError(f"cannot decrypt {path} with {keylog}: {exc}") from None
     return sorted(decrypted, key=lambda e: e.frame)

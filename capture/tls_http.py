@@ -25,6 +25,7 @@ import json
 import re
 import shutil
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -71,12 +72,12 @@ class TsharkUnavailable(RuntimeError):
     pass
 
 
-def _tshark(*args: str) -> list[dict[str, list[str]]]:
+def _tshark(*args: str, fields: tuple[str, ...] = _FIELDS) -> list[dict[str, list[str]]]:
     tshark = shutil.which("tshark")
     if tshark is None:
         raise TsharkUnavailable("tshark is not installed: cannot decrypt the IEEE 2030.5 exchanges")
     proc = subprocess.run(
-        [tshark, "-n", *args, "-T", "json", *[f"-e{f}" for f in _FIELDS]],
+        [tshark, "-n", *args, "-T", "json", *[f"-e{f}" for f in fields]],
         capture_output=True,
         timeout=TSHARK_TIMEOUT_S,
         check=False,
@@ -99,19 +100,24 @@ def _tls_ports(capture: Path) -> list[int]:
     return sorted(ports)
 
 
-def read_tls_http(capture: Path, keylog: Path | None = None) -> list[TimelineEvent]:
-    """HTTP and TLS events of ``capture`` decrypted with ``keylog`` (default: beside the capture)."""
+def read_tls_http(
+    capture: Path, keylog: Path | None = None, not_http: Iterable[int] = ()
+) -> list[TimelineEvent]:
+    """HTTP and TLS events of ``capture`` decrypted with ``keylog`` (default: beside the capture).
+    ``not_http``: TLS ports whose plaintext is no HTTP (V2G over TLS, capture.tls_v2g): their handshake
+    facts are read, their plaintext is left alone."""
     keylog = keylog or keylog_for(capture)
     ports = _tls_ports(capture)
     if not ports:
         return []
+    http_ports = [port for port in ports if port not in set(not_http)]
     args = [
         "-r",
         str(capture),
         "-o",
         f"tls.keylog_file:{keylog}",
         "-o",
-        "http.tls.port:" + ",".join(map(str, ports)),
+        "http.tls.port:" + ",".join(map(str, http_ports)),
     ]
     for port in ports:
         args += ["-d", f"tcp.port=={port},tls"]

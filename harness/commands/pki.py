@@ -1,4 +1,5 @@
-"""`vgi pki init DIR`: make the lab's IEEE 2030.5 test PKI (SERCA -> MCA -> MICA -> devices)."""
+"""`vgi pki init DIR`: make the lab's IEEE 2030.5 test PKI (SERCA -> MCA -> MICA -> devices); with `--v2g`
+the ISO 15118-2 one (V2G root -> CPO Sub-CA 1 -> CPO Sub-CA 2 -> SECC)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import argparse
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "pki",
-        help="manage the IEEE 2030.5 test PKI",
+        help="manage the test PKIs (IEEE 2030.5; ISO 15118-2 with --v2g)",
         description="Manage the lab's IEEE 2030.5 test certificates.",
     )
     actions = parser.add_subparsers(dest="pki_command", metavar="ACTION")
@@ -41,6 +42,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "`dut_key: DIR/ROLE/key.pem`",
     )
     init.add_argument(
+        "--v2g",
+        action="store_true",
+        help="make the ISO 15118-2 test PKI instead: V2G root CA -> CPO Sub-CA 1 -> CPO Sub-CA 2 -> SECC "
+        "certificate (ECDSA P-256, SHA-256; CN the EVSE ID), plus an expired SECC certificate and one under "
+        "an unrelated root for negative tests; the EV side trusts v2g_root.pem. Point a lab at it with PIXIT "
+        "certificates `v2g_pki: DIR`",
+    )
+    init.add_argument(
+        "--evse-id",
+        metavar="EVSEID",
+        default=None,
+        help="with --v2g: the SECC certificate's commonName (default: ZZ00000, the reference SECC's EVSEID)",
+    )
+    init.add_argument(
         "--force", action="store_true", help="replace a PKI (or with --role, the role's certificate) in DIR"
     )
     init.set_defaults(handler=_init)
@@ -53,6 +68,8 @@ def _init(args: argparse.Namespace) -> int:
     from harness.pki.profile import ROLES
     from harness.pki.store import MANIFEST_NAME, PkiError
 
+    if args.v2g:
+        return _init_v2g(args)
     roles = tuple(args.roles) if args.roles else ROLES
     # The unregistered-LFDI scenarios (TC_SEP2_I7_004, TC_SEP2_I8_004) present this one's certificate.
     roles += () if UNREGISTERED_ROLE in roles else (UNREGISTERED_ROLE,)
@@ -83,4 +100,24 @@ def _init(args: argparse.Namespace) -> int:
     print(f"{'role':<12} {'LFDI':<40} SFDI")
     for role, entry in devices.items():
         print(f"{role:<12} {entry['lfdi']:<40} {entry['sfdi']}")
+    return 0
+
+
+def _init_v2g(args: argparse.Namespace) -> int:
+    from harness.commands import UsageError
+    from harness.pki.v2g import DEFAULT_SECC_COMMON_NAME, ROOT_NAME, SECC_ENTRIES, V2gPkiError, init_v2g_pki
+
+    if args.roles or args.role:
+        raise UsageError("--v2g makes the ISO 15118-2 PKI: --roles and --role belong to the IEEE 2030.5 one")
+    try:
+        manifest = init_v2g_pki(
+            args.directory, secc_common_name=args.evse_id or DEFAULT_SECC_COMMON_NAME, force=args.force
+        )
+    except (V2gPkiError, ValueError) as exc:
+        raise UsageError(str(exc)) from exc
+    entries = manifest["secc"]
+    assert isinstance(entries, dict)
+    print(f"ISO 15118-2 PKI written to {args.directory} (EV trust anchor: {ROOT_NAME})")
+    for entry in SECC_ENTRIES:
+        print(f"{entry:<13} {entries[entry]['chain']}  key {entries[entry]['key']}")
     return 0

@@ -34,6 +34,8 @@ SIM_ROLES["evse"]["der"] = "harness.devices.sep2.der_server:run_evse_der_authori
 # The whole DC stack on one PLC link: pilot and SLAC, then SDP and DIN SPEC 70121 (service "plc").
 SIM_ROLES["secc"]["plc"] = "harness.devices.plc_stack:run_secc_plc"
 SIM_ROLES["evcc"]["plc"] = "harness.devices.plc_stack:run_evcc_plc"
+# The reference EV asking for TLS in SDP whatever its PICS prefer (service "v2g-tls", ISO 15118-2 TLS).
+SIM_ROLES["evcc"]["v2g-tls"] = "harness.devices.evcc:run_evcc_tls"
 
 # Fault switches of the reference devices (lab config `access.faults`, `vgi sim --fault`), for
 # demonstrating what a broken DUT looks like in the report.

@@ -6,11 +6,14 @@ SessionStop.  Fault switches (lab `access.faults`,
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 
+from harness.codec.v2g.sdp import SECURITY_TLS
 from harness.devices.models.battery import Battery, BatteryParameters
 from harness.devices.sdp_station import SdpStation
 from harness.devices.settings import DeviceSettings
+from harness.devices.v2g_credentials import evcc_tls
 from harness.protocol.core import LinkUp
 from harness.protocol.dc_profiles import dc_profiles
 from harness.protocol.din70121 import faults as din_faults
@@ -97,6 +100,11 @@ async def run_evcc(
         udp.close()
 
 
+async def run_evcc_tls(link: Link, settings: DeviceSettings, faults: frozenset[str]) -> None:
+    """The reference EV asking for TLS in SDP (ISO 15118-2 7.10.1 security 0x00) and charging over TLS."""
+    await run_evcc(link, settings, faults, SECURITY_TLS)
+
+
 async def _charge(
     link: Link, settings: DeviceSettings, faults: frozenset[str], discovered: Discovered
 ) -> None:
@@ -105,8 +113,16 @@ async def _charge(
     # DIN SPEC 70121 Table 77 V2G_EVCC_CommunicationSetup_Timeout (PIXIT): the reference EV's TCP connect
     # timeout.
     timeout_s = settings.timer(COMMUNICATION_SETUP_TIMER)
-    reader, writer = await connect_tcp(link, address, response.port, timeout_s)
-    print(f"CONNECTED {address} {response.port}", flush=True)
+    # ISO 15118-2 7.10.1: the SECC's answer says whether the connection is TLS; the EV verifies the SECC's
+    # chain to its V2G root and aborts the handshake on a chain it cannot verify.
+    tls = evcc_tls(settings) if response.security == SECURITY_TLS else None
+    try:
+        reader, writer = await connect_tcp(link, address, response.port, timeout_s, tls)
+    except (ssl.SSLError, ConnectionError, TimeoutError) as exc:
+        # The handshake failed: a chain the EV could not verify (the alert went out), or the SECC left.
+        print(f"TLS-REFUSED {address} {response.port}: {exc!r}", flush=True)
+        return
+    print(f"CONNECTED {address} {response.port}{' TLS' if tls else ''}", flush=True)
     outcome = await run_session(evcc_machine(settings, faults), V2gtpStream(reader, writer))
     result = outcome.result
     print(f"SESSION {result.result if result else 'ENDED'} {result.reason if result else ''}", flush=True)

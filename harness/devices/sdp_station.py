@@ -52,10 +52,15 @@ ANSWER_MALFORMED = "sdp-answer-malformed"
 
 
 def secc_sdp_core(
-    address: ipaddress.IPv6Address, port: int, offered: tuple[int, ...], faults: frozenset[str]
+    address: ipaddress.IPv6Address,
+    port: int,
+    offered: tuple[int, ...],
+    faults: frozenset[str],
+    tls_port: int | None = None,
 ) -> FaultyCore:
-    """The reference SECC's SDP server announcing ``address``/``port``, with the fault switches on."""
-    core = SeccSdp(address, port, offered, answer_malformed=ANSWER_MALFORMED in faults)
+    """The reference SECC's SDP server announcing ``address``/``port`` (``tls_port`` to a TLS request it
+    grants, when TLS has a port of its own), with the fault switches on."""
+    core = SeccSdp(address, port, offered, answer_malformed=ANSWER_MALFORMED in faults, tls_port=tls_port)
     return FaultyCore(
         core, [fault for name in SECC_SDP_FAULTS if name in faults for fault in SECC_SDP_FAULTS[name]()]
     )

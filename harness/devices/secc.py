@@ -15,10 +15,11 @@ import ipaddress
 import sys
 from collections.abc import Awaitable, Callable
 
-from harness.codec.v2g.sdp import SDP_SERVER_PORT
+from harness.codec.v2g.sdp import SDP_SERVER_PORT, SECURITY_TLS
 from harness.devices.models.dc_charger import ChargerParameters, DcCharger
 from harness.devices.sdp_station import SdpStation, secc_sdp_core
 from harness.devices.settings import DeviceSettings
+from harness.devices.v2g_credentials import secc_tls
 from harness.protocol import sdp
 from harness.protocol.dc_profiles import dc_profiles
 from harness.protocol.din70121 import faults as din_faults
@@ -108,17 +109,26 @@ def _v2g_handler(
 
 async def run_secc(link: Link, settings: DeviceSettings, faults: frozenset[str]) -> None:
     preload_schemas(profile.schema for profile in dc_profiles(settings.supported, settings.timer))
-    server, port = await start_tcp_server(link, _v2g_handler(settings, faults))
+    handler = _v2g_handler(settings, faults)
+    server, port = await start_tcp_server(link, handler)
     offered = sdp.offered_security(settings.supports)
-    core = secc_sdp_core(ipaddress.IPv6Address(link.address), port, offered, faults)
+    # ISO 15118-2 7.10.1: an SECC that offers TLS (PICS sdp.tls) serves it on a port of its own, announced
+    # to the EVs that ask for TLS; the plain port serves those that ask for none.
+    tls_server, tls_port = None, None
+    if SECURITY_TLS in offered:
+        tls_server, tls_port = await start_tcp_server(link, handler, tls=secc_tls(settings))
+    core = secc_sdp_core(ipaddress.IPv6Address(link.address), port, offered, faults, tls_port)
     udp = await open_udp(link, SDP_SERVER_PORT, listen_multicast=True)
     station = SdpStation(core, udp)
     station.start()
-    print(f"READY secc address={link.address} sdp_port={SDP_SERVER_PORT} tcp_port={port}", flush=True)
+    tls = f" tls_port={tls_port}" if tls_port else ""
+    print(f"READY secc address={link.address} sdp_port={SDP_SERVER_PORT} tcp_port={port}{tls}", flush=True)
     try:
         await station.finished()  # an SDP server never finishes: it answers until the device stops
     finally:
         station.stop()
         udp.close()
         server.close()
+        if tls_server is not None:
+            tls_server.close()
         print("STOPPED secc", file=sys.stderr, flush=True)

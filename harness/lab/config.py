@@ -46,7 +46,11 @@ PROTOCOLS = {
 }
 # Optional features a DUT may or may not support; scenarios tag `@pics:<key>` to depend on one.
 PICS_OPTIONS = {
-    "sdp.tls": "the SECC offers TLS in SDP (security byte 0x00)",
+    "sdp.tls": (
+        "TLS for ISO 15118-2 (security byte 0x00 in SDP): an SECC offers it and serves TLS 1.2 with its V2G "
+        "certificate chain (PIXIT certificates `v2g_pki`, made by `vgi pki init --v2g`); an EVCC can use it. "
+        "The `@tls` scenarios are NOT_APPLICABLE without it"
+    ),
     "sdp.no_tls": "the SECC offers plain TCP in SDP (security byte 0x10)",
     "slac.validate": (
         "the EV/EVSE uses CM_VALIDATE (pilot toggles) before CM_SLAC_MATCH (ISO 15118-3 A.9.2.6)"
@@ -335,7 +339,9 @@ class Pixit(_Strict):
         "(a lab PKI directory made by `vgi pki init`), `dut_cert` (the DUT's certificate, PEM, device "
         "certificate first: the tester registers its LFDI/SFDI), `dut_key`, `trust_anchor` (the SERCA the "
         "DUT's own PKI chains to: the tester trusts it), `tester_cert` and `tester_key` (the tester's own "
-        "certificate chain and key, issued under the DUT's PKI); each file must exist and parse",
+        "certificate chain and key, issued under the DUT's PKI); each file must exist and parse. "
+        "ISO 15118-2: `v2g_pki` (a V2G PKI directory made by `vgi pki init --v2g`: the SECC's chain and the "
+        "V2G root the EV trusts; default: one made once in the user's cache)",
     )
     sep2_registration_pin: int | None = Field(
         default=None,

@@ -21,7 +21,6 @@ import os
 import re
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,6 +29,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from harness.pki.certificates import Authority as _Authority
+from harness.pki.certificates import ca_key_usage as _ca_key_usage
+from harness.pki.certificates import key_pem as _key_pem
+from harness.pki.certificates import pem as _pem
+from harness.pki.certificates import signing_key_usage as _device_key_usage
+from harness.pki.certificates import write_file as _write
 from harness.pki.identity import lfdi_from_der, sfdi_from_lfdi
 from harness.pki.profile import (
     CURVE,
@@ -55,12 +60,6 @@ _RESERVED_NAMES = frozenset({"ca", UNTRUSTED_CA_DIR})
 
 class PkiExists(FileExistsError):
     """The directory already holds a PKI and ``force`` was not given."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Authority:
-    certificate: x509.Certificate
-    key: ec.EllipticCurvePrivateKey
 
 
 # --- minimal DER for the hardwareModuleName otherName (RFC 4108) ---------------------------------
@@ -105,35 +104,6 @@ def _name(common_name: str) -> x509.Name:
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "VGI conformance harness (test PKI)"),
             x509.NameAttribute(NameOID.COMMON_NAME, common_name),
         ]
-    )
-
-
-def _ca_key_usage() -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=False,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=True,
-        crl_sign=True,
-        encipher_only=False,
-        decipher_only=False,
-    )
-
-
-def _device_key_usage() -> x509.KeyUsage:
-    # IEEE 2030.5 clause 6.11.8: device keys sign (ECDSA in the handshake) and agree keys (ECDH).
-    return x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=True,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
     )
 
 
@@ -192,25 +162,6 @@ def _make_device(role: str, issuer: _Authority, not_before: datetime) -> _Author
 
 
 # --- files ---------------------------------------------------------------------------------------
-
-
-def _pem(certificate: x509.Certificate) -> bytes:
-    return certificate.public_bytes(serialization.Encoding.PEM)
-
-
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-
-
-def _write(path: Path, data: bytes, *, secret: bool = False) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = 0o600 if secret else 0o644
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.chmod(path, mode)  # O_CREAT's mode does not apply to a file that already existed
 
 
 def _make_hierarchy(directory: Path, label: str, not_before: datetime) -> tuple[_Authority, _Authority]:

@@ -169,7 +169,8 @@ class EvccSdp(TimedCore):
 
 class SeccSdp(TimedCore):
     """The SECC's SDP server: answer every valid TCP request, back to its sender, with this SECC's address
-    and port and the security it will use (:func:`answered_security`).
+    and port and the security it will use (:func:`answered_security`). An SECC that serves TLS on a port of
+    its own (``tls_port``) announces that one when it answers TLS.
 
     A datagram that did not decode is ignored (the EVCC will retry), unless ``answer_malformed``: then it
     is answered as a default request (a deliberately lax SECC, for broken-DUT demonstrations).
@@ -182,10 +183,12 @@ class SeccSdp(TimedCore):
         offered_security: tuple[int, ...] = (SECURITY_NONE,),
         *,
         answer_malformed: bool = False,
+        tls_port: int | None = None,
     ) -> None:
         super().__init__()
         self.address = address
         self.port = port
+        self.tls_port = tls_port
         self.offered_security = offered_security
         self.answer_malformed = answer_malformed
         self.responses_sent = 0
@@ -200,7 +203,8 @@ class SeccSdp(TimedCore):
             return []
         self.responses_sent += 1
         security = answered_security(message.security, self.offered_security)
-        response = SeccDiscoveryRes(self.address, self.port, security, TRANSPORT_TCP)
+        port = self.tls_port if security == SECURITY_TLS and self.tls_port else self.port
+        response = SeccDiscoveryRes(self.address, port, security, TRANSPORT_TCP)
         return [Send(response, RESPONSE_NAME, event.source)]
 
 

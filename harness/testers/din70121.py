@@ -11,11 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.codec.v2g.sdp import SECURITY_NONE, TRANSPORT_TCP, SeccDiscoveryReq, SeccDiscoveryRes
+from harness.codec.v2g.sdp import (
+    SECURITY_NONE,
+    SECURITY_TLS,
+    TRANSPORT_TCP,
+    SeccDiscoveryReq,
+    SeccDiscoveryRes,
+)
 from harness.devices.evcc import reference_evcc
 from harness.devices.models.battery import BatteryParameters
 from harness.devices.models.dc_charger import ChargerParameters
@@ -36,7 +43,14 @@ from harness.testers.sdp import SdpEvccTester, SdpSeccTester
 from harness.transport.link import Link
 from harness.transport.tcp import connect_tcp
 from harness.transport.udp import DatagramObserver
-from harness.transport.v2g import ResetConnection, SessionOutcome, V2gtpStream, preload_schemas, run_session
+from harness.transport.v2g import (
+    ResetConnection,
+    SessionOutcome,
+    SessionRecord,
+    V2gtpStream,
+    preload_schemas,
+    run_session,
+)
 
 # How many SECCDiscoveryReq the tester EV sends before it gives up (an SECC that was just started may
 # miss the first); ISO 15118-2 7.10.1 allows up to 50.
@@ -101,6 +115,12 @@ class TesterSetup:
     # The DC protocols the tester speaks (offers as EV, accepts as SECC); none: DIN SPEC 70121 with
     # ``timings``.
     profiles: tuple[DcProfile, ...] = ()
+    # ISO 15118-2 TLS: the security the tester EV asks for in SDP, its client context for an SECC that
+    # grants TLS (None: plain TCP whatever the SECC answered, on purpose), and the tester SECC's server
+    # context (None: the tester SECC offers no TLS; set: it offers only TLS).
+    ev_security: int = SECURITY_NONE
+    ev_tls: ssl.SSLContext | None = None
+    secc_tls: ssl.SSLContext | None = None
 
     @classmethod
     def from_settings(cls, settings: DeviceSettings) -> TesterSetup:
@@ -147,7 +167,7 @@ class DinEvTester:
         self.local_ports.append(self.sdp.local_port)
 
     async def discover(self, attempts: int = DISCOVERY_ATTEMPTS) -> SeccDiscoveryRes | None:
-        request = SeccDiscoveryReq(SECURITY_NONE, TRANSPORT_TCP)
+        request = SeccDiscoveryReq(self.setup.ev_security, TRANSPORT_TCP)
         for _ in range(attempts):
             response = await self.sdp.discover(request, SDP_RESPONSE_WAIT_S)
             if response is not None:
@@ -158,8 +178,9 @@ class DinEvTester:
     async def charge(self, time_limit_s: float) -> SessionOutcome:
         """One session on a new connection to the discovered SECC, until it ends or ``time_limit_s``."""
         assert self.discovered is not None, "discover() first"
+        tls = self.setup.ev_tls if self.discovered.security == SECURITY_TLS else None
         reader, writer = await connect_tcp(
-            self.link, str(self.discovered.address), self.discovered.port, self.setup.connect_timeout_s
+            self.link, str(self.discovered.address), self.discovered.port, self.setup.connect_timeout_s, tls
         )
         self.local_ports.append(writer.get_extra_info("sockname")[1])
         outcome = SessionOutcome()
@@ -182,7 +203,7 @@ class DinSeccTester(SdpSeccTester):
     session on the announced port (one per connection)."""
 
     def __init__(self, link: Link, observer: DatagramObserver | None, setup: TesterSetup) -> None:
-        super().__init__(link, observer, (SECURITY_NONE,))
+        super().__init__(link, observer, (SECURITY_TLS,) if setup.secc_tls else (SECURITY_NONE,))
         self.setup = setup
         self.outcomes: list[SessionOutcome] = []
         self.session_done = asyncio.Event()
@@ -193,12 +214,34 @@ class DinSeccTester(SdpSeccTester):
         await super().open()
 
     async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # The TLS handshake comes first, before anything else awaits: a ClientHello read into the plain
+        # stream's buffer meanwhile would be lost to TLS.
+        refused = await self._handshake(writer) if self.setup.secc_tls is not None else None
         await super()._on_connection(reader, writer)
         outcome = SessionOutcome()
         self.outcomes.append(outcome)
+        if self.setup.secc_tls is not None:
+            detail = "ok" if refused is None else f"NOT OK: {refused}"
+            t = asyncio.get_running_loop().time()
+            outcome.records.append(SessionRecord(t, "note", "TLS handshake", None, detail))
+        if refused is not None:
+            outcome.closed_by_peer = True
+            writer.close()
+            self.session_done.set()
+            return
         self._sessions.append(
             asyncio.ensure_future(self._serve_session(V2gtpStream(reader, writer), outcome))
         )
+
+    async def _handshake(self, writer: asyncio.StreamWriter) -> str | None:
+        """The TLS handshake on an accepted connection (the tester SECC offers only TLS); None when it
+        succeeded, else why it failed (the EVCC refused the chain, spoke plain V2GTP...)."""
+        assert self.setup.secc_tls is not None
+        try:
+            await writer.start_tls(self.setup.secc_tls, ssl_handshake_timeout=self.setup.connect_timeout_s)
+        except (ssl.SSLError, ConnectionError, OSError, TimeoutError) as exc:
+            return str(exc) or type(exc).__name__
+        return None
 
     async def _serve_session(self, stream: V2gtpStream, outcome: SessionOutcome) -> None:
         try:

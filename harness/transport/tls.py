@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,7 +79,7 @@ def sep2_cipher_string(ciphers: str = SEP2_CIPHER_OPENSSL) -> str:
     return ciphers
 
 
-def _configure(
+def configure(
     context: ssl.SSLContext,
     *,
     credentials: TlsCredentials | object | None,
@@ -89,10 +90,14 @@ def _configure(
     maximum_version: ssl.TLSVersion,
     ciphers: str,
     ecdh_curve: str,
+    cipher_string: Callable[[str], str] = sep2_cipher_string,
 ) -> ssl.SSLContext:
+    """Pin version, suites and curve of ``context``; load its chain, trust anchor and key log.  Shared by
+    the IEEE 2030.5 factories here and the ISO 15118-2 ones (harness.transport.v2g_tls), which pass their
+    own ``cipher_string``."""
     context.minimum_version = minimum_version
     context.maximum_version = maximum_version
-    context.set_ciphers(sep2_cipher_string(ciphers))
+    context.set_ciphers(cipher_string(ciphers))
     context.set_ecdh_curve(ecdh_curve)
     # No session tickets or renegotiation needed; compression is a known attack surface.
     context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_NO_RENEGOTIATION
@@ -128,7 +133,7 @@ def server_context(
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     # IEEE 2030.5 clause 6.11.2: mutual authentication; a client without a certificate is refused.
     context.verify_mode = ssl.CERT_REQUIRED if require_client_certificate else ssl.CERT_NONE
-    return _configure(
+    return configure(
         context,
         credentials=credentials,
         certificate=True,
@@ -159,7 +164,7 @@ def client_context(
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_REQUIRED
-    return _configure(
+    return configure(
         context,
         credentials=credentials,
         certificate=present_certificate,

@@ -1,0 +1,72 @@
+"""What every test hierarchy of the harness shares: an issuing authority (certificate + key), the CA key
+usage, PEM encodings and how files are written.  The IEEE 2030.5 hierarchy (:mod:`harness.pki.hierarchy`)
+and the ISO 15118-2 one (:mod:`harness.pki.v2g`) both build on it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+
+@dataclass(frozen=True, slots=True)
+class Authority:
+    """A certificate with its private key: a CA that issues, or a leaf that a TLS endpoint presents."""
+
+    certificate: x509.Certificate
+    key: ec.EllipticCurvePrivateKey
+
+
+def ca_key_usage() -> x509.KeyUsage:
+    """keyCertSign + cRLSign: what a CA certificate of either hierarchy may do (RFC 5280 4.2.1.3)."""
+    return x509.KeyUsage(
+        digital_signature=False,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=True,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def signing_key_usage() -> x509.KeyUsage:
+    """digitalSignature + keyAgreement: an end-entity ECDSA key that signs in the TLS handshake and may
+    agree keys (IEEE 2030.5 clause 6.11.8; ISO 15118-2 Annex F for the SECC certificate)."""
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=True,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def pem(certificate: x509.Certificate) -> bytes:
+    return certificate.public_bytes(serialization.Encoding.PEM)
+
+
+def key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def write_file(path: Path, data: bytes, *, secret: bool = False) -> None:
+    """Write ``data`` to ``path`` (folders made), mode 0600 for a secret (a private key), else 0644."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = 0o600 if secret else 0o644
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.chmod(path, mode)  # O_CREAT's mode does not apply to a file that already existed
