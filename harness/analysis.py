@@ -30,6 +30,7 @@ from harness.verdict.expectations import (
     is_answer,
     missing_outcome,
     ms_text,
+    present_outcome,
     selects,
 )
 from harness.verdict.protocol_checks import PROTOCOL_CHECKS
@@ -152,17 +153,7 @@ class _Present(StreamingJudge):
             self.frames.add(event.frame)
 
     def outcome(self) -> Outcome:
-        spec, hits = self.spec, self.hits
-        low, high = spec.get("min", 1), spec.get("max")
-        what = describe(spec["select"])
-        if hits < low:
-            if not hits:
-                return missing_outcome(spec, f"no {what} in the capture (expected at least {low})")
-            return Outcome(Verdict.FAIL, f"{hits} x {what}, expected at least {low}", self.frames.all())
-        if high is not None and hits > high:
-            return Outcome(Verdict.FAIL, f"{hits} x {what}, at most {high} allowed", self.frames.all())
-        limit = f" (limit {low}..{high})" if high is not None else ""
-        return Outcome(Verdict.PASS, f"{hits} x {what}{limit}", self.frames.all())
+        return present_outcome(self.spec, self.hits, self.frames.all())
 
 
 class _ResponseTime(StreamingJudge):

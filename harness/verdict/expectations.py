@@ -186,20 +186,43 @@ class ConnectionScope:
 def _check_present(spec: dict, events: Sequence[TimelineEvent], parties: Parties) -> Outcome:
     scope = ConnectionScope(spec)
     hits = [e for e in events if scope.admits(e) and selects(spec["select"], e, parties)]
+    return present_outcome(spec, len(hits), tuple(e.frame for e in hits))
+
+
+def present_outcome(spec: dict, hits: int, frames: tuple[int, ...]) -> Outcome:
+    """A ``present`` check's outcome from how many events it selected (and their frames): one text for
+    :func:`evaluate` and the streaming judge alike."""
     low, high = spec.get("min", 1), spec.get("max")
-    frames = tuple(e.frame for e in hits)
-    what = describe(spec["select"])
-    if len(hits) < low:
+    what = describe(spec["select"]) + _where_text(spec["select"])
+    if hits < low:
         if not hits:
             return missing_outcome(spec, f"no {what} in the capture (expected at least {low})")
-        return Outcome(Verdict.FAIL, f"{len(hits)} x {what}, expected at least {low}", frames)
-    if high is not None and len(hits) > high:
-        return Outcome(Verdict.FAIL, f"{len(hits)} x {what}, at most {high} allowed", frames)
+        return Outcome(Verdict.FAIL, f"{hits} x {what}, expected at least {low}", frames)
+    if high is not None and hits > high:
+        return Outcome(Verdict.FAIL, f"{hits} x {what}, at most {high} allowed", frames)
     return Outcome(
         Verdict.PASS,
-        f"{len(hits)} x {what}" + (f" (limit {low}..{high})" if high is not None else ""),
+        f"{hits} x {what}" + (f" (limit {low}..{high})" if high is not None else ""),
         frames,
     )
+
+
+def _where_text(selector: dict[str, Any]) -> str:
+    """The field predicates of a selector as a reason shows them (``with ResponseCode FAILED``), so that
+    "no CurrentDemandRes" is not read as none at all when one with another code is there."""
+    where = selector.get("where")
+    if not where:
+        return ""
+    parts = []
+    for name, expected in where.items():
+        field = name.rsplit(".", 1)[-1]
+        if isinstance(expected, dict) and len(expected) == 1:
+            ((op, arg),) = expected.items()
+            shown = "present" if (op, arg) == ("ne", None) else arg if op == "eq" else f"{op} {arg!r}"
+        else:
+            shown = expected
+        parts.append(f"{field} {shown}")
+    return " with " + ", ".join(parts)
 
 
 def _check_fields(spec: dict, events: Sequence[TimelineEvent], parties: Parties) -> Outcome:

@@ -11,7 +11,9 @@ JVM warmed up by the launcher (harness/dut/josev_dut.py). Expected verdicts, ass
   check names the frames and the measured time.
 * In ISO 15118-2 the same: josev's EVCC passes the complete session; josev's SECC completes it with correct
   responses and fails only ISO2-SECC-TIME-01 (the 25 ms CurrentDemand performance time of ISO 15118-2
-  Table 109). Its refusals (FAILED_UnknownSession, FAILED_SequenceError) and pause/resume pass.
+  Table 109). Its refusals (FAILED_UnknownSession, FAILED_SequenceError) and pause/resume pass. Over every
+  ISO 15118-2 scenario (interop_full) the deviations are listed in JOSEV_ISO2_SECC_FAILS and
+  JOSEV_ISO2_EVCC_FAILS, each with the requirement it fails.
 
 Needs root (network namespaces) and Java 17; the first run builds josev's venv from PyPI.
 """
@@ -137,12 +139,45 @@ def test_josev_iso2_secc_full_session_fails_only_on_current_demand_time(tmp_path
     assert {"ISO2-SECC-01", "ISO2-SECC-02", "ISO2-SECC-03"} <= passed
 
 
+# josev's ISO 15118-2 deviations, each a FAIL naming its requirement (measured 2026-12-02 with 0.31.2):
+# CurrentDemandRes later than 25 ms (its EXI path, ~15 ms per encode or decode); no answer at all to a
+# ChargeParameterDiscoveryReq asking for an AC mode (ISO2-SECC-13: FAILED_WrongEnergyTransferMode); a
+# negative EVTargetCurrent in a session without a SAE J2847/2 service is answered OK and sunk
+# (J2847-2-BPT-05).
+JOSEV_ISO2_SECC_FAILS = {
+    "TC_ISO2_SECC_001": {"ISO2-SECC-TIME-01"},
+    "TC_ISO2_SECC_006[energy-transfer]": {"ISO2-SECC-TIME-01"},
+    "TC_ISO2_SECC_008": {"ISO2-SECC-TIME-01"},
+    "TC_ISO2_SECC_009": {"ISO2-SECC-13"},
+    "TC_ISO2_SECC_011": {"ISO2-SECC-15"},
+    "TC_BPT_SECC_003": {"J2847-2-BPT-05"},
+}
+# The EVCC: it keeps sending CurrentDemandReq when a CurrentDemandRes is 350 ms late (the 250 ms timeout of
+# Table 109) and when CurrentDemandRes says EVSE_EmergencyShutdown.
+JOSEV_ISO2_EVCC_FAILS = {
+    "TC_ISO2_EVCC_007[CurrentDemandRes-2-CurrentDemandReq-WeldingDetectionReq]": {"ISO2-EVCC-10"},
+    "TC_ISO2_EVCC_011[emergency shutdown]": {"ISO2-EVCC-12"},
+}
+
+
 @pytest.mark.interop_full
-def test_josev_iso2_secc_every_scenario(tmp_path):
+@pytest.mark.parametrize(
+    ("lab", "role", "fails"),
+    [
+        ("josev-secc-iso2.yaml", "secc", JOSEV_ISO2_SECC_FAILS),
+        ("josev-evcc-iso2.yaml", "evcc", JOSEV_ISO2_EVCC_FAILS),
+    ],
+)
+def test_josev_iso2_every_scenario(tmp_path, lab, role, fails):
     out = tmp_path / "run"
-    _run(out, "josev-secc-iso2.yaml", "--tags", "protocol:iso15118-2 and dut:secc")
-    verdicts = {s.id: s.verdict for s in Results.load(out).scenarios}
-    # the scenario that also needs DIN SPEC 70121 does not apply; only the full session's timing fails
-    assert verdicts.pop("TC_ISO2_SECC_002") == "NOT_APPLICABLE"
-    assert verdicts.pop("TC_ISO2_SECC_001") == "FAIL"
-    assert verdicts and set(verdicts.values()) == {"PASS"}, verdicts
+    _run(out, lab, "--tags", f"protocol:iso15118-2 and dut:{role}")
+    scenarios = Results.load(out).scenarios
+    failed = {
+        s.id: {c.requirement for c in s.checks if c.verdict == "FAIL"}
+        for s in scenarios
+        if s.verdict == "FAIL"
+    }
+    assert failed == fails
+    # the rest pass, or do not apply (DIN SPEC 70121 also needed, TLS and J2847/2 options josev lacks)
+    assert {s.verdict for s in scenarios if s.id not in fails} <= {"PASS", "NOT_APPLICABLE"}
+    assert sum(s.verdict == "PASS" for s in scenarios) >= 14
