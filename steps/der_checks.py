@@ -25,7 +25,9 @@ from harness.verdict.checks.common import (
     Present,
     absent,
     between,
+    one_of,
     repeated,
+    select,
     sequence,
 )
 from steps.der import DER_ROLE, site
@@ -37,6 +39,8 @@ POLL_RATE_TOLERANCE = 0.05
 POLLS_AFTER_CHANGE = 3
 # How many real-power readings prove the EV mirrors its power.
 READINGS_OBSERVED = 3
+# What a reading POST to a MirrorUsagePoint may carry (IEEE 2030.5 metering mirror).
+MIRROR_READING_ROOTS = ("MirrorMeterReading", "MirrorMeterReadingList")
 
 
 def _speedup(run: ScenarioRun) -> float:
@@ -249,10 +253,12 @@ def exports_as_commanded(vgi_scenario: ScenarioRun) -> None:
 
 @then("the EV mirrors its real power, export as negative readings")
 def mirrors_power(vgi_scenario: ScenarioRun) -> None:
-    readings = d.written("POST", "MirrorMeterReading", sender=DUT)
+    # IEEE 2030.5 metering mirror: the EV POSTs its readings to its MirrorUsagePoint one
+    # MirrorMeterReading at a time or several in a MirrorMeterReadingList; either counts.
+    readings = select(d.HTTP, sender=DUT, where={"method": "POST", "root": one_of(MIRROR_READING_ROOTS)})
     vgi_scenario.expect(
         Present(readings, min=READINGS_OBSERVED),
-        f"at least {READINGS_OBSERVED} MirrorMeterReadings from the EV",
+        f"at least {READINGS_OBSERVED} MirrorMeterReading POSTs (alone or in a list) from the EV",
         d.DER_METER_01,
     )
     vgi_scenario.expect(

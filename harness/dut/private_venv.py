@@ -6,7 +6,7 @@ Python 3.12-only declarations), so each lives in a venv of its own under ``~/.ca
 interpreter: it takes a file lock (two test processes asking at once build it once; the second waits and
 then finds it healthy), reuses a venv whose import check passes, and otherwise rebuilds it from scratch
 and pip-installs the spec's pinned requirements.  A :class:`PrivateVenv` says what differs between them;
-the modules ``josev_env``, ``pyslac_env`` and ``sep2_client_env`` hold the pins.
+the modules ``josev_env``, ``pyslac_env``, ``sep2_client_env`` and ``py20305_client_env`` hold the pins.
 
 Named ``private_venv`` rather than ``venv``: a launcher re-executed by file path has ``harness/dut`` first
 on ``sys.path``, where a ``venv.py`` would shadow the standard library's.
