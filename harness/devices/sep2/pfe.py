@@ -453,7 +453,8 @@ class Sep2Server:
         "ps": ("PUT", r.PowerStatus),
         "rsp": ("POST", r.DrResponse),
         "mup": ("POST", r.MirrorUsagePoint),
-        "mr": ("POST", r.MirrorMeterReading),
+        # IEEE 2030.5 metering mirror: a MirrorUsagePoint takes one MirrorMeterReading or a list of them.
+        "mr": ("POST", (r.MirrorMeterReading, r.MirrorMeterReadingList)),
         "txtrsp": ("POST", r.TextResponse),
     }
 

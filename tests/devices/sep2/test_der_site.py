@@ -384,6 +384,14 @@ def test_readings_posted_to_mirrors_are_logged() -> None:
     )
     assert _request(server, "POST", "/mup", r.serialise(mirror)).status == 201
     assert [(rx.path, type(rx.resource)) for rx in der.readings] == [("/mup", r.MirrorUsagePoint)]
+    # IEEE 2030.5 metering mirror: one MirrorMeterReading, or several in a MirrorMeterReadingList (py20305
+    # posts lists; the server answered 400 to them before).
+    one = r.MirrorMeterReading(m_rid=v.mrid(2), reading=sep.Reading1(value=-3600))
+    listed = r.MirrorMeterReadingList(mirror_meter_reading=[one, one], all=2, results=2)
+    assert _request(server, "POST", "/mup/1", r.serialise(one)).status == 201
+    assert _request(server, "POST", "/mup/1", r.serialise(listed)).status == 201
+    assert [type(rx.resource) for rx in der.readings[1:]] == [r.MirrorMeterReading, r.MirrorMeterReadingList]
+    assert _request(server, "POST", "/mup/1", r.serialise(mirror)).status == 400
 
 
 def test_unreachable_window_answers_503_to_everything() -> None:
