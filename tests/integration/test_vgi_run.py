@@ -55,10 +55,28 @@ def sim_run(tmp_path_factory):
     return out, proc
 
 
+# A scenario whose tester could not keep its own conduct (a precondition, e.g. the SLAC sounding interval
+# of 20 ms stretched past the 50 ms ISO 15118-3 allows on a loaded machine) is INCONCLUSIVE: it says nothing
+# of the DUT and a lab repeats it. CI's campaign shares 2 cores with the unit tests, so it may have a few;
+# a FAIL, an ERROR or any other INCONCLUSIVE fails the test.
+TESTER_PRECONDITION = "tester precondition not met"
+TESTER_INCONCLUSIVE_ALLOWED = 2
+
+
 def test_default_campaign_passes_with_evidence(sim_run):
     out, proc = sim_run
-    assert proc.returncode == 0, proc.stdout + proc.stderr
     results = _assert_complete_artifacts(out)
+    undecided = [
+        s.id for s in results.scenarios if s.verdict == "INCONCLUSIVE" and TESTER_PRECONDITION in s.reason
+    ]
+    wrong = [
+        (s.id, s.verdict, s.reason)
+        for s in results.scenarios
+        if s.verdict not in ("PASS", "NOT_APPLICABLE") and s.id not in undecided
+    ]
+    assert not wrong, wrong
+    assert len(undecided) <= TESTER_INCONCLUSIVE_ALLOWED, undecided
+    assert proc.returncode == (1 if undecided else 0), proc.stdout + proc.stderr
     sdp = [s for s in results.scenarios if "protocol:sdp" in s.tags]
     assert len(sdp) >= 5
     for scenario in sdp:
