@@ -21,7 +21,7 @@ from capture.keylog import keylog_for
 from capture.pcap import records
 from capture.reader import LINKTYPE_ETHERNET, Flows, _ethernet_events, _TcpStream, _v2gtp_events
 from capture.timeline import TimelineEvent
-from capture.tls_http import _tshark
+from capture.tls_http import _first, _tshark
 from harness.codec.v2g.sdp import SECURITY_NAMES, SECURITY_TLS
 from harness.codec.v2g.v2gtp import V2GTP_VERSION, PayloadType
 
@@ -95,8 +95,3 @@ def read_v2g_tls(
             offsets[key] = seq + len(plaintext)
             events += _v2gtp_events(plaintext, seq, t, number, src, dst, sport, dport, streams)
     return events
-
-
-def _first(layers: dict[str, list[str]], name: str) -> str | None:
-    values = layers.get(name)
-    return values[0] if values else None

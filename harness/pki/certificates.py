@@ -1,15 +1,17 @@
-"""What every test hierarchy of the harness shares: an issuing authority (certificate + key), the CA key
-usage, PEM encodings and how files are written.  The IEEE 2030.5 hierarchy (:mod:`harness.pki.hierarchy`)
-and the ISO 15118-2 one (:mod:`harness.pki.v2g`) both build on it."""
+"""What every test hierarchy of the harness shares: an issuing authority (certificate + key), how a CA
+certificate is made, the CA key usage, PEM encodings and how files are written.  The IEEE 2030.5
+hierarchy (:mod:`harness.pki.hierarchy`) and the ISO 15118-2 one (:mod:`harness.pki.v2g`) both build on
+it."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 
@@ -19,6 +21,38 @@ class Authority:
 
     certificate: x509.Certificate
     key: ec.EllipticCurvePrivateKey
+
+
+def issue_ca(
+    subject: x509.Name,
+    issuer: Authority | None,
+    path_length: int | None,
+    not_before: datetime,
+    not_after: datetime,
+    curve: ec.EllipticCurve,
+) -> Authority:
+    """A CA certificate with a fresh key on ``curve``, signed with SHA-256 by ``issuer`` (None: self-signed,
+    a root): critical basic constraints with ``path_length`` and the CA key usage, subject and authority
+    key identifiers."""
+    key = ec.generate_private_key(curve)
+    public = key.public_key()
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject if issuer is None else issuer.certificate.subject)
+        .public_key(public)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
+        .add_extension(ca_key_usage(), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+    )
+    if issuer is not None:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False
+        )
+    return Authority(builder.sign(key if issuer is None else issuer.key, hashes.SHA256()), key)
 
 
 def ca_key_usage() -> x509.KeyUsage:

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from harness.pki.certificates import Authority as _Authority
-from harness.pki.certificates import ca_key_usage as _ca_key_usage
+from harness.pki.certificates import issue_ca
 from harness.pki.certificates import key_pem as _key_pem
 from harness.pki.certificates import pem as _pem
 from harness.pki.certificates import signing_key_usage as _device_key_usage
@@ -110,27 +110,7 @@ def _name(common_name: str) -> x509.Name:
 def _make_ca(
     common_name: str, issuer: _Authority | None, path_length: int | None, not_before: datetime
 ) -> _Authority:
-    key = ec.generate_private_key(CURVE)
-    subject = _name(common_name)
-    public = key.public_key()
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject if issuer is None else issuer.certificate.subject)
-        .public_key(public)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(INDEFINITE_NOT_AFTER)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
-        .add_extension(_ca_key_usage(), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-    )
-    if issuer is not None:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False
-        )
-    signer = key if issuer is None else issuer.key
-    return _Authority(builder.sign(signer, hashes.SHA256()), key)
+    return issue_ca(_name(common_name), issuer, path_length, not_before, INDEFINITE_NOT_AFTER, CURVE)
 
 
 def _make_device(role: str, issuer: _Authority, not_before: datetime) -> _Authority:

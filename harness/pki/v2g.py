@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from harness.pki.certificates import Authority, ca_key_usage, key_pem, pem, signing_key_usage, write_file
+from harness.pki.certificates import Authority, issue_ca, key_pem, pem, signing_key_usage, write_file
 
 # ISO 15118-2 Annex F: ECC keys on secp256r1, signatures ecdsa-with-SHA256.
 V2G_CURVE = ec.SECP256R1()
@@ -105,26 +105,8 @@ def _ca(
     not_before: datetime,
     valid: timedelta,
 ) -> Authority:
-    key = ec.generate_private_key(V2G_CURVE)
-    public = key.public_key()
     subject = _name(common_name, "V2G")
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject if issuer is None else issuer.certificate.subject)
-        .public_key(public)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_before + valid)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
-        .add_extension(ca_key_usage(), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-    )
-    if issuer is not None:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False
-        )
-    return Authority(builder.sign(key if issuer is None else issuer.key, V2G_SIGNATURE_HASH), key)
+    return issue_ca(subject, issuer, path_length, not_before, not_before + valid, V2G_CURVE)
 
 
 def _secc_leaf(common_name: str, issuer: Authority, not_before: datetime, not_after: datetime) -> Authority:
