@@ -159,7 +159,8 @@ def test_physical_stations_run_in_the_machines_namespace(tmp_path: Path, two_cha
             "interfaces": [4],
         },
         "access": {"kind": "tcp", "interface": first},
-        "pics": {"protocols": ["sdp", "din70121"], "options": {"sdp.no_tls": True, "sdp.tls": False}},
+        # What the reference SECCs (`vgi sim secc`, the embedded lab's PICS) do: plain TCP and TLS in SDP.
+        "pics": {"protocols": ["sdp", "din70121"], "options": {"sdp.no_tls": True, "sdp.tls": True}},
         "stations": [
             {"name": "charger-a"},
             {"name": "charger-b", "serial": "SECC-B", "access": {"interface": second}},
