@@ -46,7 +46,9 @@ HANDSHAKE_SERVER_HELLO = "2"
 TLS13_VERSION = "0x0304"
 _INT = re.compile(r"^-?\d{1,18}$")
 
-_FIELDS = (
+# The frame and its TCP endpoints: what every tshark pass over a capture's TLS sessions reads first
+# (:func:`frame_of`; capture.tls_v2g reads them too).
+FRAME_FIELDS = (
     "frame.number",
     "frame.time_epoch",
     "ipv6.src",
@@ -55,6 +57,9 @@ _FIELDS = (
     "ip.dst",
     "tcp.srcport",
     "tcp.dstport",
+)
+_FIELDS = (
+    *FRAME_FIELDS,
     "tls.handshake.type",
     "tls.handshake.version",
     "tls.handshake.ciphersuite",
@@ -133,13 +138,20 @@ def _first(layers: dict[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
+def frame_of(layers: dict[str, list[str]]) -> tuple[int, float, str, str, int, int]:
+    """(frame number, time, source, destination, source port, destination port) of a tshark row."""
+    return (
+        int(_first(layers, "frame.number") or 0),
+        float(_first(layers, "frame.time_epoch") or 0.0),
+        _first(layers, "ipv6.src") or _first(layers, "ip.src") or "",
+        _first(layers, "ipv6.dst") or _first(layers, "ip.dst") or "",
+        int(_first(layers, "tcp.srcport") or 0),
+        int(_first(layers, "tcp.dstport") or 0),
+    )
+
+
 def _events(layers: dict[str, list[str]]) -> list[TimelineEvent]:
-    number = int(_first(layers, "frame.number") or 0)
-    t = float(_first(layers, "frame.time_epoch") or 0.0)
-    src = _first(layers, "ipv6.src") or _first(layers, "ip.src") or ""
-    dst = _first(layers, "ipv6.dst") or _first(layers, "ip.dst") or ""
-    sport = int(_first(layers, "tcp.srcport") or 0)
-    dport = int(_first(layers, "tcp.dstport") or 0)
+    number, t, src, dst, sport, dport = frame_of(layers)
 
     def event(protocol: str, message: str, fields: dict[str, Any], error: str | None = None) -> TimelineEvent:
         return TimelineEvent(t, number, src, dst, protocol, message, fields, error, sport, dport)

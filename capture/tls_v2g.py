@@ -21,7 +21,7 @@ from capture.keylog import keylog_for
 from capture.pcap import records
 from capture.reader import LINKTYPE_ETHERNET, Flows, _ethernet_events, _TcpStream, _v2gtp_events
 from capture.timeline import TimelineEvent
-from capture.tls_http import _first, _tshark
+from capture.tls_http import FRAME_FIELDS, _tshark, frame_of
 from harness.codec.v2g.sdp import SECURITY_NAMES, SECURITY_TLS
 from harness.codec.v2g.v2gtp import V2GTP_VERSION, PayloadType
 
@@ -31,18 +31,8 @@ _SDP_RESPONSE_HEADER = bytes([V2GTP_VERSION, V2GTP_VERSION ^ 0xFF]) + PayloadTyp
 )
 _TLS = SECURITY_NAMES[SECURITY_TLS]
 
-# The tshark fields this module reads.
-_FIELDS = (
-    "frame.number",
-    "frame.time_epoch",
-    "ipv6.src",
-    "ipv6.dst",
-    "ip.src",
-    "ip.dst",
-    "tcp.srcport",
-    "tcp.dstport",
-    "data.data",
-)
+# The tshark fields this module reads: the frame and its endpoints, and each TLS record's plaintext.
+_FIELDS = (*FRAME_FIELDS, "data.data")
 
 
 def v2g_tls_ports(capture: Path) -> list[int]:
@@ -80,12 +70,7 @@ def read_v2g_tls(
     offsets: dict[tuple, int] = {}
     events: list[TimelineEvent] = []
     for layers in _tshark(*args, fields=_FIELDS):
-        number = int(_first(layers, "frame.number") or 0)
-        t = float(_first(layers, "frame.time_epoch") or 0.0)
-        src = _first(layers, "ipv6.src") or _first(layers, "ip.src") or ""
-        dst = _first(layers, "ipv6.dst") or _first(layers, "ip.dst") or ""
-        sport = int(_first(layers, "tcp.srcport") or 0)
-        dport = int(_first(layers, "tcp.dstport") or 0)
+        number, t, src, dst, sport, dport = frame_of(layers)
         key = (src, sport, dst, dport)
         for record in layers.get("data.data", []):
             plaintext = bytes.fromhex(record.replace(":", ""))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from harness.codec.v2g.sdp import SECURITY_NAMES, SECURITY_TLS
 from harness.verdict.checks.common import Selector, one_of, select
 from harness.verdict.checks.requirements import requirement
 from harness.verdict.checks.sdp import SDP
@@ -24,8 +25,8 @@ ALERT_NAMES: Final = {
     "certificate_expired": ALERT_CERTIFICATE_EXPIRED,
     "unknown_ca": ALERT_UNKNOWN_CA,
 }
-# The SDP security byte's name on the timeline (harness.codec.v2g.sdp SECURITY_NAMES).
-SECURITY_TLS_NAME: Final = "TLS"
+# The SDP security byte's name on the timeline.
+SECURITY_TLS_NAME: Final = SECURITY_NAMES[SECURITY_TLS]
 # The V2G message sets a session over TLS may carry (timeline protocol labels).
 V2G_PROTOCOLS: Final = ("AppProtocol", "ISO-2", "DIN")
 
