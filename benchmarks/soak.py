@@ -1,14 +1,16 @@
-"""Soak: many DIN SPEC 70121 sessions against one long-lived reference SECC, and many IEEE 2030.5 clients
-polling the reference PFE for minutes; no failure, and file descriptors and resident memory flat.
+"""Soak: many DC sessions (DIN SPEC 70121 or ISO 15118-2) against one long-lived reference SECC, and many
+IEEE 2030.5 clients polling the reference PFE for minutes; no failure, and file descriptors and resident
+memory flat.
 
-    sudo .venv/bin/python benchmarks/soak.py [--sessions N] [--clients N] [--minutes M]
+    sudo .venv/bin/python benchmarks/soak.py [--sessions N] [--protocol P] [--clients N] [--minutes M]
 
-* DIN: the reference SECC runs as `vgi run` starts it for a sim lab (`vgi sim secc` in the DUT's network
-  namespace, on one end of a veth pair: real sockets, SDP then V2GTP), started once; the tester EV of
-  this process runs ``--sessions`` complete sessions against it, one after another, each with a fresh
-  SDP discovery and TCP connection.  After every session (once the SECC's log says it ended there too)
-  the SECC process's and this process's open file descriptors (/proc/PID/fd) and resident memory
-  (/proc/PID/status VmRSS) are sampled.
+* DC sessions (``--protocol din70121``, the default, or ``iso15118-2``; the tester EV offers only that
+  protocol in supportedAppProtocol, the reference SECC speaks both): the reference SECC runs as `vgi run`
+  starts it for a sim lab (`vgi sim secc` in the DUT's network namespace, on one end of a veth pair: real
+  sockets, SDP then V2GTP), started once; the tester EV of this process runs ``--sessions`` complete
+  sessions against it, one after another, each with a fresh SDP discovery and TCP connection.  After every
+  session (once the SECC's log says it ended there too) the SECC process's and this process's open file
+  descriptors (/proc/PID/fd) and resident memory (/proc/PID/status VmRSS) are sampled.
 * IEEE 2030.5: the reference PFE server in a process of its own (benchmarks/bench_pfe_polls.py's), and
   ``--clients`` concurrent mutual-TLS clients polling the EV's resources back to back for ``--minutes``
   (benchmarks/sep2_load.py); the server's descriptors and memory are sampled SAMPLES_PER_POLL_RUN times
@@ -40,6 +42,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SESSIONS = 1000
 DEFAULT_CLIENTS = 100
 DEFAULT_MINUTES = 10.0
+# The DC protocols a soak runs (PICS names, harness.protocol.dc_profiles), the default first.
+PROTOCOLS = ("din70121", "iso15118-2")
 GROWTH_LIMIT_PERCENT = 5.0
 # A simulated-lab session takes a few seconds (harness.devices.evcc SIM_BATTERY); one that has not
 # ended by then is a failure, not a slow one.
@@ -160,11 +164,12 @@ def _every(total: int) -> int:
     return max(1, total // PROGRESS_LINES)
 
 
-# --- DIN SPEC 70121 sessions against one reference SECC ---------------------------------------------
+# --- DC sessions against one reference SECC -------------------------------------------------------
 
 
 @dataclass
 class SessionSoak:
+    protocol: str
     sessions: int
     failures: list[str]
     seconds: float
@@ -222,7 +227,7 @@ def namespace_process(netns: str) -> int:
 
 
 async def _one_session(link, setup) -> str | None:  # type: ignore[no-untyped-def]
-    """One tester EV session (SDP, then DIN SPEC 70121 on a new connection); None, or why it failed."""
+    """One tester EV session (SDP, then the DC protocol on a new connection); None, or why it failed."""
     from harness.protocol.din70121.events import StopResult
     from harness.testers.din70121 import DinEvTester
 
@@ -255,9 +260,12 @@ def _secc_end(follower: LineFollower) -> str | None:
     return None
 
 
-def soak_sessions(sessions: int, workdir: Path) -> SessionSoak:
+def soak_sessions(sessions: int, protocol: str, workdir: Path) -> SessionSoak:
+    from dataclasses import replace
+
     from harness.bench import Bench
     from harness.lab.loader import load_lab
+    from harness.protocol.dc_profiles import dc_profile
     from harness.testers.din70121 import TesterSetup
 
     bench = Bench.open(load_lab(REPO_ROOT / "lab_configs" / "sim.yaml"))
@@ -268,10 +276,11 @@ def soak_sessions(sessions: int, workdir: Path) -> SessionSoak:
         if bench.veth is None:
             raise RuntimeError("the bench is on loopback: the soak needs the veth pair (root)")
         setup = TesterSetup.from_settings(bench.settings)
+        setup = replace(setup, profiles=(dc_profile(protocol, bench.settings.timer),))
         bench.dut.start("secc", secc_log)
         follower = LineFollower(secc_log)
         secc_pid = namespace_process(bench.veth.netns)
-        print(f"DIN: reference SECC pid {secc_pid} in {bench.veth.netns}; log {secc_log}", flush=True)
+        print(f"{protocol}: reference SECC pid {secc_pid} in {bench.veth.netns}; log {secc_log}", flush=True)
         start = time.perf_counter()
         for n in range(1, sessions + 1):
             try:
@@ -296,7 +305,7 @@ def soak_sessions(sessions: int, workdir: Path) -> SessionSoak:
         seconds = time.perf_counter() - start
     finally:
         bench.close()
-    return SessionSoak(sessions, failures, seconds, secc, harness)
+    return SessionSoak(protocol, sessions, failures, seconds, secc, harness)
 
 
 # --- IEEE 2030.5 clients polling the reference PFE --------------------------------------------------
@@ -373,14 +382,16 @@ def soak_polls(clients: int, minutes: float, port: int) -> PollSoak:
 
 def report_sessions(soak: SessionSoak) -> list[str]:
     print(
-        f"\nDIN: {soak.sessions} sessions in {soak.seconds:.0f} s ({soak.rate:.2f}/s), "
+        f"\n{soak.protocol}: {soak.sessions} sessions in {soak.seconds:.0f} s ({soak.rate:.2f}/s), "
         f"{len(soak.failures)} failed (as the tester or the SECC's log saw them)"
     )
     print(TRACK_HEADER)
     for track in (soak.secc, soak.harness):
         print("\n".join(track.rows()))
     problems = (
-        [f"DIN: {len(soak.failures)} failed session(s), first: {soak.failures[0]}"] if soak.failures else []
+        [f"{soak.protocol}: {len(soak.failures)} failed session(s), first: {soak.failures[0]}"]
+        if soak.failures
+        else []
     )
     return problems + soak.secc.problems() + soak.harness.problems()
 
@@ -401,14 +412,17 @@ def report_polls(soak: PollSoak) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sessions", type=int, default=DEFAULT_SESSIONS, help="DIN sessions (0: none)")
+    parser.add_argument("--sessions", type=int, default=DEFAULT_SESSIONS, help="DC sessions (0: none)")
+    parser.add_argument(
+        "--protocol", choices=PROTOCOLS, default=PROTOCOLS[0], help="the DC sessions' protocol"
+    )
     parser.add_argument("--clients", type=int, default=DEFAULT_CLIENTS, help="2030.5 clients (0: none)")
     parser.add_argument("--minutes", type=float, default=DEFAULT_MINUTES, help="2030.5 polling time")
     parser.add_argument("--port", type=int, default=SOAK_PFE_PORT, help="the PFE server's port")
     args = parser.parse_args()
     if args.sessions and os.geteuid() != 0:
         print(
-            "the DIN part needs root (network namespace and veth pair); --sessions 0 skips it",
+            "the DC session part needs root (network namespace and veth pair); --sessions 0 skips it",
             file=sys.stderr,
         )
         return 2
@@ -417,7 +431,7 @@ def main() -> int:
     problems: list[str] = []
     if args.sessions:
         workdir = Path(tempfile.mkdtemp(prefix="vgi-soak-"))
-        din_problems = report_sessions(soak_sessions(args.sessions, workdir))
+        din_problems = report_sessions(soak_sessions(args.sessions, args.protocol, workdir))
         if din_problems:
             print(f"the SECC's log is kept in {workdir}")
         else:
