@@ -91,8 +91,9 @@ AUTO_JOBS = 4
 
 def resolve_jobs(value: str, access_kind: str, *, namespaces: bool, stations: int = 0) -> int:
     """``--jobs`` for a lab: 'auto' or a positive number; more than 1 only where each worker can have
-    a DUT of its own and a network namespace of its own (``namespaces``: root, network mode not
-    loopback), or a station of its own (a lab listing ``stations`` units: one worker per station)."""
+    a DUT of its own and a network namespace of its own (``namespaces``: root; a loopback lab's workers
+    each have a loopback of their own), or a station of its own (a lab listing ``stations`` units: one
+    worker per station)."""
     from harness.lab.config import HARNESS_STARTED_ACCESS
 
     multi = access_kind in HARNESS_STARTED_ACCESS
@@ -118,8 +119,7 @@ def resolve_jobs(value: str, access_kind: str, *, namespaces: bool, stations: in
         )
     if jobs > 1 and multi and not namespaces:
         raise UsageError(
-            f"--jobs {jobs}: parallel benches each need network namespaces of their own, which needs root "
-            "and a lab whose network.mode is not loopback"
+            f"--jobs {jobs}: parallel benches each need network namespaces of their own, which needs root"
         )
     return jobs
 
@@ -161,9 +161,12 @@ def _handle(args: argparse.Namespace) -> int:
             parse_shard(args.shard)
         except ShardError as exc:
             raise UsageError(f"--shard: {exc}") from None
-    namespaces = loaded.config.network.mode != "loopback" and can_use_netns()
+    # Each worker of a parallel run enters a network namespace of its own (harness.plugin), whatever the
+    # lab's network mode: a loopback lab's workers each have their own loopback.
+    own_namespaces = can_use_netns()
+    namespaces = loaded.config.network.mode != "loopback" and own_namespaces
     jobs = resolve_jobs(
-        args.jobs, loaded.config.access.kind, namespaces=namespaces, stations=len(loaded.config.stations)
+        args.jobs, loaded.config.access.kind, namespaces=own_namespaces, stations=len(loaded.config.stations)
     )
     if jobs > 1:
         jobs = min(jobs, _planned_runs(args, loaded.config.dut.interfaces))
