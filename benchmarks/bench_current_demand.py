@@ -1,15 +1,18 @@
 """CurrentDemandReq -> CurrentDemandRes time on the wire over veth: the tester SECC against josev's SECC.
 
-    sudo .venv/bin/python benchmarks/bench_current_demand.py [--sessions N] [--josev-seconds S] [--no-josev]
+    sudo .venv/bin/python benchmarks/bench_current_demand.py [--protocol P] [--sessions N]
+        [--josev-seconds S] [--no-josev]
 
 Both are measured the same way, in the same run: a veth pair between network namespaces (as `vgi run`
 sets up), a capture on the tester's side (dumpcap when installed), and the time from each
 CurrentDemandReq frame to its CurrentDemandRes frame taken from the capture's timestamps
-(DIN SPEC 70121 Table 75 allows the SECC 25 ms).
+(DIN SPEC 70121 Table 75 and ISO 15118-2 Table 109 both allow the SECC 25 ms). ``--protocol`` picks the
+DC protocol both SECCs speak: din70121 (the default) or iso15118-2; the EV offers only that one.
 
 * tester SECC: the harness's tester-as-SECC answers the harness's reference EVCC (started in the DUT's
   namespace), ``--sessions`` complete sessions;
-* josev SECC: josev 0.31.2 (lab_configs/josev-secc.yaml, JVM warmed up by its launcher) answers the
+* josev SECC: josev 0.31.2 (lab_configs/josev-secc.yaml, or josev-secc-iso2.yaml for ISO 15118-2; JVM
+  warmed up by its launcher) answers the
   harness's tester EV, one session whose pack is sized so that the CurrentDemand loop lasts about
   ``--josev-seconds``.
 
@@ -23,7 +26,7 @@ import os
 import statistics
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -33,10 +36,14 @@ from capture.reader import read_timeline  # noqa: E402
 from harness.bench import Bench  # noqa: E402
 from harness.devices.models.battery import BatteryParameters  # noqa: E402
 from harness.lab.loader import load_lab  # noqa: E402
+from harness.protocol.dc_profiles import DIN70121, ISO15118_2, dc_profile  # noqa: E402
 from harness.testers.din70121 import DinEvTester, DinSeccTester, TesterSetup  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-# DIN SPEC 70121 Table 75: V2G_SECC_Msg_Performance_Time for CurrentDemand; the goal is p99 < 5 ms.
+# The josev lab of each protocol (PICS name).
+JOSEV_LABS = {DIN70121: "josev-secc.yaml", ISO15118_2: "josev-secc-iso2.yaml"}
+# DIN SPEC 70121 Table 75 / ISO 15118-2 Table 109: V2G_SECC_Msg_Performance_Time for CurrentDemand; the
+# goal is p99 < 5 ms.
 LIMIT_MS = 25.0
 GOAL_P99_MS = 5.0
 SESSION_LIMIT_S = 300.0
@@ -79,7 +86,13 @@ def answer_times_ms(capture: Path) -> list[float]:
     return times
 
 
-def measure_tester_secc(workdir: Path, sessions: int) -> Figures:
+def _setup(bench: Bench, protocol: str, **fields: object) -> TesterSetup:
+    """The tester's setup on ``bench``: the lab's timers, ``protocol`` alone, and ``fields``."""
+    setup = TesterSetup.from_settings(bench.settings)
+    return replace(setup, profiles=(dc_profile(protocol, bench.settings.timer),), **fields)
+
+
+def measure_tester_secc(workdir: Path, sessions: int, protocol: str) -> Figures:
     lab = load_lab(REPO_ROOT / "lab_configs" / "sim.yaml")
     bench = Bench.open(lab)
     samples: list[float] = []
@@ -87,7 +100,7 @@ def measure_tester_secc(workdir: Path, sessions: int) -> Figures:
         for n in range(sessions):
             path = workdir / f"tester-secc-{n}.pcapng"
             capture, _ = start_capture("auto", bench.capture_interface, path, bench.sync_target)
-            tester = DinSeccTester(bench.link, None, TesterSetup())
+            tester = DinSeccTester(bench.link, None, _setup(bench, protocol))
             try:
                 bench.run(tester.open())
                 bench.dut.start("evcc", workdir / f"evcc-{n}.log")
@@ -103,11 +116,13 @@ def measure_tester_secc(workdir: Path, sessions: int) -> Figures:
     return Figures("tester SECC", samples)
 
 
-def measure_josev_secc(workdir: Path, loop_seconds: float) -> Figures:
-    lab = load_lab(REPO_ROOT / "lab_configs" / "josev-secc.yaml")
+def measure_josev_secc(workdir: Path, loop_seconds: float, protocol: str) -> Figures:
+    lab = load_lab(REPO_ROOT / "lab_configs" / JOSEV_LABS[protocol])
     bench = Bench.open(lab)
     path = workdir / "josev-secc.pcapng"
-    setup = TesterSetup(
+    setup = _setup(
+        bench,
+        protocol,
         battery=BatteryParameters(
             capacity_kwh=PACK_KWH_PER_LOOP_SECOND * loop_seconds, target_soc=80.0, taper_start_soc=79.0
         ),
@@ -136,17 +151,19 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=10, help="tester SECC sessions (~20 loops each)")
     parser.add_argument("--josev-seconds", type=float, default=20.0, help="josev CurrentDemand loop length")
     parser.add_argument("--no-josev", action="store_true")
+    parser.add_argument("--protocol", choices=tuple(JOSEV_LABS), default=DIN70121, help="the DC protocol")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("needs root: veth pair between network namespaces and a capture on it", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="vgi-bench-cd-") as tmp:
         workdir = Path(tmp)
-        results = [measure_tester_secc(workdir, args.sessions)]
+        results = [measure_tester_secc(workdir, args.sessions, args.protocol)]
         if not args.no_josev:
-            results.append(measure_josev_secc(workdir, args.josev_seconds))
+            results.append(measure_josev_secc(workdir, args.josev_seconds, args.protocol))
     print(
-        f"CurrentDemandReq -> CurrentDemandRes on the wire (veth, capture timestamps); limit {LIMIT_MS:g} ms"
+        f"{args.protocol}: CurrentDemandReq -> CurrentDemandRes on the wire (veth, capture timestamps); "
+        f"limit {LIMIT_MS:g} ms"
     )
     for figures in results:
         print(figures.line())
