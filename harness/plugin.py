@@ -24,7 +24,7 @@ from harness.lab.config import HARNESS_STARTED_ACCESS, Station
 from harness.lab.loader import LoadedLab, load_lab
 from harness.lab.stations import StationError, station_info, station_lab, stations_info
 from harness.progress import Progress
-from harness.scenario import ScenarioMeta, ScenarioRun, utc_now
+from harness.scenario import ScenarioMeta, ScenarioRun, tester_precondition_unmet, utc_now
 from harness.selection import in_shard, parse_shard, parse_tag_expression, tag_values
 from harness.transport.netns import reap_all
 from harness.verdict.catalogue import load_catalogue, requirement_results
@@ -33,6 +33,7 @@ from harness.verdict.checks.requirements import unknown_requirements
 from harness.verdict.results import (
     LAB_COPY_FILE,
     DutIdentity,
+    EarlierAttempt,
     LabRef,
     Results,
     RunInfo,
@@ -46,6 +47,9 @@ _SESSION = pytest.StashKey["VgiSession"]()
 _RUN = pytest.StashKey[ScenarioRun]()
 _META = pytest.StashKey[ScenarioMeta]()
 _STEP_T0 = pytest.StashKey[float]()
+# A scenario's attempts that were set aside to be run again (vgi run --reruns), and the one just set aside.
+_EARLIER = pytest.StashKey[list[EarlierAttempt]]()
+_AGAIN = pytest.StashKey[EarlierAttempt]()
 # Set by `vgi run`'s SIGTERM handler before it interrupts the run; a plain Ctrl-C is SIGINT.
 INTERRUPT_SIGNAL = "SIGINT"
 
@@ -59,6 +63,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--vgi-command", default=None, help="the command line recorded in results.json")
     group.addoption("--vgi-shard", default=None, help="I/N: run only the I-th of N slices of the selection")
     group.addoption("--vgi-pdf", action="store_true", help="also write report.pdf at the end of the run")
+    group.addoption(
+        "--vgi-reruns",
+        type=int,
+        default=0,
+        help="run a scenario INCONCLUSIVE on a tester precondition again, up to N more times",
+    )
 
 
 class VgiSession:
@@ -114,6 +124,7 @@ class VgiSession:
             capture_backend="pending",
             workers=int(getattr(config.option, "numprocesses", None) or 1),
             shard=f"{self.shard[0]}/{self.shard[1]}" if self.shard else None,
+            reruns=config.getoption("--vgi-reruns"),
         )
         self.run_info.stations = stations_info(self.lab.config, self.run_info.workers)
 
@@ -352,6 +363,37 @@ def vgi_scenario(request: pytest.FixtureRequest) -> ScenarioRun:
     return request.node.stash[_RUN]
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
+    """A scenario whose attempt ended INCONCLUSIVE on a tester precondition (the tester's own conduct,
+    e.g. its timing on a loaded machine) runs again, up to ``--vgi-reruns`` more times; only the last
+    attempt is reported, with the earlier ones (and their artifacts) in ``earlier_attempts``."""
+    if not item.config.getoption("--vgi-reruns", 0) or _META not in item.stash:
+        return None
+    from _pytest.runner import runtestprotocol
+
+    item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+    earlier: list[EarlierAttempt] = []
+    item.stash[_EARLIER] = earlier
+    while True:
+        reports = runtestprotocol(item, nextitem=nextitem, log=False)
+        attempt = item.stash.get(_AGAIN, None)
+        if attempt is None:
+            break
+        del item.stash[_AGAIN]
+        earlier.append(attempt)
+        print(
+            f"vgi: {item.stash[_META].id}: attempt {len(earlier)} INCONCLUSIVE on a tester precondition "
+            f"({attempt.reason}); running it again",
+            flush=True,
+        )
+        item._initrequest()  # fresh function-scoped fixtures for the next attempt
+    for report in reports:
+        item.ihook.pytest_runtest_logreport(report=report)
+    item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+    return True
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
     vgi = item.config.stash[_SESSION]
@@ -385,6 +427,8 @@ def pytest_runtest_call(item: pytest.Item):
     except BaseException as exc:  # noqa: BLE001 - every failure becomes a verdict
         error = exc
     result = _record(vgi, item, meta, run, error)
+    if _AGAIN in item.stash:
+        pytest.skip(f"run again: {result.reason}")
     if result.verdict == Verdict.FAIL:
         raise AssertionError(result.reason)
     if result.verdict == Verdict.ERROR:
@@ -404,6 +448,13 @@ def _record(
 ) -> ScenarioResult:
     if run is not None:
         result = run.finish(error, interrupted)
+        earlier = item.stash.get(_EARLIER, [])
+        if len(earlier) < item.config.getoption("--vgi-reruns") and tester_precondition_unmet(result):
+            # Not reported: pytest_runtest_protocol runs the scenario again on fresh artifacts.
+            item.stash[_AGAIN] = run.set_aside(len(earlier) + 1)
+            return result
+        if earlier:
+            result = result.model_copy(update={"earlier_attempts": list(earlier)})
     else:
         if isinstance(error, NotApplicable):
             verdict, reason = Verdict.NOT_APPLICABLE, str(error)

@@ -55,6 +55,8 @@ class Progress:
         )
         if left is not None:
             text += f"  ~{format_duration(left)} left"
+        for number, attempt in enumerate(result.earlier_attempts, start=1):
+            text += f"\n        attempt {number} (run again): {attempt.verdict.value}: {attempt.reason}"
         if result.verdict != Verdict.PASS:
             text += f"\n        {result.reason}"
         return text

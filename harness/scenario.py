@@ -22,9 +22,12 @@ from harness.verdict.checks.common import Check
 from harness.verdict.checks.schema import validate_spec
 from harness.verdict.expectations import Parties, evaluate
 from harness.verdict.results import (
+    ATTEMPTS_DIR,
     CAPTURES_DIR,
+    LOGS_DIR,
     TIMELINES_DIR,
     CheckResult,
+    EarlierAttempt,
     Evidence,
     ScenarioResult,
     StepResult,
@@ -222,7 +225,7 @@ class ScenarioRun:
     def start_dut(self, role: str, service: str | None = None) -> None:
         """Start (or, for an external DUT, prompt for) the DUT in ``role``; a sim role's ``service``
         picks which of its reference devices runs."""
-        log = self.run_dir / "logs" / f"{safe_name(self.meta.id)}-dut.log"
+        log = self.run_dir / LOGS_DIR / f"{safe_name(self.meta.id)}-dut.log"
         self.dut_started = True
         try:
             self.bench.dut.start(role, log, service)
@@ -281,6 +284,31 @@ class ScenarioRun:
         )
         return self.result
 
+    def set_aside(self, attempt: int) -> EarlierAttempt:
+        """Keep this finished attempt's artifacts (capture, key log, timeline, logs) under
+        ``attempts/<scenario>/<attempt>/`` so that the next attempt writes fresh ones, and say what it
+        was."""
+        assert self.result is not None, "set_aside before finish"
+        name = safe_name(self.meta.id)
+        moved = []
+        for directory in (CAPTURES_DIR, TIMELINES_DIR, LOGS_DIR):
+            source = self.run_dir / directory
+            if not source.is_dir():
+                continue
+            for path in sorted(source.iterdir()):
+                if path.is_file() and path.name.startswith((f"{name}.", f"{name}-")):
+                    target = self.run_dir / ATTEMPTS_DIR / name / str(attempt) / directory / path.name
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    path.replace(target)
+                    moved.append(target.relative_to(self.run_dir).as_posix())
+        return EarlierAttempt(
+            verdict=self.result.verdict,
+            reason=self.result.reason,
+            started=self.result.started,
+            duration_s=self.result.duration_s,
+            artifacts=moved,
+        )
+
     def _verdict(
         self, error: BaseException | None, checks: list[CheckResult], interrupted: str | None
     ) -> tuple[Verdict, str]:
@@ -311,6 +339,18 @@ def summarise_checks(checks: list[CheckResult]) -> tuple[Verdict, str]:
         return verdict, f"all {len(checks)} checks passed"
     worst = next(c for c in checks if c.verdict == verdict)
     return verdict, f"{worst.description}: {worst.reason}"
+
+
+def tester_precondition_unmet(result: ScenarioResult) -> bool:
+    """Whether ``result`` is INCONCLUSIVE because a check of the tester's own conduct was not met (what
+    `vgi run --reruns` runs again): every step ran (no step gave up on the DUT), so the DUT is not to
+    blame, and another attempt may meet it."""
+    return (
+        result.verdict == Verdict.INCONCLUSIVE
+        and not result.interrupted
+        and all(step.status == "passed" for step in result.steps)
+        and any(c.spec.get("precondition") and c.verdict == Verdict.INCONCLUSIVE for c in result.checks)
+    )
 
 
 def judge(

@@ -18,6 +18,9 @@ RESULTS_SCHEMA_VERSION = 1
 RESULTS_FILE = "results.json"
 TIMELINES_DIR = "timelines"
 CAPTURES_DIR = "captures"
+LOGS_DIR = "logs"
+# Where a re-run scenario's earlier attempts keep their artifacts: attempts/<scenario>/<n>/<dir>/<file>.
+ATTEMPTS_DIR = "attempts"
 # A copy of the lab config the run used, as the run started (the PDF shows its PICS and PIXIT).
 LAB_COPY_FILE = "lab.yaml"
 
@@ -73,6 +76,11 @@ class RunInfo(_Model):
         default_factory=list,
         description="the lab's stations the run used (one per worker); empty for a lab without stations",
     )
+    reruns: int = Field(
+        default=0,
+        description="how many times a scenario INCONCLUSIVE on a tester precondition was run again "
+        "(`vgi run --reruns`)",
+    )
 
 
 class Evidence(_Model):
@@ -104,6 +112,19 @@ class CheckResult(_Model):
     )
 
 
+class EarlierAttempt(_Model):
+    """An attempt of a scenario that ended INCONCLUSIVE on a tester precondition and was run again."""
+
+    verdict: Verdict
+    reason: str
+    started: str | None = None
+    duration_s: float = 0.0
+    artifacts: list[str] = Field(
+        default_factory=list,
+        description="its capture, key log, timeline and logs, relative to the run directory",
+    )
+
+
 class ScenarioResult(_Model):
     id: str
     feature: str  # feature file path relative to the features directory
@@ -125,6 +146,12 @@ class ScenarioResult(_Model):
     interrupted: bool = False
     station: StationInfo | None = Field(
         default=None, description="the station the scenario ran on; None for a lab without stations"
+    )
+    earlier_attempts: list[EarlierAttempt] = Field(
+        default_factory=list,
+        description="attempts that ended INCONCLUSIVE because the tester's own conduct missed a "
+        "precondition (e.g. its timing on a loaded machine) and were run again; the verdict is the last "
+        "attempt's",
     )
 
 

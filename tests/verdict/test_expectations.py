@@ -166,3 +166,38 @@ def test_a_tester_precondition_not_met_is_inconclusive_and_decides_the_scenario(
     # A harness error still comes first; a met precondition changes nothing.
     assert summarise_checks([check(Verdict.ERROR), check(Verdict.INCONCLUSIVE, True)])[0] == Verdict.ERROR
     assert summarise_checks([check(Verdict.FAIL), check(Verdict.PASS, True)])[0] == Verdict.FAIL
+
+
+def test_only_an_unmet_tester_precondition_after_every_step_ran_is_run_again():
+    from harness.scenario import tester_precondition_unmet
+    from harness.verdict.results import CheckResult, ScenarioResult, StepResult
+
+    def result(verdict, *, precondition_verdict, step_status="passed", interrupted=False):
+        checks = [
+            CheckResult(
+                spec={"kind": "present", "select": REQ}, description="d", verdict=Verdict.FAIL, reason="r"
+            ),
+            CheckResult(
+                spec={"kind": "present", "select": REQ, "precondition": True},
+                description="p",
+                verdict=precondition_verdict,
+                reason="r",
+            ),
+        ]
+        steps = [StepResult(keyword="When", text="the tester runs", status=step_status)]
+        return ScenarioResult(
+            id="TC_X_001", feature="f.feature", name="n", interfaces=[4], tags=[], requirements=[],
+            verdict=verdict, reason="why", steps=steps, checks=checks, interrupted=interrupted,
+        )  # fmt: skip
+
+    assert tester_precondition_unmet(result(Verdict.INCONCLUSIVE, precondition_verdict=Verdict.INCONCLUSIVE))
+    # The precondition was met: whatever the verdict, it is the DUT's.
+    assert not tester_precondition_unmet(result(Verdict.FAIL, precondition_verdict=Verdict.PASS))
+    assert not tester_precondition_unmet(result(Verdict.INCONCLUSIVE, precondition_verdict=Verdict.PASS))
+    # A step gave up (e.g. the DUT never answered), or the run was interrupted: not the tester's conduct.
+    failed_step = result(
+        Verdict.INCONCLUSIVE, precondition_verdict=Verdict.INCONCLUSIVE, step_status="failed"
+    )
+    assert not tester_precondition_unmet(failed_step)
+    stopped = result(Verdict.INCONCLUSIVE, precondition_verdict=Verdict.INCONCLUSIVE, interrupted=True)
+    assert not tester_precondition_unmet(stopped)
