@@ -16,7 +16,8 @@ and `vgi analyze RUN_DIR` evaluates it again over the capture alone.  Kinds:
 Selectors: ``{"protocol": ..., "message": ..., "from": "tester"|"dut"|ADDRESS, "to": ..., "error":
 bool, "where": {...}}``.  ``where`` maps a field name (dots for nesting; ``sport``/``dport`` for
 ports) to a value (equality) or an operator dict: ``eq``, ``ne``, ``in``, ``range`` [lo, hi],
-``prefix``.  ``on_missing`` (default FAIL) is the verdict when nothing the check needs was seen.
+``prefix``, ``has_any`` (a repeated element, decoded as a list, holds at least one of the values
+given).  ``on_missing`` (default FAIL) is the verdict when nothing the check needs was seen.
 ``connection: "first"`` (``present`` only) counts only events on the connection that carried the first
 event of the selector's protocol: the session a fault was aimed at, not a new session the DUT may open after
 ending it.
@@ -110,7 +111,9 @@ def _predicate_holds(value: Any, expected: Any) -> bool:
             return False
         if op == "prefix" and not str(value).lower().startswith(str(arg).lower()):
             return False
-        if op not in ("eq", "ne", "in", "range", "prefix"):
+        if op == "has_any" and not any(v in arg for v in (value if isinstance(value, list) else [value])):
+            return False
+        if op not in ("eq", "ne", "in", "range", "prefix", "has_any"):
             raise SpecError(f"unknown field operator {op!r}")
     return True
 

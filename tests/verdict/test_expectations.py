@@ -201,3 +201,23 @@ def test_only_an_unmet_tester_precondition_after_every_step_ran_is_run_again():
     assert not tester_precondition_unmet(failed_step)
     stopped = result(Verdict.INCONCLUSIVE, precondition_verdict=Verdict.INCONCLUSIVE, interrupted=True)
     assert not tester_precondition_unmet(stopped)
+
+
+def test_has_any_holds_when_a_repeated_element_holds_one_of_the_values():
+    from harness.verdict.checks.iso15118_2 import ISO2, charge_service_offer
+
+    def offer(modes):
+        content = {
+            "ChargeService": {"ServiceID": 1, "SupportedEnergyTransferMode": {"EnergyTransferMode": modes}},
+            "PaymentOptionList": {"PaymentOption": ["ExternalPayment"]},
+        }
+        body = {"Body": {"ServiceDiscoveryRes": content}}
+        return ev(0.0, 1, TESTER, DUT, "ServiceDiscoveryRes", protocol=ISO2, V2G_Message=body)
+
+    where = charge_service_offer(ISO2, ["DC_core", "DC_extended"])
+    spec = {"kind": "present", "select": {"message": "ServiceDiscoveryRes", "where": where}}
+    assert evaluate(spec, [offer(["AC_three_phase_core", "DC_extended"])], PARTIES).verdict == Verdict.PASS
+    assert evaluate(spec, [offer("DC_core")], PARTIES).verdict == Verdict.PASS
+    refused = evaluate(spec, [offer(["AC_single_phase_core", "AC_three_phase_core"])], PARTIES)
+    assert refused.verdict == Verdict.FAIL
+    assert "EnergyTransferMode has_any ['DC_core', 'DC_extended']" in refused.reason

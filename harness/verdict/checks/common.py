@@ -54,6 +54,11 @@ def one_of(values: Iterable[Any]) -> dict[str, Any]:
     return {"in": list(values)}
 
 
+def has_any(values: Iterable[Any]) -> dict[str, Any]:
+    """A repeated element (a list in the codec's shape, or one value) holds at least one of ``values``."""
+    return {"has_any": list(values)}
+
+
 def between(low: Any, high: Any) -> dict[str, Any]:
     return {"range": [low, high]}
 

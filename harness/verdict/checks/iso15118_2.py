@@ -14,11 +14,11 @@ from harness.protocol.iso15118_2.profile import ISO2 as ISO2_PROFILE
 from harness.verdict.checks import din70121 as d
 from harness.verdict.checks.common import (
     DUT,
-    PRESENT,
     TESTER,
     Present,
     ResponseTime,
     Sequence,
+    has_any,
     one_of,
     sequence,
 )
@@ -146,13 +146,15 @@ _ISO2_PAYMENT_OFFERS = [
 def charge_service_offer(protocol: str, dc_types: list[str]) -> dict[str, Any]:
     """Predicates on a ServiceDiscoveryRes offering the DC charge service (ServiceID 1) with external
     payment. DIN SPEC 70121 (8.4.3.3) names one EnergyTransferType, which must be one of ``dc_types``;
-    ISO 15118-2 (8.4.3.3) lists the supported modes, which may mix AC and DC, so only their presence is
-    checked here (a DC request answered OK in ChargeParameterDiscovery shows the DC one)."""
+    ISO 15118-2 (8.4.3.3) lists the supported modes, which may mix AC and DC: at least one of them must be
+    one of ``dc_types``."""
     name = "ServiceDiscoveryRes"
     if protocol == ISO2:
         return {
             d.field_path(name, "ChargeService.ServiceID"): d.CHARGE_SERVICE_ID,
-            d.field_path(name, "ChargeService.SupportedEnergyTransferMode.EnergyTransferMode"): PRESENT,
+            d.field_path(name, "ChargeService.SupportedEnergyTransferMode.EnergyTransferMode"): has_any(
+                dc_types
+            ),
             d.field_path(name, "PaymentOptionList.PaymentOption"): one_of(_ISO2_PAYMENT_OFFERS),
         }
     return {

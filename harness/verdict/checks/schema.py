@@ -17,7 +17,7 @@ class SpecError(ValueError):
     """An expectation that cannot be evaluated as written: a harness bug, judged ERROR."""
 
 
-OPERATORS = ("eq", "ne", "in", "range", "prefix")
+OPERATORS = ("eq", "ne", "in", "range", "prefix", "has_any")
 SELECTOR_KEYS = ("protocol", "message", "from", "to", "error", "where")
 SEQUENCE_ITEM_KEYS = ("select", "min", "max")
 
@@ -81,8 +81,8 @@ def check_where(where: Any, context: str) -> None:
         for op, arg in expected.items():
             if op not in OPERATORS:
                 raise SpecError(f"{at}: unknown field operator {op!r} (known: {', '.join(OPERATORS)})")
-            if op == "in":
-                _expect(isinstance(arg, list | tuple), f"{at}.in", "a list", arg)
+            if op in ("in", "has_any"):
+                _expect(isinstance(arg, list | tuple), f"{at}.{op}", "a list", arg)
             elif op == "range":
                 _expect(
                     isinstance(arg, list | tuple) and len(arg) == 2, f"{at}.range", "a list [low, high]", arg
