@@ -10,6 +10,7 @@ from __future__ import annotations
 # Each of these registers its timers on import (harness.protocol.timers.register_timer).
 import harness.protocol.din70121.timing  # noqa: F401
 import harness.protocol.iso15118_2.timing  # noqa: F401
+import harness.protocol.iso15118_20.timing  # noqa: F401
 import harness.protocol.pilot.j1772  # noqa: F401
 import harness.protocol.sdp  # noqa: F401
 import harness.protocol.sep2.timing  # noqa: F401
