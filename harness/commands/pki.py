@@ -1,5 +1,6 @@
 """`vgi pki init DIR`: make the lab's IEEE 2030.5 test PKI (SERCA -> MCA -> MICA -> devices); with `--v2g`
-the ISO 15118-2 one (V2G root -> CPO Sub-CA 1 -> CPO Sub-CA 2 -> SECC)."""
+the ISO 15118-2 one (V2G root -> CPO Sub-CA 1 -> CPO Sub-CA 2 -> SECC); with `--v2g20` the ISO 15118-20 one
+(the same shape on secp521r1, plus OEM root -> OEM Sub-CAs -> vehicle certificate)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import argparse
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "pki",
-        help="manage the test PKIs (IEEE 2030.5; ISO 15118-2 with --v2g)",
+        help="manage the test PKIs (IEEE 2030.5; ISO 15118-2 with --v2g; ISO 15118-20 with --v2g20)",
         description="Manage the lab's IEEE 2030.5 test certificates.",
     )
     actions = parser.add_subparsers(dest="pki_command", metavar="ACTION")
@@ -50,10 +51,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "certificates `v2g_pki: DIR`",
     )
     init.add_argument(
+        "--v2g20",
+        action="store_true",
+        help="make the ISO 15118-20 test PKI instead: V2G root -> CPO Sub-CA 1 -> CPO Sub-CA 2 -> SECC "
+        "certificate and OEM root -> OEM Sub-CA 1 -> OEM Sub-CA 2 -> vehicle certificate for mutual TLS 1.3 "
+        "(ECDSA secp521r1, SHA-512; and an Ed448 twin of both under ed448/), plus an expired SECC "
+        "certificate, an SECC and a vehicle certificate under unrelated roots for negative tests; the EV "
+        "side trusts v2g_root.pem, the SECC secc_trust.pem",
+    )
+    init.add_argument(
         "--evse-id",
         metavar="EVSEID",
         default=None,
-        help="with --v2g: the SECC certificate's commonName (default: ZZ00000, the reference SECC's EVSEID)",
+        help="with --v2g or --v2g20: the SECC certificate's commonName (default: ZZ00000, the reference "
+        "SECC's EVSEID)",
     )
     init.add_argument(
         "--force", action="store_true", help="replace a PKI (or with --role, the role's certificate) in DIR"
@@ -68,8 +79,12 @@ def _init(args: argparse.Namespace) -> int:
     from harness.pki.profile import ROLES
     from harness.pki.store import MANIFEST_NAME, PkiError
 
+    if args.v2g and args.v2g20:
+        raise UsageError("--v2g (ISO 15118-2) and --v2g20 (ISO 15118-20) make different PKIs: choose one")
     if args.v2g:
         return _init_v2g(args)
+    if args.v2g20:
+        return _init_v2g20(args)
     roles = tuple(args.roles) if args.roles else ROLES
     # The unregistered-LFDI scenarios (TC_SEP2_I7_004, TC_SEP2_I8_004) present this one's certificate.
     roles += () if UNREGISTERED_ROLE in roles else (UNREGISTERED_ROLE,)
@@ -120,4 +135,36 @@ def _init_v2g(args: argparse.Namespace) -> int:
     print(f"ISO 15118-2 PKI written to {args.directory} (EV trust anchor: {ROOT_NAME})")
     for entry in SECC_ENTRIES:
         print(f"{entry:<13} {entries[entry]['chain']}  key {entries[entry]['key']}")
+    return 0
+
+
+def _init_v2g20(args: argparse.Namespace) -> int:
+    from harness.commands import UsageError
+    from harness.pki.v2g20 import (
+        DEFAULT_SECC_COMMON_NAME,
+        ENTRIES,
+        SECC_TRUST_NAME,
+        V2G_ROOT_NAME,
+        V2g20PkiError,
+        init_v2g20_pki,
+    )
+
+    if args.roles or args.role:
+        raise UsageError(
+            "--v2g20 makes the ISO 15118-20 PKI: --roles and --role belong to the IEEE 2030.5 one"
+        )
+    try:
+        manifest = init_v2g20_pki(
+            args.directory, secc_common_name=args.evse_id or DEFAULT_SECC_COMMON_NAME, force=args.force
+        )
+    except (V2g20PkiError, ValueError) as exc:
+        raise UsageError(str(exc)) from exc
+    entries = manifest["entries"]
+    assert isinstance(entries, dict)
+    print(
+        f"ISO 15118-20 PKI written to {args.directory} (EV trust anchor: {V2G_ROOT_NAME}, "
+        f"SECC trust anchors: {SECC_TRUST_NAME})"
+    )
+    for entry in ENTRIES:
+        print(f"{entry:<17} {entries[entry]['chain']}  key {entries[entry]['key']}")
     return 0

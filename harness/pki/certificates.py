@@ -1,7 +1,7 @@
 """What every test hierarchy of the harness shares: an issuing authority (certificate + key), how a CA
-certificate is made, the CA key usage, PEM encodings and how files are written.  The IEEE 2030.5
-hierarchy (:mod:`harness.pki.hierarchy`) and the ISO 15118-2 one (:mod:`harness.pki.v2g`) both build on
-it."""
+certificate and a TLS leaf are made, the CA key usage, PEM encodings and how files are written.  The
+IEEE 2030.5 hierarchy (:mod:`harness.pki.hierarchy`), the ISO 15118-2 one (:mod:`harness.pki.v2g`) and the
+ISO 15118-20 one (:mod:`harness.pki.v2g20`) build on it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,34 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed448
+
+# The private keys the hierarchies sign with: ECDSA, and Ed448 (RFC 8032; ISO 15118-20's alternative).
+SigningKey = ec.EllipticCurvePrivateKey | ed448.Ed448PrivateKey
+
+
+class Ed448:
+    """The key type that stands where a hierarchy names an EC curve when its keys are Ed448 (EdDSA signs
+    without a separate hash)."""
+
+    name = "ed448"
+
+
+KeyType = ec.EllipticCurve | Ed448
+
+
+def generate_key(key_type: KeyType) -> SigningKey:
+    """A fresh private key of ``key_type``: on an EC curve, or Ed448."""
+    if isinstance(key_type, Ed448):
+        return ed448.Ed448PrivateKey.generate()
+    return ec.generate_private_key(key_type)
+
+
+def _hash_for(signer: SigningKey, requested: hashes.HashAlgorithm | None) -> hashes.HashAlgorithm | None:
+    # EdDSA hashes internally: the signature algorithm takes no hash (cryptography wants None).
+    if isinstance(signer, ed448.Ed448PrivateKey):
+        return None
+    return requested or hashes.SHA256()
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +47,7 @@ class Authority:
     """A certificate with its private key: a CA that issues, or a leaf that a TLS endpoint presents."""
 
     certificate: x509.Certificate
-    key: ec.EllipticCurvePrivateKey
+    key: SigningKey
 
 
 def issue_ca(
@@ -29,12 +56,14 @@ def issue_ca(
     path_length: int | None,
     not_before: datetime,
     not_after: datetime,
-    curve: ec.EllipticCurve,
+    curve: KeyType,
+    *,
+    signature_hash: hashes.HashAlgorithm | None = None,
 ) -> Authority:
-    """A CA certificate with a fresh key on ``curve``, signed with SHA-256 by ``issuer`` (None: self-signed,
-    a root): critical basic constraints with ``path_length`` and the CA key usage, subject and authority
-    key identifiers."""
-    key = ec.generate_private_key(curve)
+    """A CA certificate with a fresh key on ``curve`` (or Ed448), signed with ``signature_hash`` (default
+    SHA-256; none for an Ed448 signer) by ``issuer`` (None: self-signed, a root): critical basic constraints
+    with ``path_length`` and the CA key usage, subject and authority key identifiers."""
+    key = generate_key(curve)
     public = key.public_key()
     builder = (
         x509.CertificateBuilder()
@@ -52,7 +81,41 @@ def issue_ca(
         builder = builder.add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False
         )
-    return Authority(builder.sign(key if issuer is None else issuer.key, hashes.SHA256()), key)
+    signer = key if issuer is None else issuer.key
+    return Authority(builder.sign(signer, _hash_for(signer, signature_hash)), key)
+
+
+def issue_end_entity(
+    subject: x509.Name,
+    issuer: Authority,
+    not_before: datetime,
+    not_after: datetime,
+    curve: KeyType,
+    key_usage: x509.KeyUsage,
+    *,
+    signature_hash: hashes.HashAlgorithm | None = None,
+) -> Authority:
+    """An end-entity certificate (a TLS leaf) with a fresh key on ``curve`` (or Ed448), signed with
+    ``signature_hash`` (default SHA-256; none for an Ed448 signer) by ``issuer``: critical basic constraints
+    CA false, critical ``key_usage``, subject and authority key identifiers."""
+    key = generate_key(curve)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer.certificate.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(key_usage, critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False
+        )
+        .sign(issuer.key, _hash_for(issuer.key, signature_hash))
+    )
+    return Authority(certificate, key)
 
 
 def ca_key_usage() -> x509.KeyUsage:
@@ -90,7 +153,7 @@ def pem(certificate: x509.Certificate) -> bytes:
     return certificate.public_bytes(serialization.Encoding.PEM)
 
 
-def key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+def key_pem(key: SigningKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )

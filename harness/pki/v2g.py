@@ -39,7 +39,15 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from harness.pki.certificates import Authority, issue_ca, key_pem, pem, signing_key_usage, write_file
+from harness.pki.certificates import (
+    Authority,
+    issue_ca,
+    issue_end_entity,
+    key_pem,
+    pem,
+    signing_key_usage,
+    write_file,
+)
 
 # ISO 15118-2 Annex F: ECC keys on secp256r1, signatures ecdsa-with-SHA256.
 V2G_CURVE = ec.SECP256R1()
@@ -110,24 +118,11 @@ def _ca(
 
 
 def _secc_leaf(common_name: str, issuer: Authority, not_before: datetime, not_after: datetime) -> Authority:
-    key = ec.generate_private_key(V2G_CURVE)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(_name(common_name, SECC_DOMAIN_COMPONENT))
-        .issuer_name(issuer.certificate.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(signing_key_usage(), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False
-        )
-        .sign(issuer.key, V2G_SIGNATURE_HASH)
+    subject = _name(common_name, SECC_DOMAIN_COMPONENT)
+    usage = signing_key_usage()
+    return issue_end_entity(
+        subject, issuer, not_before, not_after, V2G_CURVE, usage, signature_hash=V2G_SIGNATURE_HASH
     )
-    return Authority(certificate, key)
 
 
 def _hierarchy(directory: Path, label: str, not_before: datetime) -> tuple[Authority, Authority]:

@@ -10,7 +10,12 @@ so a tester is the reference device plus faults.
 
 The first message on a V2G connection is supportedAppProtocol; every later one uses the schema of the
 protocol the two sides negotiated (DIN SPEC 70121 8.2 / ISO 15118-2 8.2), looked up from the namespace of
-the offered AppProtocol the response's SchemaID names.
+the offered AppProtocol the response's SchemaID names.  DIN SPEC 70121 and ISO 15118-2 carry all of
+them in V2GTP payload type 0x8001.  ISO 15118-20 (Table 15; shared/REFERENCE.md section 4) sends its
+common messages in 0x8002 and its DC messages in 0x8004 (AC 0x8003, ...): an outgoing frame gets the payload
+type of its message's schema (which the -20 core names, ``message_schema``), an incoming one is decoded
+with the schema its payload type names, and a payload type the negotiated protocol does not use is a
+malformed frame.
 """
 
 from __future__ import annotations
@@ -48,6 +53,16 @@ APP_SCHEMA = "app"
 # The schema of the later messages when the handshake named no namespace the codec knows: the one the
 # session's core speaks (DIN SPEC 70121 for the machines of harness.protocol.din70121).
 DIN_SCHEMA = "din"
+# ISO 15118-20 Table 15: the V2GTP payload type each -20 schema's messages travel in (the codec's
+# PAYLOAD_TYPE_SCHEMAS inverted); every other schema (supportedAppProtocol, DIN, ISO 15118-2) uses 0x8001.
+SCHEMA_PAYLOAD_TYPES: dict[str, int] = {
+    schema: payload_type
+    for payload_type, schema in exi_codec.PAYLOAD_TYPE_SCHEMAS.items()
+    if schema is not None
+}
+# The -20 schema every -20 session may use besides its energy-transfer one (ISO 15118-20 8.2: the
+# CommonMessages namespace, payload type 0x8002).
+ISO20_COMMON_SCHEMA = exi_codec.PAYLOAD_TYPE_SCHEMAS[PayloadType.EXI_ISO20_COMMON]
 
 
 def preload_schemas(schemas: Iterable[str]) -> None:
@@ -139,9 +154,55 @@ def is_app_protocol(message: dict[str, Any]) -> bool:
     return next(iter(message)).startswith("supportedAppProtocol")
 
 
-def schema_of(message: dict[str, Any], session_schema: str = DIN_SCHEMA) -> str:
-    """The EXI schema ``message`` is encoded with on a connection whose session speaks ``session_schema``."""
-    return APP_SCHEMA if is_app_protocol(message) else session_schema
+def schema_of(
+    message: dict[str, Any],
+    session_schema: str = DIN_SCHEMA,
+    message_schema: Callable[[str], str] | None = None,
+) -> str:
+    """The EXI schema ``message`` is encoded with on a connection whose session speaks ``session_schema``.
+
+    An ISO 15118-20 session spans several schemas (CommonMessages and the energy-transfer one), so there the
+    core's ``message_schema`` (message name -> schema) decides; DIN and ISO 15118-2 use one schema each."""
+    if is_app_protocol(message):
+        return APP_SCHEMA
+    if session_schema in SCHEMA_PAYLOAD_TYPES:
+        if message_schema is None:
+            raise ValueError(
+                f"an ISO 15118-20 session ({session_schema}) needs the core's message_schema to encode "
+                f"{message_name(message)}"
+            )
+        return message_schema(message_name(message))
+    return session_schema
+
+
+def payload_type_of(schema: str) -> int:
+    """The V2GTP payload type a message encoded with ``schema`` travels in (ISO 15118-20 Table 15)."""
+    return SCHEMA_PAYLOAD_TYPES.get(schema, PayloadType.EXI)
+
+
+def received_schema(payload_type: int, session_schema: str, first: bool) -> str:
+    """The schema to decode a received frame of ``payload_type`` with, on a connection whose negotiated
+    session schema is ``session_schema`` (``first``: the connection's first frame, supportedAppProtocol).
+    ValueError, with the reason, for a payload type that carries no EXI or not this session's."""
+    if payload_type not in exi_codec.PAYLOAD_TYPE_SCHEMAS:
+        raise ValueError(f"V2GTP payload type 0x{payload_type:04X}")
+    if first or session_schema not in SCHEMA_PAYLOAD_TYPES:
+        # supportedAppProtocol, DIN SPEC 70121 and ISO 15118-2 all go in 0x8001 (ISO 15118-20 Table 15).
+        if payload_type != PayloadType.EXI:
+            what = "supportedAppProtocol" if first else f"the negotiated {session_schema}"
+            raise ValueError(
+                f"V2GTP payload type 0x{payload_type:04X} ({exi_codec.PAYLOAD_TYPE_SCHEMAS[payload_type]}) "
+                f"where {what} uses 0x{PayloadType.EXI:04X}"
+            )
+        return APP_SCHEMA if first else session_schema
+    allowed = {SCHEMA_PAYLOAD_TYPES[ISO20_COMMON_SCHEMA], SCHEMA_PAYLOAD_TYPES[session_schema]}
+    if payload_type not in allowed:
+        names = " or ".join(f"0x{value:04X}" for value in sorted(allowed))
+        raise ValueError(
+            f"V2GTP payload type 0x{payload_type:04X} in an ISO 15118-20 session negotiated as "
+            f"{session_schema}, which uses {names}"
+        )
+    return str(exi_codec.PAYLOAD_TYPE_SCHEMAS[payload_type])
 
 
 @dataclass
@@ -175,18 +236,25 @@ class AppProtocolNegotiation:
             self.chosen = next(iter(schemas)) if len(schemas) == 1 else None
 
 
-def encode_action(action: Send | SendMalformed, session_schema: str = DIN_SCHEMA) -> bytes:
-    """The V2GTP frame bytes for a send action (faulty ones corrupted as the action says)."""
-    payload = exi_codec.encode(schema_of(action.message, session_schema), action.message)
+def encode_action(
+    action: Send | SendMalformed,
+    session_schema: str = DIN_SCHEMA,
+    message_schema: Callable[[str], str] | None = None,
+) -> bytes:
+    """The V2GTP frame bytes for a send action (faulty ones corrupted as the action says), in the payload
+    type of the message's schema."""
+    schema = schema_of(action.message, session_schema, message_schema)
+    payload = exi_codec.encode(schema, action.message)
+    payload_type = payload_type_of(schema)
     if isinstance(action, Send):
-        return encode_v2gtp(PayloadType.EXI, payload)
+        return encode_v2gtp(payload_type, payload)
     if action.corruption == "v2gtp-version":
         # The inverse byte stays 0xFE, so the frame still reads as (defective) V2GTP.
-        return encode_v2gtp(PayloadType.EXI, payload, version=_BAD_VERSION, inverse_version=0xFE)
+        return encode_v2gtp(payload_type, payload, version=_BAD_VERSION, inverse_version=0xFE)
     if action.corruption == "truncated-v2gtp":
-        return encode_v2gtp(PayloadType.EXI, payload)[: V2GTP_HEADER_LENGTH + max(1, len(payload) // 2)]
+        return encode_v2gtp(payload_type, payload)[: V2GTP_HEADER_LENGTH + max(1, len(payload) // 2)]
     if action.corruption in CORRUPTIONS:
-        return encode_v2gtp(PayloadType.EXI, corrupt(payload, action.corruption))
+        return encode_v2gtp(payload_type, corrupt(payload, action.corruption))
     raise ValueError(f"unknown corruption {action.corruption!r}")
 
 
@@ -245,12 +313,15 @@ async def run_session(
     outcome: SessionOutcome | None = None,
     linger_s: float = 0.0,
     schema: str = DIN_SCHEMA,
+    message_schema: Callable[[str], str] | None = None,
 ) -> SessionOutcome:
     """Run ``core`` on ``stream`` until it stops (a StopSession action) or the connection ends.
 
     The first frame each side receives is decoded as supportedAppProtocol, every later one with the schema
-    the handshake negotiated (``schema`` when it named none the codec knows). After the core stopped, the
-    connection is kept for ``linger_s`` (so a peer's last message is still read) unless the core closed it.
+    the handshake negotiated (``schema`` when it named none the codec knows); in an ISO 15118-20 session
+    with the schema its payload type names, and ``message_schema`` (the -20 core's message name -> schema)
+    picks the schema and payload type of what is sent. After the core stopped, the connection is kept for
+    ``linger_s`` (so a peer's last message is still read) unless the core closed it.
     """
     loop = asyncio.get_running_loop()
     outcome = outcome or SessionOutcome()
@@ -277,7 +348,7 @@ async def run_session(
         if isinstance(action, Send | SendMalformed):
             if closed:
                 return
-            stream.write_raw(encode_action(action, negotiation.schema))
+            stream.write_raw(encode_action(action, negotiation.schema, message_schema))
             if isinstance(action, Send):
                 negotiation.observe(action.message)
                 record("sent", action.name, action.message)
@@ -331,10 +402,12 @@ async def run_session(
             except (ConnectionError, OSError) as exc:
                 lost(f"connection error: {exc}")
                 return
-            session_schema = APP_SCHEMA if received == 0 else negotiation.schema
+            first = received == 0
             received += 1
-            if frame.payload_type != PayloadType.EXI:
-                driver.feed(MalformedReceived(f"V2GTP payload type 0x{frame.payload_type:04X}"))
+            try:
+                session_schema = received_schema(frame.payload_type, negotiation.schema, first)
+            except ValueError as exc:
+                driver.feed(MalformedReceived(str(exc)))
                 continue
             try:
                 message = exi_codec.decode(session_schema, frame.payload)
