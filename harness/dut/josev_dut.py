@@ -1,22 +1,28 @@
-"""josev (iso15118 0.31.2) as a DUT: its DIN SPEC 70121 or ISO 15118-2 SECC or EVCC, started by the
-`process` adapter.
+"""josev (iso15118 0.31.2) as a DUT: its DIN SPEC 70121, ISO 15118-2 or ISO 15118-20 SECC or EVCC, started
+by the `process` adapter.
 
     python -m harness.dut.josev_dut secc --interface vgi-dut0 [--protocol iso15118-2]
+    python -m harness.dut.josev_dut evcc --interface vgi-dut0 --protocol iso15118-20 --energy-service DC_BPT
 
 runs inside the DUT's network namespace (the adapter prefixes ``ip netns exec``). It takes josev's venv
 from :mod:`harness.dut.josev_env` (built on first use), configures josev through its environment variables
 (josev reads them, or a ``.env`` in its working directory, with ``environs``): the veth interface (josev
 needs the name of an interface with an IPv6 link-local address), one protocol (``--protocol``: DIN SPEC
-70121 by default, or ISO 15118-2 DC), external identification (EIM), no TLS; then it starts josev's own
-SECC or EVCC handler with josev's simulated EVSE/EV controller.
+70121 by default, ISO 15118-2 DC, or ISO 15118-20 DC), external identification (EIM), no TLS; then it starts
+josev's own SECC or EVCC handler with josev's simulated EVSE/EV controller.
+
+ISO 15118-20: josev's SECC offers the DC and DC_BPT services (its simulator's fixed service list); its EVCC
+asks for the one ``--energy-service`` names (DC by default) and takes the first parameter set the SECC
+offers, josev's Scheduled control mode. josev runs -20 without TLS only in this simulation mode (ISO
+15118-20 makes TLS 1.3 mandatory).
 
 JVM warm-up, as a lab does before timing-critical tests: josev encodes and decodes every message through
 EXIficient in a JVM (py4j). A cold JVM interprets that code and its first CurrentDemand round trips take
 hundreds of milliseconds; a lab exercises the codec before the device under test goes on the bench. This
 launcher hands josev a codec instance that has already encoded and decoded every message type of the
-protocol once
-and CurrentDemandReq ``--warmup`` times (default :data:`WARMUP_ROUNDS`), in josev's own process and JVM,
-so what the scenarios measure is josev warm, not its JIT compiler. ``--warmup 0`` measures it cold.
+protocol once and the charge loop request (CurrentDemandReq, or DC_ChargeLoopReq in ISO 15118-20)
+``--warmup`` times (default :data:`WARMUP_ROUNDS`), in josev's own process and JVM, so what the scenarios
+measure is josev warm, not its JIT compiler. ``--warmup 0`` measures it cold.
 """
 
 from __future__ import annotations
@@ -37,7 +43,19 @@ from harness.dut.josev_env import java_path, josev_python
 WARMUP_ROUNDS = 150
 # The launcher's protocols (PICS names): josev's name of each (its Protocol enum, as its PROTOCOLS
 # environment variable and its EVCC config's supportedProtocols take them).
-JOSEV_PROTOCOLS = {"din70121": "DIN_SPEC_70121", "iso15118-2": "ISO_15118_2"}
+JOSEV_PROTOCOLS = {
+    "din70121": "DIN_SPEC_70121",
+    "iso15118-2": "ISO_15118_2",
+    "iso15118-20": "ISO_15118_20_DC",
+}
+# The request each protocol's charge loop repeats: the one warmed up ``--warmup`` times.
+CHARGE_LOOP_REQUESTS = {
+    "din70121": "CurrentDemandReq",
+    "iso15118-2": "CurrentDemandReq",
+    "iso15118-20": "DC_ChargeLoopReq",
+}
+# ISO 15118-20 energy services (josev's ServiceV20 names, ISO 15118-20 Table 204) josev's EVCC may ask for.
+ISO20_ENERGY_SERVICES = ("DC", "DC_BPT")
 
 # josev's EVCC configuration for a DC session (its JSON config file format); supportedProtocols is set
 # from --protocol.
@@ -58,16 +76,17 @@ import asyncio, json, sys, time
 from iso15118.shared.exificient_exi_codec import ExificientEXICodec
 
 role, rounds, samples, evcc_config_path = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4]
+charge_loop = sys.argv[5]
 codec = ExificientEXICodec()
 t0 = time.perf_counter()
 for namespace, text in samples:
     codec.decode(bytes(codec.encode(text, namespace)), namespace)
-hot = [sample for sample in samples if "CurrentDemandReq" in sample[1]]
+hot = [sample for sample in samples if charge_loop in sample[1]]
 for _ in range(rounds):
     for namespace, text in hot:
         codec.decode(bytes(codec.encode(text, namespace)), namespace)
-print(f"josev JVM warm-up: {len(samples)} message types, then {rounds} CurrentDemand round trips, "
-      f"in {time.perf_counter() - t0:.1f} s", flush=True)
+print(f"josev JVM warm-up: {len(samples)} sample messages, then {rounds * len(hot)} {charge_loop} "
+      f"round trips, in {time.perf_counter() - t0:.1f} s", flush=True)
 
 async def secc():
     from iso15118.secc import SECCHandler
@@ -91,6 +110,19 @@ async def secc():
                 "evse_minimum_voltage_limit": pv(p.evse_minimum_voltage_limit, 50),
                 "evse_peak_current_ripple": pv(p.evse_peak_current_ripple, 2),
             })
+
+        async def get_dc_charge_params_v20(self, energy_service):
+            # the same 50 kW, 500 V / 125 A stage in ISO 15118-20 (josev's simulator states 1 kW), and
+            # in DC_BPT the same back to the grid
+            p = await super().get_dc_charge_params_v20(energy_service)
+            rational = type(p.evse_max_charge_power).get_rational_repr
+            limits = {"evse_max_charge_power": 50000, "evse_min_charge_power": 0,
+                      "evse_max_charge_current": 125, "evse_min_charge_current": 0,
+                      "evse_max_voltage": 500, "evse_min_voltage": 50}
+            if hasattr(p, "evse_max_discharge_power"):
+                limits.update({"evse_max_discharge_power": 50000, "evse_min_discharge_power": 0,
+                               "evse_max_discharge_current": 125, "evse_min_discharge_current": 0})
+            return p.copy(update={name: rational(value) for name, value in limits.items()})
 
         async def send_charging_command(self, ev_target_voltage=None, ev_target_current=None,
                                         is_precharge=False, is_session_bpt=False):
@@ -136,10 +168,96 @@ except KeyboardInterrupt:
 """
 
 
+def _rational(value: int, exponent: int = 0) -> dict[str, int]:
+    return {"Exponent": exponent, "Value": value}
+
+
+def iso20_warmup_requests() -> list[tuple[str, dict]]:
+    """(schema, message) of every request of an ISO 15118-20 DC and DC_BPT session in Scheduled mode with
+    EIM, in the codec's dict shape: small hand-made samples for the JVM warm-up only (no -20 message
+    builders to take them from yet), valid against the schemas (the codec encodes them strictly)."""
+    header = {"SessionID": "0123456789ABCDEF", "TimeStamp": 1700000000}
+    limits = {
+        "EVMaximumChargePower": _rational(50, 3),
+        "EVMinimumChargePower": _rational(0),
+        "EVMaximumChargeCurrent": _rational(125),
+        "EVMinimumChargeCurrent": _rational(0),
+        "EVMaximumVoltage": _rational(500),
+        "EVMinimumVoltage": _rational(200),
+    }
+    discharge_limits = {
+        "EVMaximumDischargePower": _rational(11, 3),
+        "EVMinimumDischargePower": _rational(0),
+        "EVMaximumDischargeCurrent": _rational(30),
+        "EVMinimumDischargeCurrent": _rational(0),
+    }
+    targets = {"EVTargetCurrent": _rational(100), "EVTargetVoltage": _rational(400)}
+    loop = {"Header": header, "MeterInfoRequested": False, "EVPresentVoltage": _rational(400)}
+    common = [
+        ("SessionSetupReq", {"Header": {**header, "SessionID": "00" * 8}, "EVCCID": "WMIV1234567890ABCDEX"}),
+        ("AuthorizationSetupReq", {"Header": header}),
+        (
+            "AuthorizationReq",
+            {"Header": header, "SelectedAuthorizationService": "EIM", "EIM_AReqAuthorizationMode": {}},
+        ),
+        ("ServiceDiscoveryReq", {"Header": header}),
+        ("ServiceDetailReq", {"Header": header, "ServiceID": 6}),
+        (
+            "ServiceSelectionReq",
+            {"Header": header, "SelectedEnergyTransferService": {"ServiceID": 6, "ParameterSetID": 1}},
+        ),
+        (
+            "ScheduleExchangeReq",
+            {"Header": header, "MaximumSupportingPoints": 1024, "Scheduled_SEReqControlMode": {}},
+        ),
+        (
+            "PowerDeliveryReq",
+            {
+                "Header": header,
+                "EVProcessing": "Finished",
+                "ChargeProgress": "Start",
+                "BPT_ChannelSelection": "Charge",
+            },
+        ),
+        ("SessionStopReq", {"Header": header, "ChargingSession": "Terminate"}),
+    ]
+    dc = [
+        ("DC_ChargeParameterDiscoveryReq", {"Header": header, "DC_CPDReqEnergyTransferMode": limits}),
+        (
+            "DC_ChargeParameterDiscoveryReq",
+            {"Header": header, "BPT_DC_CPDReqEnergyTransferMode": {**limits, **discharge_limits}},
+        ),
+        ("DC_CableCheckReq", {"Header": header}),
+        (
+            "DC_PreChargeReq",
+            {
+                "Header": header,
+                "EVProcessing": "Ongoing",
+                "EVPresentVoltage": _rational(350),
+                "EVTargetVoltage": _rational(400),
+            },
+        ),
+        ("DC_ChargeLoopReq", {**loop, "Scheduled_DC_CLReqControlMode": targets}),
+        ("DC_ChargeLoopReq", {**loop, "BPT_Scheduled_DC_CLReqControlMode": targets}),
+        ("DC_WeldingDetectionReq", {"Header": header, "EVProcessing": "Finished"}),
+    ]
+    return [("iso20-common", {name: body}) for name, body in common] + [
+        ("iso20-dc", {name: body}) for name, body in dc
+    ]
+
+
 def warmup_samples(protocol: str = "din70121") -> list[tuple[str, str]]:
     """(namespace, JSON text) of every request type of ``protocol``'s DC session, in josev's JSON form
     (EXIficient's)."""
     from harness.codec.v2g import exi_codec
+
+    if protocol == "iso15118-20":
+        namespaces = {schema: namespace for namespace, schema in exi_codec.NAMESPACE_SCHEMAS.items()}
+        # through our codec and back, as below: the JSON then has exactly the codec's shape
+        return [
+            (namespaces[schema], json.dumps(exi_codec.decode(schema, exi_codec.encode(schema, message))))
+            for schema, message in iso20_warmup_requests()
+        ]
     from harness.protocol.dc_profiles import dc_profile
     from harness.protocol.din70121.faults import request_template
     from harness.protocol.din70121.messages import DIN_REQUESTS, v2g_message
@@ -154,6 +272,14 @@ def warmup_samples(protocol: str = "din70121") -> list[tuple[str, str]]:
         text = json.dumps(exi_codec.decode(profile.schema, exi_codec.encode(profile.schema, message)))
         samples.append((profile.protocol.namespace, text))
     return samples
+
+
+def evcc_configuration(protocol: str, energy_service: str = "DC") -> dict:
+    """josev's EVCC config file content: the one protocol and, in ISO 15118-20, the one energy service."""
+    config = {**EVCC_CONFIG, "supportedProtocols": [JOSEV_PROTOCOLS[protocol]]}
+    if protocol == "iso15118-20":
+        config["supportedEnergyServices"] = [energy_service]
+    return config
 
 
 def josev_environment(interface: str, workdir: Path, protocol: str = "din70121") -> dict[str, str]:
@@ -187,14 +313,22 @@ def main(argv: list[str] | None = None) -> int:
         default="din70121",
         help="the one protocol josev offers or accepts in supportedAppProtocol (default din70121)",
     )
+    parser.add_argument(
+        "--energy-service",
+        choices=ISO20_ENERGY_SERVICES,
+        help="ISO 15118-20 only, evcc only: the energy service josev's EV asks for (default DC); "
+        "josev's SECC always offers DC and DC_BPT",
+    )
     args = parser.parse_args(argv)
+    if args.energy_service is not None and (args.role != "evcc" or args.protocol != "iso15118-20"):
+        parser.error("--energy-service is for the evcc with --protocol iso15118-20")
     java_path()
     python = josev_python()
     # josev reads .env from its working directory: give it an empty one of its own.
     workdir = Path(tempfile.mkdtemp(prefix=f"josev-{args.role}-"))
     (workdir / "pki").mkdir()
     config_path = workdir / "evcc_config.json"
-    evcc_config = {**EVCC_CONFIG, "supportedProtocols": [JOSEV_PROTOCOLS[args.protocol]]}
+    evcc_config = evcc_configuration(args.protocol, args.energy_service or "DC")
     config_path.write_text(json.dumps(evcc_config))
     os.chdir(workdir)
     print(f"josev {args.role} on {args.interface}, venv {python}", flush=True)
@@ -208,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
             str(args.warmup),
             json.dumps(warmup_samples(args.protocol)),
             str(config_path),
+            CHARGE_LOOP_REQUESTS[args.protocol],
         ],
         josev_environment(args.interface, workdir, args.protocol),
     )
