@@ -9,13 +9,13 @@ Feature: AC DER by an EV under test: its on-board inverter as an IEEE 2030.5 DER
   against the DER oracle over what the capture shows the site published.
 
   @id:TC_DER_I1_001 @dut:ev @req:DER-CLIENT-01 @req:DER-CLIENT-02
-  Scenario: The EV finds its DER programs and registers its DER before following them
+  Scenario: The EV finds its DER programs and registers its DER
     Given the tester is the IEEE 2030.5 DER site server behind an EVSE bridge
     When the EV under test starts as a DER client
     And the DER site waits until the EV has registered its DER
     And the DER site watches the EV for 2 poll periods
     Then the EV finds its DER programs through its function set assignments
-    And the EV writes its DER capability, settings, status and availability before following its programs
+    And the EV writes its DER capability, settings, status and availability
 
   @id:TC_DER_I1_002 @dut:ev @req:DER-EV-01
   Scenario: The EV declares an EV inverter whose settings stay within its ratings
