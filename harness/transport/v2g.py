@@ -434,7 +434,7 @@ async def run_session(
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(reader_task), linger_s)
     finally:
-        driver.close()
+        driver.release()
         reader_task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await reader_task

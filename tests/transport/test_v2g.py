@@ -146,6 +146,27 @@ def test_complete_session_over_tcp():
     assert ev.names("received")[0] == "supportedAppProtocolRes"
 
 
+def test_a_finished_session_is_freed_without_the_cyclic_garbage_collector():
+    """A long-lived device runs thousands of sessions: once its outcome is dropped, a session's core and
+    its record of every message go at once, not when the cyclic collector next runs (the driver and
+    run_session's closures referenced each other until the driver was released)."""
+    import gc
+    import weakref
+
+    evcc, secc = _machines()
+    cores = [weakref.ref(evcc), weakref.ref(secc)]
+    gc.collect()
+    gc.disable()
+    try:
+        outcomes = _run(_session(evcc, secc))
+        assert all(o.result is not None and o.result.result is StopResult.COMPLETED for o in outcomes)
+        records = [weakref.ref(o) for o in outcomes]
+        del evcc, secc, outcomes
+        assert [ref() for ref in cores + records] == [None] * 4
+    finally:
+        gc.enable()
+
+
 def test_malformed_request_ends_the_secc_session():
     evcc, secc = _machines(evcc_faults=[din_faults.malformed("ServiceDiscoveryReq")])
     ev, charger = _run(_session(evcc, secc))
