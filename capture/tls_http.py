@@ -12,8 +12,15 @@ events.  Naming (documented here and in the README):
   A body that is not safe, well-formed XML gives an ``HTTP`` event with ``error`` set and
   ``fields.raw`` (hex of the offending bytes) and ``fields.offset``.
 * protocol ``TLS``: ``ClientHello`` (fields ``versions`` offered, ``ciphers`` offered as ints),
-  ``ServerHello`` (``version`` negotiated, e.g. ``0x0303``; ``cipher`` as int, e.g. 0xC0AE = 49326)
-  and ``Alert`` (``description`` code, e.g. 40 handshake_failure, 42 bad_certificate).
+  ``ServerHello`` (``version`` negotiated, e.g. ``0x0303``; ``cipher`` as int, e.g. 0xC0AE = 49326;
+  ``group``, the key_share group of a TLS 1.3 ServerHello as int, e.g. 0x0019 = 25 secp521r1, None
+  before TLS 1.3), ``CertificateRequest`` (``signature_algorithms`` it lists, ints), ``Certificate``
+  (``length`` of its certificate list in bytes, 0 for the empty one a client without a certificate
+  sends; ``certificates``, how many), ``CertificateVerify`` (``signature_algorithm``, e.g. 0x0603 =
+  1539 ecdsa_secp521r1_sha512) and ``Alert`` (``description`` code, e.g. 40 handshake_failure, 42
+  bad_certificate).  Who sent a handshake message shows in its addresses and ports, as for any event:
+  the server's from the port the ClientHello went to.  In TLS 1.3 all but the hellos are encrypted and
+  appear only with the key log.
 
 Bodies are parsed with :func:`harness.codec.sep2.document.parse_xml` (no DTDs, no entities), so a
 hostile body is a decode error on the timeline, never a crash.
@@ -42,6 +49,10 @@ RAW_EXCERPT_BYTES = 64
 # TLS handshake message types (RFC 5246 clause 7.4) and the alert record.
 HANDSHAKE_CLIENT_HELLO = "1"
 HANDSHAKE_SERVER_HELLO = "2"
+HANDSHAKE_CERTIFICATE = "11"
+HANDSHAKE_SERVER_KEY_EXCHANGE = "12"
+HANDSHAKE_CERTIFICATE_REQUEST = "13"
+HANDSHAKE_CERTIFICATE_VERIFY = "15"
 # RFC 8446 clause 4.2.1: the supported_versions extension value of TLS 1.3.
 TLS13_VERSION = "0x0304"
 _INT = re.compile(r"^-?\d{1,18}$")
@@ -64,6 +75,11 @@ _FIELDS = (
     "tls.handshake.version",
     "tls.handshake.ciphersuite",
     "tls.handshake.extensions.supported_version",
+    "tls.handshake.extensions_key_share_group",
+    "tls.handshake.sig_hash_alg",
+    "tls.handshake.sig_hash_alg_len",
+    "tls.handshake.certificates_length",
+    "tls.handshake.certificate_length",
     "tls.alert_message.desc",
     "http.request.method",
     "http.request.uri",
@@ -126,7 +142,17 @@ def read_tls_http(
     ]
     for port in ports:
         args += ["-d", f"tcp.port=={port},tls"]
-    args += ["-Y", "http || tls.handshake.type == 1 || tls.handshake.type == 2 || tls.alert_message"]
+    handshakes = " || ".join(
+        f"tls.handshake.type == {t}"
+        for t in (
+            HANDSHAKE_CLIENT_HELLO,
+            HANDSHAKE_SERVER_HELLO,
+            HANDSHAKE_CERTIFICATE,
+            HANDSHAKE_CERTIFICATE_REQUEST,
+            HANDSHAKE_CERTIFICATE_VERIFY,
+        )
+    )
+    args += ["-Y", f"http || {handshakes} || tls.alert_message"]
     events: list[TimelineEvent] = []
     for layers in _tshark(*args):
         events.extend(_events(layers))
@@ -177,6 +203,8 @@ def _events(layers: dict[str, list[str]]) -> list[TimelineEvent]:
         versions = layers.get("tls.handshake.extensions.supported_version", [])
         cipher = layers.get("tls.handshake.ciphersuite", [])
         version = TLS13_VERSION if TLS13_VERSION in versions else _first(layers, "tls.handshake.version")
+        # A ServerHello frame holds no ClientHello, so a key_share group in it is the server's choice.
+        group = _first(layers, "tls.handshake.extensions_key_share_group")
         out.append(
             event(
                 "TLS",
@@ -184,9 +212,11 @@ def _events(layers: dict[str, list[str]]) -> list[TimelineEvent]:
                 {
                     "version": version,
                     "cipher": int(cipher[-1], 16) if cipher else None,
+                    "group": int(group) if group is not None and version == TLS13_VERSION else None,
                 },
             )
         )
+    out.extend(event("TLS", message, fields) for message, fields in _certificate_messages(layers, types))
     for description in layers.get("tls.alert_message.desc", []):
         out.append(event("TLS", "Alert", {"description": int(description)}))
     methods = layers.get("http.request.method", [])
@@ -206,6 +236,38 @@ def _events(layers: dict[str, list[str]]) -> list[TimelineEvent]:
     for i, code in enumerate(codes):
         fields = {"status": int(code)}
         out.extend(_with_body(event, code, fields, _at(types_, i, len(codes)), _at(bodies, i, len(codes))))
+    return out
+
+
+def _certificate_messages(layers: dict[str, list[str]], types: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """The CertificateRequest, Certificate and CertificateVerify messages of a frame, in order.
+
+    tshark lists a field's values of all the frame's handshake messages in one list, in message order:
+    ``sig_hash_alg`` holds the lists of signature_algorithms extensions (ClientHello, CertificateRequest;
+    their lengths in ``sig_hash_alg_len``) and the one scheme of each ServerKeyExchange and
+    CertificateVerify, so they are taken apart walking the message types.  A frame holds at most one
+    message with such lists (a ClientHello or a CertificateRequest), which takes all of them."""
+    algorithms = [int(a, 16) for a in layers.get("tls.handshake.sig_hash_alg", [])]
+    listed = sum(int(n) for n in layers.get("tls.handshake.sig_hash_alg_len", [])) // 2
+    lengths = layers.get("tls.handshake.certificates_length", [])
+    certificates = len(layers.get("tls.handshake.certificate_length", []))
+    out: list[tuple[str, dict[str, Any]]] = []
+    position = 0
+    for kind in types:
+        if kind in (HANDSHAKE_CLIENT_HELLO, HANDSHAKE_CERTIFICATE_REQUEST):
+            taken, position = algorithms[position : position + listed], position + listed
+            listed = 0
+            if kind == HANDSHAKE_CERTIFICATE_REQUEST:
+                out.append(("CertificateRequest", {"signature_algorithms": taken}))
+        elif kind in (HANDSHAKE_SERVER_KEY_EXCHANGE, HANDSHAKE_CERTIFICATE_VERIFY):
+            scheme = algorithms[position] if position < len(algorithms) else None
+            position += 1
+            if kind == HANDSHAKE_CERTIFICATE_VERIFY:
+                out.append(("CertificateVerify", {"signature_algorithm": scheme}))
+        elif kind == HANDSHAKE_CERTIFICATE:
+            length = int(lengths.pop(0)) if lengths else None
+            # One Certificate per frame (a flight has one): the frame's certificates are its own.
+            out.append(("Certificate", {"length": length, "certificates": certificates if length else 0}))
     return out
 
 

@@ -9,8 +9,9 @@ a plain V2G connection (capture.reader), so a message has the same protocol labe
 whether it went in the clear or inside TLS; an event carries the frame that completed the TLS record.
 Which session a message went over shows in its ports (the ServerHello's connection).
 
-The TLS handshake facts (ClientHello, ServerHello with version and cipher, alerts) of these sessions come
-from capture.tls_http, which decodes every TLS session of a capture that has a key log.
+The TLS handshake facts of these sessions (ClientHello; ServerHello with version, cipher and TLS 1.3
+key-share group; CertificateRequest, each side's Certificate and CertificateVerify; alerts) come from
+capture.tls_http, which decodes every TLS session of a capture that has a key log.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from harness.verdict.expectations import (
     ConnectionScope,
     Outcome,
     Parties,
+    connection_of,
     describe,
     is_answer,
     missing_outcome,
@@ -33,7 +34,7 @@ from harness.verdict.expectations import (
     present_outcome,
     selects,
 )
-from harness.verdict.protocol_checks import PROTOCOL_CHECKS
+from harness.verdict.protocol_checks import PROTOCOL_CHECKS, SESSION_CHECKS
 from harness.verdict.results import CheckResult, Results
 from harness.verdict.verdicts import Verdict
 
@@ -57,6 +58,14 @@ class CaptureAnalysis:
         self._judges = [
             (streaming_judge(spec, _NO_PARTIES, keep_frames), spec, description, requirement)
             for requirement, description, spec in PROTOCOL_CHECKS
+        ] + [
+            (
+                SessionJudge(protocol, streaming_judge(spec, _NO_PARTIES, keep_frames)),
+                spec,
+                description,
+                requirement,
+            )
+            for protocol, requirement, description, spec in SESSION_CHECKS
         ]
         self._done = False
 
@@ -111,6 +120,50 @@ class StreamingJudge:
 
     def outcome(self) -> Outcome:
         raise NotImplementedError
+
+
+class SessionJudge(StreamingJudge):
+    """``inner`` judged on the connections that carry ``protocol``'s messages only (the supportedAppProtocol
+    handshake belongs to the protocol it chose, which shows in what follows on its connection).  The
+    events ``inner`` selects wait, per connection, until the connection carries such a message (a
+    handshake's two messages each); those of a connection that never does are dropped.  Not a spec kind:
+    ``evaluate`` has no counterpart (harness.verdict.protocol_checks.SESSION_CHECKS)."""
+
+    def __init__(self, protocol: str, inner: StreamingJudge) -> None:
+        self.protocol, self.inner = protocol, inner
+        # Every event of the protocol marks its connection: a selector of the protocol alone.
+        self.selectors = [*inner.selectors, {"protocol": protocol}]
+        self._sessions: set[frozenset[tuple[str, int | None]]] = set()
+        self._waiting: dict[frozenset[tuple[str, int | None]], list[TimelineEvent]] = {}
+        self._fed = False
+
+    def feed(self, event: TimelineEvent) -> None:
+        connection = connection_of(event)
+        if event.protocol == self.protocol:
+            if connection not in self._sessions:
+                self._sessions.add(connection)
+                for waiting in self._waiting.pop(connection, ()):
+                    self._feed(waiting)
+            return
+        if not any(selects(selector, event, _NO_PARTIES) for selector in self.inner.selectors):
+            return
+        if connection in self._sessions:
+            self._feed(event)
+        else:
+            self._waiting.setdefault(connection, []).append(event)
+
+    def _feed(self, event: TimelineEvent) -> None:
+        self._fed = True
+        self.inner.feed(event)
+
+    def outcome(self) -> Outcome:
+        if not self._fed and self._waiting:
+            return Outcome(
+                Verdict.NOT_APPLICABLE,
+                f"the handshake chose another protocol: no {self.protocol} message on its connection "
+                f"({sum(len(w) for w in self._waiting.values())} event(s) not judged)",
+            )
+        return self.inner.outcome()
 
 
 def streaming_judge(spec: dict[str, Any], parties: Parties, keep_frames: bool = True) -> StreamingJudge:

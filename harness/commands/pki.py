@@ -57,7 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "certificate and OEM root -> OEM Sub-CA 1 -> OEM Sub-CA 2 -> vehicle certificate for mutual TLS 1.3 "
         "(ECDSA secp521r1, SHA-512; and an Ed448 twin of both under ed448/), plus an expired SECC "
         "certificate, an SECC and a vehicle certificate under unrelated roots for negative tests; the EV "
-        "side trusts v2g_root.pem, the SECC secc_trust.pem",
+        "side trusts v2g_root.pem, the SECC secc_trust.pem. Point a lab at it with PIXIT certificates "
+        "`v2g20_pki: DIR`",
     )
     init.add_argument(
         "--evse-id",

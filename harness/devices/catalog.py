@@ -36,6 +36,10 @@ SIM_ROLES["secc"]["plc"] = "harness.devices.plc_stack:run_secc_plc"
 SIM_ROLES["evcc"]["plc"] = "harness.devices.plc_stack:run_evcc_plc"
 # The reference EV asking for TLS in SDP whatever its PICS prefer (service "v2g-tls", ISO 15118-2 TLS).
 SIM_ROLES["evcc"]["v2g-tls"] = "harness.devices.evcc:run_evcc_tls"
+# ISO 15118-20 over TLS 1.3 (service "v2g20-tls"): the reference SECC's TLS port and the reference EV
+# asking for TLS use the -20 PKI and TLS 1.3 with mutual authentication instead of ISO 15118-2's TLS 1.2.
+SIM_ROLES["secc"]["v2g20-tls"] = "harness.devices.secc:run_secc_tls20"
+SIM_ROLES["evcc"]["v2g20-tls"] = "harness.devices.evcc:run_evcc_tls20"
 
 # Fault switches of the reference devices (lab config `access.faults`, `vgi sim --fault`), for
 # demonstrating what a broken DUT looks like in the report.

@@ -1,27 +1,32 @@
 """Reference EVCC: discovers the SECC with SDP, as an EV does after the PLC link comes up, opens the V2G
 TCP connection to the announced address and port, and charges: the EVCC machine driven by a battery model,
-from supportedAppProtocol (offering the DC protocols its PICS list, ISO 15118-2 before DIN SPEC 70121) to
-SessionStop.  Fault switches (lab `access.faults`,
+from supportedAppProtocol (offering the DC protocols its PICS list: ISO 15118-20 DC, then ISO 15118-2, then
+DIN SPEC 70121, :mod:`.dc_sessions`) to SessionStop.  Fault switches (lab `access.faults`,
 `vgi sim --fault`) make it misbehave on purpose."""
 
 from __future__ import annotations
 
 import ssl
 from collections.abc import Callable
+from typing import Any
 
 from harness.codec.v2g.sdp import SECURITY_TLS
+from harness.devices import dc_sessions
 from harness.devices.models.battery import Battery, BatteryParameters
 from harness.devices.sdp_station import SdpStation
 from harness.devices.settings import DeviceSettings
+from harness.devices.v2g20_credentials import evcc_tls20
 from harness.devices.v2g_credentials import evcc_tls
 from harness.protocol.core import LinkUp
-from harness.protocol.dc_profiles import dc_profiles
+from harness.protocol.dc_profiles import DIN70121, ISO15118_2, dc_profiles
 from harness.protocol.din70121 import faults as din_faults
 from harness.protocol.din70121.evcc import EvccConfig, EvccMachine
 from harness.protocol.din70121.profile import DcProfile
 from harness.protocol.din70121.timing import COMMUNICATION_SETUP_TIMER, DinTimings
 from harness.protocol.faults import Fault, FaultyCore
 from harness.protocol.iso15118_2.bpt import modes_from_pics
+from harness.protocol.iso15118_20 import evcc as iso20_evcc
+from harness.protocol.iso15118_20.messages import schema_of as iso20_schema_of
 from harness.protocol.sdp import Discovered, EvccSdp, requested_security
 from harness.transport.link import Link
 from harness.transport.tcp import connect_tcp
@@ -65,21 +70,55 @@ def reference_evcc(
     return EvccMachine(pack, config or EvccConfig(), timings, profiles)
 
 
-def evcc_machine(settings: DeviceSettings, faults: frozenset[str]) -> FaultyCore:
-    """A fresh reference EV session: machine, battery model and the faults switched on."""
+def reference_battery(battery: BatteryParameters | None = None) -> BatteryParameters:
+    """``battery`` or, when None, the simulated lab's pack."""
+    return battery or SIM_BATTERY
+
+
+def reference_iso20_evcc(
+    settings: DeviceSettings,
+    config: iso20_evcc.EvccConfig,
+    battery: BatteryParameters | None = None,
+    soc: float | None = None,
+) -> iso20_evcc.EvccMachine:
+    """The reference EV's ISO 15118-20 EVCC machine and battery (the simulated lab's pack and start SOC
+    unless given), with ``config`` (its SchemaID and header clock anchor included)."""
+    pack, start = reference_battery(battery), SIM_START_SOC if soc is None else soc
+    return dc_sessions.iso20_evcc_machine(settings, pack, start, config.schema_id, config=config)
+
+
+def evcc_machine(settings: DeviceSettings, faults: frozenset[str], time_anchor_s: float | None = None) -> Any:
+    """A fresh reference EV session: machine, battery model and the faults switched on.  With
+    ``iso15118-20`` in the PICS it offers -20 DC first (header TimeStamps from ``time_anchor_s``), then
+    the DIN SPEC 70121 / ISO 15118-2 protocols it has (:mod:`.dc_sessions`)."""
     active = [
         fault for name in sorted(faults) if name in DIN_EVCC_FAULTS for fault in DIN_EVCC_FAULTS[name]()
     ]
     profiles = dc_profiles(settings.supported, settings.timer)
     config = EvccConfig(bpt_modes=modes_from_pics(settings.supports))
-    return FaultyCore(reference_evcc(DinTimings.from_lab(settings.timer), config, profiles=profiles), active)
+    machine = reference_evcc(DinTimings.from_lab(settings.timer), config, profiles=profiles)
+    din = FaultyCore(machine, active)
+    if not dc_sessions.speaks_iso20(settings):
+        return din
+    has_din = bool(settings.supported & {DIN70121, ISO15118_2})
+    # -20 DC's SchemaID follows the DIN SPEC 70121 / ISO 15118-2 machine's own offers.
+    schema_id = config.schema_id + len(profiles) if has_din else 1
+    iso20 = dc_sessions.iso20_evcc_machine(settings, SIM_BATTERY, SIM_START_SOC, schema_id, time_anchor_s)
+    return dc_sessions.evcc_front(iso20, din if has_din else None, dc_sessions.protocols_of(machine))
 
 
 async def run_evcc(
-    link: Link, settings: DeviceSettings, faults: frozenset[str], security: int | None = None
+    link: Link,
+    settings: DeviceSettings,
+    faults: frozenset[str],
+    security: int | None = None,
+    tls_context: Callable[[DeviceSettings], ssl.SSLContext] = evcc_tls,
 ) -> None:
-    """Discover the SECC asking for ``security`` (None: what the PICS prefer) and charge."""
+    """Discover the SECC asking for ``security`` (None: what the PICS prefer) and charge; over TLS with
+    the context ``tls_context`` makes (ISO 15118-2's TLS 1.2 by default)."""
     preload_schemas(profile.schema for profile in dc_profiles(settings.supported, settings.timer))
+    if dc_sessions.speaks_iso20(settings):
+        preload_schemas(dc_sessions.ISO20_SCHEMAS)
     core = EvccSdp(
         requested_security(settings.supports) if security is None else security,
         response_wait_s=settings.timer("SDP_RESPONSE_WAIT"),
@@ -92,7 +131,7 @@ async def run_evcc(
         station.start(LinkUp())  # the link is up: discovery begins (ISO 15118-2 7.10.1)
         outcome = await station.finished()
         if isinstance(outcome, Discovered):
-            await _charge(link, settings, faults, outcome)
+            await _charge(link, settings, faults, outcome, tls_context)
         else:
             print(f"GAVE-UP {outcome.reason}", flush=True)
     finally:
@@ -105,8 +144,18 @@ async def run_evcc_tls(link: Link, settings: DeviceSettings, faults: frozenset[s
     await run_evcc(link, settings, faults, SECURITY_TLS)
 
 
+async def run_evcc_tls20(link: Link, settings: DeviceSettings, faults: frozenset[str]) -> None:
+    """The reference EV asking for TLS in SDP and charging over ISO 15118-20's TLS 1.3: the -20 PKI, its
+    vehicle certificate presented when the SECC asks (ISO 15118-20 7.7.3.4)."""
+    await run_evcc(link, settings, faults, SECURITY_TLS, tls_context=evcc_tls20)
+
+
 async def _charge(
-    link: Link, settings: DeviceSettings, faults: frozenset[str], discovered: Discovered
+    link: Link,
+    settings: DeviceSettings,
+    faults: frozenset[str],
+    discovered: Discovered,
+    tls_context: Callable[[DeviceSettings], ssl.SSLContext],
 ) -> None:
     response = discovered.response
     address = str(response.address)
@@ -115,7 +164,7 @@ async def _charge(
     timeout_s = settings.timer(COMMUNICATION_SETUP_TIMER)
     # ISO 15118-2 7.10.1: the SECC's answer says whether the connection is TLS; the EV verifies the SECC's
     # chain to its V2G root and aborts the handshake on a chain it cannot verify.
-    tls = evcc_tls(settings) if response.security == SECURITY_TLS else None
+    tls = tls_context(settings) if response.security == SECURITY_TLS else None
     try:
         reader, writer = await connect_tcp(link, address, response.port, timeout_s, tls)
     except (ssl.SSLError, ConnectionError, TimeoutError) as exc:
@@ -123,6 +172,7 @@ async def _charge(
         print(f"TLS-REFUSED {address} {response.port}: {exc!r}", flush=True)
         return
     print(f"CONNECTED {address} {response.port}{' TLS' if tls else ''}", flush=True)
-    outcome = await run_session(evcc_machine(settings, faults), V2gtpStream(reader, writer))
+    core = evcc_machine(settings, faults, dc_sessions.time_anchor_s())
+    outcome = await run_session(core, V2gtpStream(reader, writer), message_schema=iso20_schema_of)
     result = outcome.result
     print(f"SESSION {result.result if result else 'ENDED'} {result.reason if result else ''}", flush=True)

@@ -8,6 +8,7 @@ import os
 import shutil
 import ssl
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from harness.devices.settings import DeviceSettings
@@ -27,12 +28,18 @@ def v2g_pki_directory(settings: DeviceSettings | None = None) -> Path:
 
 def ensure_v2g_pki(directory: Path) -> Path:
     """Create the ISO 15118-2 test PKI in ``directory`` unless it exists; safe against concurrent creators."""
-    if (directory / MANIFEST_NAME).exists():
+    return ensure_pki(directory, MANIFEST_NAME, init_v2g_pki)
+
+
+def ensure_pki(directory: Path, manifest_name: str, init: Callable[[Path], object]) -> Path:
+    """Create a test PKI with ``init`` in ``directory`` unless its manifest is there: made aside and renamed
+    into place, so concurrent creators never see half a PKI (the loser's is dropped)."""
+    if (directory / manifest_name).exists():
         return directory
     directory.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".v2g-pki-", dir=directory.parent))
+    scratch = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
     try:
-        init_v2g_pki(scratch)
+        init(scratch)
         try:
             scratch.rename(directory)
         except OSError:

@@ -74,6 +74,11 @@ PICS_OPTIONS = {
         "SAE J2847/2 V2G on ISO 15118-2: the SECC offers the V2G value-added service (ServiceID 28473) and "
         "asks for discharge with negative limits, the EVCC selects it when offered: the @bpt V2G scenarios"
     ),
+    "iso20.dc_bpt": (
+        "ISO 15118-20 DC_BPT (ServiceID 6) besides DC (2): an SECC offers it, an EVCC selects it when "
+        "offered and discharges (Scheduled control, discharge limits on both sides): the ISO 15118-20 @bpt "
+        "scenarios"
+    ),
 }
 # PICS options that count as true unless the lab states them false.
 PICS_OPTION_DEFAULTS = {"sep2.dnssd": True}
@@ -341,7 +346,9 @@ class Pixit(_Strict):
         "DUT's own PKI chains to: the tester trusts it), `tester_cert` and `tester_key` (the tester's own "
         "certificate chain and key, issued under the DUT's PKI); each file must exist and parse. "
         "ISO 15118-2: `v2g_pki` (a V2G PKI directory made by `vgi pki init --v2g`: the SECC's chain and the "
-        "V2G root the EV trusts; default: one made once in the user's cache)",
+        "V2G root the EV trusts; default: one made once in the user's cache). ISO 15118-20: `v2g20_pki` (a "
+        "directory made by `vgi pki init --v2g20`: the SECC's and the vehicle's chains for mutual TLS 1.3; "
+        "default: one made once in the user's cache)",
     )
     sep2_registration_pin: int | None = Field(
         default=None,

@@ -112,6 +112,8 @@ class TesterSetup:
     charger: ChargerParameters | None = None
     secc_config: SeccConfig = field(default_factory=SeccConfig)
     stop_on: tuple[str, int] | None = None  # (response name, occurrence) for StopOnResponse
+    # Wraps the tester EV's core of each session (e.g. the grid-to-EV loop's, harness.testers.grid_loop).
+    ev_wrap: Callable[[Core], Core] | None = None
     # The DC protocols the tester speaks (offers as EV, accepts as SECC); none: DIN SPEC 70121 with
     # ``timings``.
     profiles: tuple[DcProfile, ...] = ()
@@ -121,6 +123,8 @@ class TesterSetup:
     ev_security: int = SECURITY_NONE
     ev_tls: ssl.SSLContext | None = None
     secc_tls: ssl.SSLContext | None = None
+    # The message name -> EXI schema of a core that spans several schemas (ISO 15118-20's, its tester).
+    message_schema: Callable[[str], str] | None = None
 
     @classmethod
     def from_settings(cls, settings: DeviceSettings) -> TesterSetup:
@@ -143,6 +147,8 @@ class TesterSetup:
         )
         if self.stop_on is not None:
             core = StopOnResponse(core, *self.stop_on)
+        if self.ev_wrap is not None:
+            core = self.ev_wrap(core)
         return FaultyCore(core, list(self.faults))
 
     def secc_machine(self) -> FaultyCore:
@@ -188,7 +194,14 @@ class DinEvTester:
         stream = V2gtpStream(reader, writer)
         try:
             await asyncio.wait_for(
-                run_session(self.setup.ev_machine(), stream, outcome=outcome, linger_s=LINGER_S), time_limit_s
+                run_session(
+                    self.setup.ev_machine(),
+                    stream,
+                    outcome=outcome,
+                    linger_s=LINGER_S,
+                    message_schema=self.setup.message_schema,
+                ),
+                time_limit_s,
             )
         except TimeoutError:
             stream.close()
@@ -245,7 +258,13 @@ class DinSeccTester(SdpSeccTester):
 
     async def _serve_session(self, stream: V2gtpStream, outcome: SessionOutcome) -> None:
         try:
-            await run_session(self.setup.secc_machine(), stream, outcome=outcome, linger_s=LINGER_S)
+            await run_session(
+                self.setup.secc_machine(),
+                stream,
+                outcome=outcome,
+                linger_s=LINGER_S,
+                message_schema=self.setup.message_schema,
+            )
         finally:
             self.session_done.set()
 

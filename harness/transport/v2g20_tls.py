@@ -47,22 +47,23 @@ from __future__ import annotations
 import os
 import ssl
 
+from harness.codec.v2g.tls20 import ISO20_CIPHER_IDS as ISO20_CIPHER_IDS
+from harness.codec.v2g.tls20 import ISO20_GROUP_IDS as ISO20_GROUP_IDS
+from harness.codec.v2g.tls20 import ISO20_SIGNATURE_ALGORITHM_IDS as ISO20_SIGNATURE_ALGORITHM_IDS
+from harness.codec.v2g.tls20 import ISO20_TLS_VERSION_WIRE as ISO20_TLS_VERSION_WIRE
 from harness.transport.tls import NegotiatedTls, TlsPolicyError, configure, negotiated
 from harness.transport.v2g_tls import V2G_CIPHER_OPENSSL, AlertingSslObject
 
-# ISO 15118-20 [V2G20-1264]: TLS 1.3 (RFC 8446); on the wire (supported_versions) 0x0304.
+# ISO 15118-20 [V2G20-1264]: TLS 1.3 (RFC 8446); its wire code points (and Tables 6-8's) live in
+# harness.codec.v2g.tls20, re-exported here.
 ISO20_TLS_VERSION = ssl.TLSVersion.TLSv1_3
 ISO20_TLS_VERSION_NAME = "TLSv1.3"
-ISO20_TLS_VERSION_WIRE = 0x0304
 # ISO 15118-20 Table 6, most preferred first (OpenSSL names TLS 1.3 suites by their IANA names).
 ISO20_CIPHER_SUITES = ("TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256")
-ISO20_CIPHER_IDS = (0x1302, 0x1303)
-# ISO 15118-20 Table 7, most preferred first: OpenSSL's names and the IANA supported_groups code points.
+# ISO 15118-20 Table 7, most preferred first: OpenSSL's names.
 ISO20_GROUPS = ("secp521r1", "X448")
-ISO20_GROUP_IDS = (0x0019, 0x001E)
-# ISO 15118-20 Table 8: RFC 8446 signature scheme names and code points.
+# ISO 15118-20 Table 8: RFC 8446 signature scheme names.
 ISO20_SIGNATURE_ALGORITHMS = ("ecdsa_secp521r1_sha512", "ed448")
-ISO20_SIGNATURE_ALGORITHM_IDS = (0x0603, 0x0808)
 
 
 def _tls12_suites(ciphers: str) -> str:

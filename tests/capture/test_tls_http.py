@@ -81,11 +81,70 @@ def test_tls_handshake_facts() -> None:
                      "tls.handshake.extensions.supported_version": ["0x0304", "0x0303"]})  # fmt: skip
     assert hello[0].message == "ClientHello" and hello[0].fields["ciphers"] == [0xC0AE, 0xFF]
     assert hello[0].fields["offers_tls13"] is True
-    (server_hello,) = _events({**BASE, "tls.handshake.type": ["2", "11"], "tls.handshake.version": ["0x0303"],
-                               "tls.handshake.ciphersuite": ["0xc0ae"]})  # fmt: skip
-    assert server_hello.fields == {"version": "0x0303", "cipher": 0xC0AE}
+    server_hello, certificate = _events(
+        {
+            **BASE,
+            "tls.handshake.type": ["2", "11"],
+            "tls.handshake.version": ["0x0303"],
+            "tls.handshake.ciphersuite": ["0xc0ae"],
+            "tls.handshake.certificates_length": ["900"],
+            "tls.handshake.certificate_length": ["500", "394"],
+        }
+    )
+    assert server_hello.fields == {"version": "0x0303", "cipher": 0xC0AE, "group": None}
+    assert (certificate.message, certificate.fields) == ("Certificate", {"length": 900, "certificates": 2})
     (alert,) = _events({**BASE, "tls.alert_message.desc": ["48"]})
     assert alert.message == "Alert" and alert.fields["description"] == 48
+
+
+def test_tls13_handshake_facts_of_each_side() -> None:
+    """The key-share group of a TLS 1.3 ServerHello; the server's encrypted flight (the signature list of
+    its CertificateRequest and its own CertificateVerify scheme share one tshark field); a client's empty
+    Certificate; a TLS 1.2 ServerKeyExchange's scheme before a CertificateRequest's list."""
+    (hello,) = _events(
+        {
+            **BASE,
+            "tls.handshake.type": ["2"],
+            "tls.handshake.version": ["0x0303"],
+            "tls.handshake.ciphersuite": ["0x1302"],
+            "tls.handshake.extensions.supported_version": ["0x0304"],
+            "tls.handshake.extensions_key_share_group": ["25"],
+        }
+    )
+    assert hello.fields == {"version": "0x0304", "cipher": 0x1302, "group": 25}
+    flight = _events(
+        {
+            **BASE,
+            "tls.handshake.type": ["8", "13", "11", "15", "20"],
+            "tls.handshake.sig_hash_alg_len": ["4"],
+            "tls.handshake.sig_hash_alg": ["0x0603", "0x0808", "0x0808"],
+            "tls.handshake.certificates_length": ["1200"],
+            "tls.handshake.certificate_length": ["600", "300", "294"],
+        }
+    )
+    assert [(e.message, e.fields) for e in flight] == [
+        ("CertificateRequest", {"signature_algorithms": [0x0603, 0x0808]}),
+        ("Certificate", {"length": 1200, "certificates": 3}),
+        ("CertificateVerify", {"signature_algorithm": 0x0808}),
+    ]
+    empty = _events({**BASE, "tls.handshake.type": ["11", "20"], "tls.handshake.certificates_length": ["0"]})
+    assert [e.fields for e in empty] == [{"length": 0, "certificates": 0}]
+    tls12 = _events(
+        {
+            **BASE,
+            "tls.handshake.type": ["2", "11", "12", "13", "14"],
+            "tls.handshake.version": ["0x0303"],
+            "tls.handshake.ciphersuite": ["0xc023"],
+            "tls.handshake.sig_hash_alg_len": ["2"],
+            "tls.handshake.sig_hash_alg": ["0x0403", "0x0603"],
+            "tls.handshake.certificates_length": ["800"],
+            "tls.handshake.certificate_length": ["800"],
+        }
+    )
+    assert [(e.message, e.fields) for e in tls12][1:] == [
+        ("Certificate", {"length": 800, "certificates": 1}),
+        ("CertificateRequest", {"signature_algorithms": [0x0603]}),
+    ]
 
 
 @pytest.mark.skipif(
@@ -152,5 +211,5 @@ def test_read_timeline_merges_decrypted_exchanges(
         ("400", False),
     ]
     hellos = [e for e in timeline if e.protocol == "TLS" and e.message == "ServerHello"]
-    assert hellos and hellos[0].fields == {"version": "0x0303", "cipher": 0xC0AE}
+    assert hellos and hellos[0].fields == {"version": "0x0303", "cipher": 0xC0AE, "group": None}
     assert [e.frame for e in timeline] == sorted(e.frame for e in timeline)

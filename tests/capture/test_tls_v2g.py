@@ -136,7 +136,13 @@ def test_v2g_inside_tls_decodes_with_the_key_log(pki: Path, tmp_path: Path) -> N
     request = next(e for e in timeline if e.message == "supportedAppProtocolReq")
     assert request.fields == REQUEST and request.src == EV and request.dport == TLS_PORT
     (hello,) = [e for e in timeline if e.message == "ServerHello"]
-    assert hello.fields == {"version": "0x0303", "cipher": V2G_CIPHER_ID} and hello.sport == TLS_PORT
+    # TLS 1.2: no key_share, so no group
+    assert hello.fields == {"version": "0x0303", "cipher": V2G_CIPHER_ID, "group": None}
+    assert hello.sport == TLS_PORT
+    # TLS 1.2 sends the SECC's chain in the clear; this SECC context asks for no client certificate
+    (certificate,) = [e for e in timeline if e.message == "Certificate"]
+    assert certificate.sport == TLS_PORT and certificate.fields["certificates"] >= 2
+    assert not [e for e in timeline if e.message in ("CertificateRequest", "CertificateVerify")]
     # The encrypted stream itself is no V2GTP: the plain pass names it so, once per direction.
     assert [e.message for e in timeline if e.protocol == "TCP" and e.sport in (EV_PORT, TLS_PORT)].count(
         "non-V2GTP stream"

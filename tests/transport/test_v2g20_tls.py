@@ -6,11 +6,9 @@ handshake, the Table 7 key-share group and the Table 8 CertificateVerify signatu
 
 from __future__ import annotations
 
-import json
 import shutil
 import socket
 import ssl
-import subprocess
 import threading
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
 from scapy.utils import wrpcap
 
+from capture.tls_http import read_tls_http
 from harness.pki.v2g20 import (
     SECC_ED448,
     SECC_EXPIRED,
@@ -42,6 +41,10 @@ from harness.transport.v2g20_tls import (
     evcc_context,
     secc_context,
 )
+from harness.verdict.checks.common import DUT, TESTER
+from harness.verdict.checks.iso15118_20_tls import iso20_tls_checks
+from harness.verdict.expectations import Parties, evaluate
+from harness.verdict.verdicts import Verdict
 
 TIMEOUT_S = 20.0
 
@@ -196,12 +199,10 @@ def test_the_evcc_needs_a_trust_anchor():
         evcc_context(None)
 
 
-# --- what goes on the wire: a handshake through memory BIOs, written as a pcap and read back by tshark ---
+# --- what goes on the wire: a handshake through memory BIOs, written as a pcap and read back -------------
 
 EV, STATION, EV_PORT, TLS_PORT = "fe80::1", "fe80::2", 50000, 61000
 MAC = "02:00:00:00:00:01"
-# TLS handshake message types (RFC 8446 4): ServerHello, Certificate, CertificateRequest, CertificateVerify.
-SERVER_HELLO, CERTIFICATE, CERTIFICATE_REQUEST, CERTIFICATE_VERIFY = "2", "11", "13", "15"
 
 
 def _flights(server: ssl.SSLContext, client: ssl.SSLContext) -> list[tuple[bool, bytes]]:
@@ -242,29 +243,6 @@ def _pcap(path: Path, flights: list[tuple[bool, bytes]]) -> None:
     wrpcap(str(path), frames)
 
 
-def _handshake_fields(capture: Path, keylog: Path) -> list[dict[str, list[str]]]:
-    fields = (
-        "tcp.srcport",
-        "tls.handshake.type",
-        "tls.handshake.ciphersuite",
-        "tls.handshake.extensions_key_share_group",
-        "tls.handshake.sig_hash_alg",
-    )
-    command = [
-        "tshark",
-        "-n",
-        "-r",
-        str(capture),
-        "-o",
-        f"tls.keylog_file:{keylog}",
-        "-d",
-        f"tcp.port=={TLS_PORT},tls",
-    ]
-    command += ["-Y", "tls.handshake", "-T", "json", *[f"-e{field}" for field in fields]]
-    output = subprocess.run(command, capture_output=True, check=True, timeout=60).stdout
-    return [packet["_source"]["layers"] for packet in json.loads(output or b"[]")]
-
-
 @pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark reads the handshake from the capture")
 @pytest.mark.parametrize(
     ("group", "secc_entry", "vehicle_entry", "group_id", "signature_id"),
@@ -283,27 +261,24 @@ def test_the_wire_shows_a_table7_group_and_table8_signatures(
     group_id: int,
     signature_id: int,
 ):
-    """What Python cannot report, the capture shows: the key-share group of the ServerHello (Table 7), the
-    SECC's CertificateRequest, the EV's Certificate, and both CertificateVerify signatures (Table 8)."""
+    """What Python cannot report, the capture shows (capture.tls_http with the key log): the key-share group
+    of the ServerHello (Table 7), the SECC's CertificateRequest, the EV's Certificate, and both
+    CertificateVerify signatures (Table 8); the capture-only -20 TLS checks pass every rule."""
     keylog, capture = tmp_path / "run.keys", tmp_path / "run.pcap"
     server = secc_context(load_v2g20_credentials(pki, secc_entry), group=group)
     client = evcc_context(load_v2g20_credentials(pki, vehicle_entry), group=group, keylog_path=keylog)
     _pcap(capture, _flights(server, client))
-    by_sender: dict[bool, dict[str, list[str]]] = {True: {}, False: {}}
-    for layers in _handshake_fields(capture, keylog):
-        from_ev = layers["tcp.srcport"] == [str(EV_PORT)]
-        for name, values in layers.items():
-            by_sender[from_ev].setdefault(name, []).extend(values)
-    station, ev = by_sender[False], by_sender[True]
-    assert {SERVER_HELLO, CERTIFICATE, CERTIFICATE_REQUEST, CERTIFICATE_VERIFY} <= set(
-        station["tls.handshake.type"]
-    )
-    assert {CERTIFICATE, CERTIFICATE_VERIFY} <= set(ev["tls.handshake.type"])  # mutual ([V2G20-2400])
-    assert int(station["tls.handshake.ciphersuite"][0], 16) == ISO20_CIPHER_IDS[0]
-    assert int(station["tls.handshake.extensions_key_share_group"][0]) == group_id
-    # Each side's last signature scheme is its CertificateVerify's; before it the SECC's CertificateRequest
-    # advertises OpenSSL's default list, more than Table 8 (Python cannot narrow it: see v2g20_tls)
-    advertised = [int(value, 16) for value in station["tls.handshake.sig_hash_alg"]]
-    assert advertised[-1] == signature_id
-    assert set(ISO20_SIGNATURE_ALGORITHM_IDS) < set(advertised[:-1])
-    assert int(ev["tls.handshake.sig_hash_alg"][-1], 16) == signature_id
+    timeline = read_tls_http(capture, keylog, not_http=[TLS_PORT])
+    station = {e.message: e.fields for e in timeline if e.sport == TLS_PORT}
+    ev = {e.message: e.fields for e in timeline if e.sport == EV_PORT}
+    assert station["ServerHello"] == {"version": "0x0304", "cipher": ISO20_CIPHER_IDS[0], "group": group_id}
+    assert station["CertificateVerify"] == ev["CertificateVerify"] == {"signature_algorithm": signature_id}
+    # mutual ([V2G20-2400]): both chains leaf + two sub-CAs
+    assert station["Certificate"]["certificates"] == ev["Certificate"]["certificates"] == 3
+    # the SECC's CertificateRequest advertises OpenSSL's default list, more than Table 8 (Python cannot
+    # narrow it: see v2g20_tls)
+    assert set(ISO20_SIGNATURE_ALGORITHM_IDS) < set(station["CertificateRequest"]["signature_algorithms"])
+    parties = Parties(frozenset({EV}))  # the tester EV; the SECC is the DUT
+    checks = iso20_tls_checks(DUT, TESTER, TLS_PORT)
+    outcomes = [evaluate(c.check.spec(), timeline, parties) for c in checks]
+    assert {o.verdict for o in outcomes} == {Verdict.PASS}, [o.reason for o in outcomes]

@@ -11,6 +11,8 @@ CHECK_MODULES = (
     "harness.verdict.checks.common",
     "harness.verdict.checks.der",
     "harness.verdict.checks.din70121",
+    "harness.verdict.checks.iso15118_20",
+    "harness.verdict.checks.iso15118_20_tls",
     "harness.verdict.checks.pilot",
     "harness.verdict.checks.plc_session",
     "harness.verdict.checks.sdp",
