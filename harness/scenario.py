@@ -37,6 +37,7 @@ from harness.verdict.verdicts import Inconclusive, NotApplicable, Verdict, combi
 if TYPE_CHECKING:
     from harness.testers.der_client import DerClientTester
     from harness.testers.din70121 import DinEvTester, DinSeccTester, TesterSetup
+    from harness.testers.grid_loop import GridLoopEv
     from harness.testers.sdp import SdpEvccTester, SdpSeccTester
     from harness.testers.sep2 import Sep2ClientTester, Sep2ServerTester
     from harness.testers.slac import SlacEvseTester, SlacEvTester
@@ -126,6 +127,7 @@ class DinState:
     ev: DinEvTester | None = None
     secc: DinSeccTester | None = None
     outcomes: list[SessionOutcome] = field(default_factory=list)
+    grid_loop: GridLoopEv | None = None  # the tester EV's background session of the grid-to-EV loop
 
 
 @dataclass

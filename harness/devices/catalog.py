@@ -31,6 +31,9 @@ SIM_ROLES["telematics"]["der"] = "harness.devices.sep2.der_telematics:run_telema
 SIM_ROLES["pfe-server"]["der"] = "harness.devices.sep2.der_server:run_pfe_der_server"
 SIM_ROLES["bms"]["der"] = "harness.devices.sep2.der_server:run_bms_der_server"
 SIM_ROLES["evse"]["der"] = "harness.devices.sep2.der_server:run_evse_der_authorizer"
+# The DC power converter of the grid-to-EV loop: ISO 15118-2 SECC with SAE J2847/2 V2G on the EV link and
+# IEEE 2030.5 DER client of the PFE/BMS, one device (README "Grid-to-EV loop").
+SIM_ROLES["dc-charger"]["grid-bpt"] = "harness.devices.sep2.der_dcpc:run_dcpc"
 # The whole DC stack on one PLC link: pilot and SLAC, then SDP and DIN SPEC 70121 (service "plc").
 SIM_ROLES["secc"]["plc"] = "harness.devices.plc_stack:run_secc_plc"
 SIM_ROLES["evcc"]["plc"] = "harness.devices.plc_stack:run_evcc_plc"
@@ -76,6 +79,8 @@ SIM_FAULTS: dict[str, str] = {
     "der-ev-ignores-messages": "the reference EV DER (and its telematics) never acknowledges a TextMessage",
     "der-ev-ignores-drlc": "the reference EV DER acknowledges DRLC events but never caps its import",
     "der-ev-ignores-window": "the reference EV DER discharges outside the discharge window the site granted",
+    "der-dcpc-ignores-control": "the reference DC charger answers its DER controls but never asks the EV to "
+    "discharge (the demand never reaches its SECC)",
 }
 
 

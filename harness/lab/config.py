@@ -410,6 +410,16 @@ class Pixit(_Strict):
         "its opModVoltVar curve gives at the grid voltage it reports, in var (the default is about 4 % of "
         "a 3.6 kvar on-board inverter); freq-watt readings use `der_power_tolerance_w`",
     )
+    der_grid_loop_latency_s: float | None = Field(
+        default=None,
+        gt=0,
+        le=86_400,
+        description="Grid-to-EV loop (interfaces 3 + 4): the longest a DC charger may take from a discharge "
+        "control's effective start to its first CurrentDemandRes asking the EV for the discharge, in "
+        "simulated (lab-clock) seconds; left out: one DERProgramList pollRate (the charger learns of the "
+        "control at its next poll) plus 3 CurrentDemand cycles as the capture shows them (the EV's next "
+        "request, the answer, the capture's jitter)",
+    )
     sdp_silent_requests: int = Field(
         default=3,
         ge=0,

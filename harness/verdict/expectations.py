@@ -12,6 +12,7 @@ and `vgi analyze RUN_DIR` evaluates it again over the capture alone.  Kinds:
 ``der_responses``  a DER client's DERControlResponses against the oracle (harness.verdict.der_judging)
 ``der_power``      a DER client's real-power readings against the modes in effect (same module)
 ``der_poll_rate``  a DER client adopts a changed DERProgramList pollRate (same module)
+``der_grid_loop``  a DC charger turns a DER control into V2G discharge (harness.verdict.der_grid_loop)
 
 Selectors: ``{"protocol": ..., "message": ..., "from": "tester"|"dut"|ADDRESS, "to": ..., "error":
 bool, "where": {...}}``.  ``where`` maps a field name (dots for nesting; ``sport``/``dport`` for
@@ -436,6 +437,16 @@ def _check_der(name: str) -> Callable[[dict, Sequence[TimelineEvent], Parties], 
 CHECKS["der_responses"] = _check_der("check_der_responses")
 CHECKS["der_power"] = _check_der("check_der_power")
 CHECKS["der_poll_rate"] = _check_der("check_der_poll_rate")
+
+
+def _check_der_grid_loop(spec: dict, events: Sequence[TimelineEvent], parties: Parties) -> Outcome:
+    """The grid-to-EV loop kind (harness.verdict.der_grid_loop, imported when judged)."""
+    from harness.verdict import der_grid_loop
+
+    return der_grid_loop.check_der_grid_loop(spec, events, parties)
+
+
+CHECKS["der_grid_loop"] = _check_der_grid_loop
 
 
 def _check_der_server(name: str) -> Callable[[dict, Sequence[TimelineEvent], Parties], Outcome]:

@@ -353,6 +353,12 @@ class EvDer:
         if own != self.inverter.own_dispatch_w:
             self.inverter.set_own_dispatch(now, own)
 
+    def counters(self, now: float) -> MeterCounters:
+        """What the DER's meter has integrated up to server time ``now`` (the inverter model's; a DER
+        whose power flows elsewhere, the DC charger's, meters that instead)."""
+        self.inverter.advance(now)
+        return MeterCounters.of(self.inverter, now)
+
     # --- the next drive ---
 
     def next_drive(self, now: float) -> NextDrive:
@@ -856,24 +862,20 @@ class DerSession:
         grid point measured through the period (sampled at its start, held to its end)."""
         der = self.der
         await self.measure_grid()
-        der.inverter.advance(der.server_now())
-        self.last_reading = MeterCounters.of(der.inverter, der.server_now())
+        self.last_reading = der.counters(der.server_now())
         for serial in range(MAX_CYCLES):
             await asyncio.sleep(self._wall(READING_PERIOD_S))
             if self.mup is None or self.last_reading is None:
                 continue
             now = der.server_now()
             der.update_cap()
-            der.inverter.advance(now)
-            counters = MeterCounters.of(der.inverter, now)
+            counters = der.counters(now)
             then, self.last_reading = self.last_reading, counters
             for reading in period_readings(then, counters, serial, der.faults):
                 await self._write("POST", self.mup, reading)
             # The next period's grid sample: it starts once the sample is taken, counters brought up to then.
             await self.measure_grid()
-            sampled = der.server_now()
-            der.inverter.advance(sampled)
-            self.last_reading = MeterCounters.of(der.inverter, sampled)
+            self.last_reading = der.counters(der.server_now())
 
 
 # --- the device -----------------------------------------------------------------------------------

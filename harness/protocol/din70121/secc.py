@@ -162,6 +162,8 @@ class SeccMachine(TimedCore):
     # The SAE J2847/2 service the EVCC selected (a BptMode), if any; V2H: the minimum SOC it gave.
     bpt: str | None = None
     v2h_min_soc: float | None = None
+    # The V2G discharge the grid asks for now (bpt.GridDischargeDemand, W); None: config.grid_discharge_w.
+    grid_discharge_w: float | None = None
     profile: DcProfile = field(init=False)
     timers: TimerTable = field(default_factory=TimerTable, init=False, repr=False)
     _authorization_rounds: int = field(default=0, init=False, repr=False)
@@ -177,7 +179,7 @@ class SeccMachine(TimedCore):
 
     # --- entry point ---
 
-    def handle(self, event: Event, now: float) -> list[Action]:
+    def handle(self, event: Event | bpt.GridDischargeDemand, now: float) -> list[Action]:
         if self.state is SeccState.DONE:
             return []
         if isinstance(event, LinkUp):
@@ -206,6 +208,10 @@ class SeccMachine(TimedCore):
             # The EVSE side wants to end charging (operator, grid, fault): DIN SPEC 70121 has it ask the EV
             # with EVSENotification=StopCharging; the EV answers with PowerDeliveryReq(stop).
             self.stop_requested = event.reason
+            return []
+        if isinstance(event, bpt.GridDischargeDemand):
+            # The grid's V2G demand changed: the next CurrentDemandRes carries it (SAE J2847/2 V2G).
+            self.grid_discharge_w = event.watts
             return []
         raise TypeError(f"unknown event {event!r}")
 
@@ -529,7 +535,8 @@ class SeccMachine(TimedCore):
         """(current, power) the EVSE asks the EV to discharge now, magnitudes: V2H the home load, V2G the
         grid's request, within the power stage's discharge rating; (0, 0) when it asks for none."""
         params = self.charger.params
-        demand_w = {bpt.BptMode.V2H: self.config.home_load_w, bpt.BptMode.V2G: self.config.grid_discharge_w}
+        grid_w = self.config.grid_discharge_w if self.grid_discharge_w is None else self.grid_discharge_w
+        demand_w = {bpt.BptMode.V2H: self.config.home_load_w, bpt.BptMode.V2G: grid_w}
         wanted = demand_w[bpt.BptMode(self.bpt)] if self.bpt else 0.0
         power = min(wanted, params.max_discharge_power_w)
         if power <= 0 or params.max_discharge_current_a <= 0:

@@ -67,6 +67,21 @@ NO_BPT_NEGATIVE_CODE = ResponseCode.FAILED_WrongChargeParameter
 NOT_OFFERED_CODE = ResponseCode.FAILED_ServiceSelectionInvalid
 
 
+@dataclass(frozen=True, slots=True)
+class GridDischargeDemand:
+    """Kernel event for an SECC core: from the next CurrentDemandRes on, a V2G session asks the EV to
+    discharge ``watts`` (a magnitude; 0: no discharge, the EV may charge) instead of the static
+    ``SeccConfig.grid_discharge_w``.  Fed by whatever speaks for the grid (the DC charger's IEEE 2030.5
+    DER client, the grid-to-EV loop); ``reason`` says why, for traces."""
+
+    watts: float
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.watts < 0:
+            raise ValueError("a discharge demand is a magnitude in W, not negative")
+
+
 def modes_from_pics(supports: Any) -> tuple[BptMode, ...]:
     """The BPT modes a device's PICS switch on (``supports(key) -> bool``), V2H first."""
     return tuple(mode for mode in BptMode if supports(PICS_OPTION[mode]))

@@ -10,6 +10,7 @@ catalogue when the harness plugin loads.  The specs they produce are the plain J
 CHECK_MODULES = (
     "harness.verdict.checks.common",
     "harness.verdict.checks.der",
+    "harness.verdict.checks.der_grid_loop",
     "harness.verdict.checks.din70121",
     "harness.verdict.checks.iso15118_20",
     "harness.verdict.checks.iso15118_20_tls",

@@ -179,6 +179,10 @@ def _power_rules(value: Any, where: str) -> None:
     )
 
 
+def _grid_loop_judge(value: Any, where: str) -> None:
+    _expect(value in ("demand", "latency"), where, "demand or latency", value)
+
+
 def _authorization_outcome(value: Any, where: str) -> None:
     _expect(value in ("authorized", "refused"), where, "authorized or refused", value)
 
@@ -261,6 +265,20 @@ KINDS: dict[str, tuple[tuple[str, ...], dict[str, _Checker]]] = {
             "poll_rate_s": _count,
             "tolerance_s": _seconds,
             "min_polls": _count,
+            **_COMMON,
+        },
+    ),
+    # The grid-to-EV loop (harness.verdict.der_grid_loop): server seconds, W.
+    "der_grid_loop": (
+        ("speedup", "control", "judge"),
+        {
+            "speedup": _speedup,
+            "control": _string,
+            "judge": _grid_loop_judge,
+            "tolerance_w": _seconds,
+            "max_latency_s": _seconds_or_none,
+            "cycles": _count,
+            "jitter_s": _seconds,
             **_COMMON,
         },
     ),
