@@ -9,7 +9,7 @@ Feature: ISO 15118-2 DC charging over TLS, both roles
   NOT_APPLICABLE when the PICS say the DUT has no TLS (sdp.tls).
 
   @id:TC_ISO2_TLS_SECC_001 @dut:secc @pics:sdp.tls @req:ISO2-TLS-SECC-01 @req:ISO2-TLS-SECC-02
-  @req:ISO2-SECC-01 @req:ISO2-SECC-03
+  @req:ISO2-SECC-01 @req:ISO2-SECC-03 @req:ISO2-SECC-TIME-01
   Scenario: The SECC grants TLS and serves a complete ISO 15118-2 DC session inside it
     Given the SECC under test is running
     And the tester is an ISO 15118-2 EV asking for TLS that found the SECC with SDP
@@ -19,6 +19,7 @@ Feature: ISO 15118-2 DC charging over TLS, both roles
     And the SECC carried the whole V2G session inside that TLS session
     And the SECC selects ISO 15118-2 in supportedAppProtocol
     And the SECC's responses follow the ISO 15118-2 DC session sequence
+    And the SECC answers every request within its ISO 15118-2 performance time
     And every ISO 15118-2 frame of the SECC decodes
 
   @id:TC_ISO2_TLS_SECC_002 @dut:secc @pics:sdp.tls @negative @req:ISO2-TLS-SECC-01 @req:ISO2-TLS-SECC-03

@@ -3,13 +3,22 @@ by the `process` adapter.
 
     python -m harness.dut.josev_dut secc --interface vgi-dut0 [--protocol iso15118-2]
     python -m harness.dut.josev_dut evcc --interface vgi-dut0 --protocol iso15118-20 --energy-service DC_BPT
+    python -m harness.dut.josev_dut secc --interface vgi-dut0 --protocol iso15118-2 --tls [--v2g-pki DIR]
 
 runs inside the DUT's network namespace (the adapter prefixes ``ip netns exec``). It takes josev's venv
 from :mod:`harness.dut.josev_env` (built on first use), configures josev through its environment variables
 (josev reads them, or a ``.env`` in its working directory, with ``environs``): the veth interface (josev
 needs the name of an interface with an IPv6 link-local address), one protocol (``--protocol``: DIN SPEC
-70121 by default, ISO 15118-2 DC, or ISO 15118-20 DC), external identification (EIM), no TLS; then it starts
-josev's own SECC or EVCC handler with josev's simulated EVSE/EV controller.
+70121 by default, ISO 15118-2 DC, or ISO 15118-20 DC), external identification (EIM), no TLS unless
+``--tls``; then it starts josev's own SECC or EVCC handler with josev's simulated EVSE/EV controller.
+
+ISO 15118-2 with ``--tls``: the lab's ISO 15118-2 test PKI (``vgi pki init --v2g``; ``--v2g-pki DIR``, else
+the reference devices' default, :func:`harness.devices.v2g_credentials.v2g_pki_directory`) laid out where
+josev 0.31.2 looks for it (:func:`josev_tls_layout`). The SECC presents the lab's SECC chain (leaf, CPO
+Sub-CA 2, Sub-CA 1) and answers an SECCDiscoveryReq asking for TLS with its TLS server's port (one asking
+for none still gets plain TCP: josev's SECC grants what the EV asks); the EVCC asks for TLS in its
+SECCDiscoveryReq and verifies the SECC's chain to the lab's V2G root. josev's TLS 1.3 stays off (its
+default), so both speak TLS 1.2 as ISO 15118-2 has it.
 
 ISO 15118-20: josev's SECC offers the DC and DC_BPT services (its simulator's fixed service list); its EVCC
 asks for the one ``--energy-service`` names (DC by default) and takes the first parameter set the SECC
@@ -56,6 +65,15 @@ CHARGE_LOOP_REQUESTS = {
 }
 # ISO 15118-20 energy services (josev's ServiceV20 names, ISO 15118-20 Table 204) josev's EVCC may ask for.
 ISO20_ENERGY_SERVICES = ("DC", "DC_BPT")
+# Where josev 0.31.2 reads its ISO 15118-2 TLS material, under its PKI_PATH (its security module's
+# CertPath, KeyPath and KeyPasswordPath): the SECC's chain as one PEM (leaf first), its key, a password
+# file for the key (empty: the key is not encrypted), and the V2G root its EVCC trusts.
+JOSEV_ISO2_CERTS = "iso15118_2/certs"
+JOSEV_ISO2_KEYS = "iso15118_2/private_keys"
+JOSEV_SECC_CHAIN = "cpoCertChain.pem"
+JOSEV_SECC_KEY = "seccLeaf.key"
+JOSEV_SECC_KEY_PASSWORD = "seccLeafPassword.txt"
+JOSEV_V2G_ROOT = "v2gRootCACert.pem"
 
 # josev's EVCC configuration for a DC session (its JSON config file format); supportedProtocols is set
 # from --protocol.
@@ -274,12 +292,29 @@ def warmup_samples(protocol: str = "din70121") -> list[tuple[str, str]]:
     return samples
 
 
-def evcc_configuration(protocol: str, energy_service: str = "DC") -> dict:
-    """josev's EVCC config file content: the one protocol and, in ISO 15118-20, the one energy service."""
-    config = {**EVCC_CONFIG, "supportedProtocols": [JOSEV_PROTOCOLS[protocol]]}
+def evcc_configuration(protocol: str, energy_service: str = "DC", tls: bool = False) -> dict:
+    """josev's EVCC config file content: the one protocol and, in ISO 15118-20, the one energy service;
+    with ``tls`` its SECCDiscoveryReq asks for TLS (josev's useTls)."""
+    config = {**EVCC_CONFIG, "supportedProtocols": [JOSEV_PROTOCOLS[protocol]], "useTls": tls}
     if protocol == "iso15118-20":
         config["supportedEnergyServices"] = [energy_service]
     return config
+
+
+def josev_tls_layout(pki_path: Path, v2g_pki: Path) -> None:
+    """Copy the lab's ISO 15118-2 SECC chain, its key and the V2G root from the PKI in ``v2g_pki``
+    (``vgi pki init --v2g``) into josev's layout under its PKI_PATH ``pki_path``."""
+    from harness.devices.v2g_credentials import ensure_v2g_pki
+    from harness.pki.v2g import load_v2g_credentials
+
+    credentials = load_v2g_credentials(ensure_v2g_pki(v2g_pki))
+    certs, keys = pki_path / JOSEV_ISO2_CERTS, pki_path / JOSEV_ISO2_KEYS
+    certs.mkdir(parents=True, exist_ok=True)
+    keys.mkdir(parents=True, exist_ok=True)
+    (certs / JOSEV_SECC_CHAIN).write_bytes(Path(credentials.chain_path).read_bytes())
+    (certs / JOSEV_V2G_ROOT).write_bytes(Path(credentials.trust_anchor_path).read_bytes())
+    (keys / JOSEV_SECC_KEY).write_bytes(Path(credentials.key_path).read_bytes())
+    (keys / JOSEV_SECC_KEY_PASSWORD).write_text("")
 
 
 def josev_environment(interface: str, workdir: Path, protocol: str = "din70121") -> dict[str, str]:
@@ -290,6 +325,9 @@ def josev_environment(interface: str, workdir: Path, protocol: str = "din70121")
             "PROTOCOLS": JOSEV_PROTOCOLS[protocol],
             "AUTH_MODES": "EIM",
             "SECC_ENFORCE_TLS": "false",
+            # josev's TLS stays 1.2 (its default, set here so no inherited setting changes it): ISO 15118-2
+            # has TLS 1.2 only, and josev's 1.3 mode would ask the EV for an OEM certificate.
+            "ENABLE_TLS_1_3": "false",
             "LOG_LEVEL": "INFO",
             # josev logs every message as JSON by default; that is logging, not the device, so it is off
             # (the timing judged is josev's protocol path).
@@ -319,16 +357,38 @@ def main(argv: list[str] | None = None) -> int:
         help="ISO 15118-20 only, evcc only: the energy service josev's EV asks for (default DC); "
         "josev's SECC always offers DC and DC_BPT",
     )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="ISO 15118-2 only: the SECC serves TLS to an EV asking for it, the EVCC asks for TLS; "
+        "certificates from the lab's ISO 15118-2 PKI",
+    )
+    parser.add_argument(
+        "--v2g-pki",
+        type=Path,
+        help="with --tls: the lab's ISO 15118-2 PKI directory (vgi pki init --v2g; default: the reference "
+        "devices' default, made on first use)",
+    )
     args = parser.parse_args(argv)
     if args.energy_service is not None and (args.role != "evcc" or args.protocol != "iso15118-20"):
         parser.error("--energy-service is for the evcc with --protocol iso15118-20")
+    if args.tls and args.protocol != "iso15118-2":
+        parser.error(
+            "--tls is for --protocol iso15118-2 (DIN SPEC 70121 has no TLS; josev's -20 TLS 1.3 is not wired)"
+        )
+    if args.v2g_pki is not None and not args.tls:
+        parser.error("--v2g-pki goes with --tls")
     java_path()
     python = josev_python()
     # josev reads .env from its working directory: give it an empty one of its own.
     workdir = Path(tempfile.mkdtemp(prefix=f"josev-{args.role}-"))
     (workdir / "pki").mkdir()
+    if args.tls:
+        from harness.devices.v2g_credentials import v2g_pki_directory
+
+        josev_tls_layout(workdir / "pki", args.v2g_pki or v2g_pki_directory())
     config_path = workdir / "evcc_config.json"
-    evcc_config = evcc_configuration(args.protocol, args.energy_service or "DC")
+    evcc_config = evcc_configuration(args.protocol, args.energy_service or "DC", tls=args.tls)
     config_path.write_text(json.dumps(evcc_config))
     os.chdir(workdir)
     print(f"josev {args.role} on {args.interface}, venv {python}", flush=True)

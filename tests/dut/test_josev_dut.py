@@ -4,6 +4,7 @@ and the command line it hands josev's interpreter (the run itself is the interop
 from __future__ import annotations
 
 import json
+import ssl
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,93 @@ def test_din_secc_launch_is_unchanged(monkeypatch, tmp_path):
     config = json.loads(Path(args[6]).read_text())
     assert config["supportedProtocols"] == ["DIN_SPEC_70121"]
     assert config["supportedEnergyServices"] == ["DC"]
+
+
+def test_tls_evcc_configuration_asks_for_tls():
+    assert josev_dut.evcc_configuration("iso15118-2", tls=True)["useTls"] is True
+    assert josev_dut.evcc_configuration("iso15118-2")["useTls"] is False
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["secc", "--interface", "vgi0", "--tls"], "--tls"),
+        (["evcc", "--interface", "vgi0", "--protocol", "iso15118-20", "--tls"], "--tls"),
+        (["secc", "--interface", "vgi0", "--protocol", "iso15118-2", "--v2g-pki", "/x"], "--v2g-pki"),
+    ],
+    ids=["din", "iso20", "pki-without-tls"],
+)
+def test_tls_is_for_iso2_only(argv, named, capsys):
+    with pytest.raises(SystemExit) as exited:
+        josev_dut.main(argv)
+    assert exited.value.code == 2
+    assert named in capsys.readouterr().err
+
+
+def _handshake(server: ssl.SSLContext, client: ssl.SSLContext) -> ssl.SSLObject:
+    """A TLS handshake in memory between ``server`` and ``client``; the client's SSLObject."""
+    to_server, to_client = ssl.MemoryBIO(), ssl.MemoryBIO()
+    client_end = client.wrap_bio(to_client, to_server, server_side=False)
+    server_end = server.wrap_bio(to_server, to_client, server_side=True)
+    done = {"client": False, "server": False}
+    for _ in range(10):
+        for name, end in (("client", client_end), ("server", server_end)):
+            if not done[name]:
+                try:
+                    end.do_handshake()
+                    done[name] = True
+                except ssl.SSLWantReadError:
+                    pass
+        if all(done.values()):
+            return client_end
+    raise AssertionError("the handshake did not finish")
+
+
+def test_tls_layout_is_what_josev_loads_and_an_ev_trusting_the_lab_root_accepts(tmp_path):
+    from harness.pki.v2g import init_v2g_pki
+
+    lab_pki = tmp_path / "v2g-pki"
+    init_v2g_pki(lab_pki)
+    josev_dut.josev_tls_layout(tmp_path / "josev", lab_pki)
+    certs = tmp_path / "josev" / josev_dut.JOSEV_ISO2_CERTS
+    keys = tmp_path / "josev" / josev_dut.JOSEV_ISO2_KEYS
+    # the password file exists and is empty: josev then loads the key without a password
+    assert (keys / josev_dut.JOSEV_SECC_KEY_PASSWORD).read_text() == ""
+    # josev's SECC context as its security module builds it in ISO 15118-2 (TLS 1.2, its suite list)
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.maximum_version = ssl.TLSVersion.TLSv1_2
+    server.load_cert_chain(certs / josev_dut.JOSEV_SECC_CHAIN, keys / josev_dut.JOSEV_SECC_KEY)
+    server.set_ciphers("ECDHE-ECDSA-AES128-SHA256")
+    # josev's EVCC trusts its v2gRootCACert.pem; so does the lab's reference EV (the lab's V2G root)
+    for anchor in (certs / josev_dut.JOSEV_V2G_ROOT, lab_pki / "v2g_root.pem"):
+        client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        client.check_hostname = False
+        client.load_verify_locations(cafile=anchor)
+        client.set_ciphers("ECDHE-ECDSA-AES128-SHA256")
+        session = _handshake(server, client)
+        assert session.version() == "TLSv1.2"
+        assert session.cipher()[0] == "ECDHE-ECDSA-AES128-SHA256"
+        subject = dict(entry for rdn in session.getpeercert()["subject"] for entry in rdn)
+        assert subject["commonName"] == "ZZ00000"  # the lab's SECC leaf
+    # what josev presents: the leaf and both CPO sub-CAs (the EV holds only the root)
+    assert (certs / josev_dut.JOSEV_SECC_CHAIN).read_text().count("BEGIN CERTIFICATE") == 3
+
+
+def test_iso2_tls_secc_launch(monkeypatch, tmp_path):
+    from harness.pki.v2g import init_v2g_pki
+
+    lab_pki = tmp_path / "lab-pki"
+    init_v2g_pki(lab_pki)
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    args, env = _launch(
+        monkeypatch,
+        workdir,
+        ["secc", "--interface", "vgi0", "--protocol", "iso15118-2", "--tls", "--v2g-pki", str(lab_pki)],
+    )
+    assert env["PROTOCOLS"] == "ISO_15118_2"
+    assert env["ENABLE_TLS_1_3"] == "false"
+    assert env["PKI_PATH"] == str(workdir / "pki") + "/"
+    chain = workdir / "pki" / josev_dut.JOSEV_ISO2_CERTS / josev_dut.JOSEV_SECC_CHAIN
+    assert chain.read_bytes() == (lab_pki / "secc" / "chain.pem").read_bytes()
+    assert json.loads(Path(args[6]).read_text())["useTls"] is True

@@ -14,6 +14,16 @@ JVM warmed up by the launcher (harness/dut/josev_dut.py). Expected verdicts, ass
   Table 109). Its refusals (FAILED_UnknownSession, FAILED_SequenceError) and pause/resume pass. Over every
   ISO 15118-2 scenario (interop_full) the deviations are listed in JOSEV_ISO2_SECC_FAILS and
   JOSEV_ISO2_EVCC_FAILS, each with the requirement it fails.
+* ISO 15118-2 over TLS (josev-*-iso2-tls.yaml, the launcher's --tls with the lab's V2G PKI): josev's
+  SECC grants TLS, presents the lab's SECC chain and serves the complete session inside TLS 1.2 with
+  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256 (failing, as in plain TCP, only the 25 ms CurrentDemand
+  performance time, ISO2-SECC-TIME-01), and refuses plain V2G on its TLS port; josev's EVCC asks for
+  TLS, verifies the tester's chain to the lab's V2G root and charges inside TLS. Every V2G message is
+  decrypted from the capture with the tester's key log. One deviation: when the chain cannot be verified
+  (unknown root, expired SECC certificate) josev's EVCC aborts the handshake and sends no V2G message,
+  but closes the TCP connection without the fatal alert RFC 5246 7.2.2 requires (ISO2-TLS-EVCC-02): its
+  asyncio TLS transport drops the alert OpenSSL wrote (CPython gh-98078, Python 3.11). CI runs the EVCC's
+  complete TLS session only; the rest is interop_full.
 
 Needs root (network namespaces) and Java 17; the first run builds josev's venv from PyPI.
 """
@@ -181,3 +191,72 @@ def test_josev_iso2_every_scenario(tmp_path, lab, role, fails):
     # the rest pass, or do not apply (DIN SPEC 70121 also needed, TLS and J2847/2 options josev lacks)
     assert {s.verdict for s in scenarios if s.id not in fails} <= {"PASS", "NOT_APPLICABLE"}
     assert sum(s.verdict == "PASS" for s in scenarios) >= 14
+
+
+def test_josev_iso2_tls_evcc_full_session_passes(tmp_path):
+    out = tmp_path / "run"
+    proc = _run(
+        out, "josev-evcc-iso2-tls.yaml", "--tags", "tls and protocol:iso15118-2 and dut:evcc and not negative"
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (scenario,) = Results.load(out).scenarios
+    assert scenario.id == "TC_ISO2_TLS_EVCC_001"
+    assert scenario.verdict == "PASS", scenario.reason
+    # the session was judged from inside TLS: its first and last requests decrypted with the key log
+    decrypted = [c for c in scenario.checks if "decrypted from the TLS session" in c.description]
+    assert len(decrypted) == 2 and all(c.verdict == "PASS" and c.frames for c in decrypted)
+
+
+# josev's ISO 15118-2 TLS verdicts that are not PASS (measured 2026-12-02 with 0.31.2 on Python 3.11): its
+# SECC answers CurrentDemandReq later than 25 ms inside TLS as in plain TCP; its EVCC aborts a handshake whose
+# chain it cannot verify without sending the fatal alert (RFC 5246 7.2.2; CPython gh-98078), while the
+# other checks of those scenarios (no V2G message) pass.
+JOSEV_ISO2_TLS_FAILS = {
+    "TC_ISO2_TLS_SECC_001": {"ISO2-SECC-TIME-01"},
+    "TC_ISO2_TLS_EVCC_002[from an unknown root-unknown_ca]": {"ISO2-TLS-EVCC-02"},
+    "TC_ISO2_TLS_EVCC_002[with an expired SECC certificate-certificate_expired]": {"ISO2-TLS-EVCC-02"},
+}
+# What the failing checks of each are about (their descriptions)
+JOSEV_ISO2_TLS_FAILED_CHECKS = {"ISO2-SECC-TIME-01": "CurrentDemandReq", "ISO2-TLS-EVCC-02": "TLS alert"}
+
+
+@pytest.mark.interop_full
+@pytest.mark.parametrize(
+    ("lab", "role", "scenario_ids"),
+    [
+        ("josev-secc-iso2-tls.yaml", "secc", {"TC_ISO2_TLS_SECC_001", "TC_ISO2_TLS_SECC_002"}),
+        (
+            "josev-evcc-iso2-tls.yaml",
+            "evcc",
+            {
+                "TC_ISO2_TLS_EVCC_001",
+                "TC_ISO2_TLS_EVCC_002[from an unknown root-unknown_ca]",
+                "TC_ISO2_TLS_EVCC_002[with an expired SECC certificate-certificate_expired]",
+            },
+        ),
+    ],
+)
+def test_josev_iso2_tls_every_scenario(tmp_path, lab, role, scenario_ids):
+    out = tmp_path / "run"
+    _run(out, lab, "--tags", f"tls and protocol:iso15118-2 and dut:{role}")
+    scenarios = Results.load(out).scenarios
+    assert {s.id for s in scenarios} == scenario_ids
+    for scenario in scenarios:
+        if scenario.id in JOSEV_ISO2_TLS_FAILS:
+            assert scenario.verdict == "FAIL", (scenario.id, scenario.reason)
+            failed = [c for c in scenario.checks if c.verdict != "PASS"]
+            assert {c.requirement for c in failed} == JOSEV_ISO2_TLS_FAILS[scenario.id], [
+                (c.requirement, c.reason) for c in failed
+            ]
+            for check in failed:
+                assert JOSEV_ISO2_TLS_FAILED_CHECKS[check.requirement] in check.description, check.description
+        else:
+            assert scenario.verdict == "PASS", (scenario.id, scenario.reason)
+    # the verdicts come back the same from the captures and their key logs alone
+    analyzed = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "analyze", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+    )
+    assert analyzed.returncode == 0, analyzed.stdout + analyzed.stderr
