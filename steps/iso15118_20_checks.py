@@ -14,7 +14,18 @@ from harness.scenario import ScenarioRun, required
 from harness.testers.iso15118_20 import TESTER_SESSION_ID
 from harness.transport.v2g import SessionOutcome
 from harness.verdict.checks import iso15118_20 as c
-from harness.verdict.checks.common import DUT, TESTER, Fields, Present, absent, eq, malformed, ne, prefix
+from harness.verdict.checks.common import (
+    DUT,
+    TESTER,
+    Fields,
+    Present,
+    absent,
+    eq,
+    has_any,
+    malformed,
+    ne,
+    prefix,
+)
 from harness.verdict.verdicts import Verdict
 from steps.iso15118_20 import iso20_setup, timings
 
@@ -257,6 +268,21 @@ def bpt_discharged(vgi_scenario: ScenarioRun, ev: str) -> None:
         "the DC_BPT service (6) selected",
         c.ISO20_BPT_01,
     )
+    if secc_side == DUT:
+        detail = "ServiceDetailRes"
+        for parameter in ("BPTChannel", "GeneratorMode"):
+            expect(
+                Fields(
+                    c.iso20(detail, DUT, c.fields(detail, ServiceID=6)),
+                    c.fields(
+                        detail,
+                        **{"ServiceParameterList__ParameterSet__*__Parameter__*__Name": has_any([parameter])},
+                    ),
+                    on_missing=Verdict.FAIL,
+                ),
+                f"the DC_BPT ServiceDetailRes (ServiceID 6) names {parameter} in its parameter sets",
+                c.ISO20_BPT_01,
+            )
     for name, side, element in (
         ("DC_ChargeParameterDiscoveryReq", ev_side, "BPT_DC_CPDReqEnergyTransferMode"),
         ("DC_ChargeParameterDiscoveryRes", secc_side, "BPT_DC_CPDResEnergyTransferMode"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from pytest_bdd import given, then, when
+from pytest_bdd import given, parsers, then, when
 
 from harness.codec.v2g.sdp import SECURITY_TLS
 from harness.devices.v2g20_credentials import evcc_tls20, secc_tls20
@@ -60,12 +60,14 @@ def secc_serves_tls20(vgi_scenario: ScenarioRun) -> None:
     vgi_scenario.start_dut("secc", TLS20_SERVICE)
 
 
-@given("the tester is an ISO 15118-20 DC EV asking for TLS that found the SECC with SDP")
-def tester_is_tls20_ev(vgi_scenario: ScenarioRun) -> None:
+@given(
+    parsers.parse("the tester is an ISO 15118-20 {service} EV asking for TLS that found the SECC with SDP")
+)
+def tester_is_tls20_ev(vgi_scenario: ScenarioRun, service: str) -> None:
     ev = iso20_setup(vgi_scenario)
     ev.ev_security = SECURITY_TLS
     ev.ev_tls = evcc_tls20(vgi_scenario.bench.settings, vgi_scenario.keylog_path)
-    open_iso20_ev(vgi_scenario, "DC")
+    open_iso20_ev(vgi_scenario, service)
 
 
 @then("the SECC granted TLS and ran an ISO 15118-20 TLS 1.3 session with mutual authentication")
@@ -84,10 +86,10 @@ def secc_tls20_session(vgi_scenario: ScenarioRun) -> None:
 # --- the tester as SECC, the EVCC under test ------------------------------------------------------------
 
 
-@given("the tester is an ISO 15118-20 SECC offering DC over TLS only on the link")
-def tester_is_tls20_secc(vgi_scenario: ScenarioRun) -> None:
+@given(parsers.parse("the tester is an ISO 15118-20 SECC offering {service} over TLS only on the link"))
+def tester_is_tls20_secc(vgi_scenario: ScenarioRun, service: str) -> None:
     iso20_setup(vgi_scenario).secc_tls = secc_tls20(vgi_scenario.bench.settings, vgi_scenario.keylog_path)
-    open_iso20_secc(vgi_scenario, "DC")
+    open_iso20_secc(vgi_scenario, service)
 
 
 @when("the EVCC under test configured for ISO 15118-20 TLS is plugged in")

@@ -8,6 +8,7 @@ Feature: ISO 15118-20 DC charging over TLS 1.3 with mutual authentication, both 
   an OEM root for the vehicle); every tester endpoint writes its TLS keys beside the capture, so the
   handshake and the -20 messages inside it are judged from the capture. What Python's ssl on OpenSSL 3.0
   cannot restrict (the TLS 1.3 suites and signature algorithms it offers) is judged on what was chosen.
+  A DC session and a DC_BPT session (@bpt, PICS iso20.dc_bpt) in each role.
   NOT_APPLICABLE when the PICS say the DUT has no TLS (sdp.tls).
 
   @id:TC_ISO20_TLS_SECC_001 @dut:secc @pics:sdp.tls @full_session
@@ -31,3 +32,25 @@ Feature: ISO 15118-20 DC charging over TLS 1.3 with mutual authentication, both 
     Then the EVCC asked for TLS and ran an ISO 15118-20 TLS 1.3 session with mutual authentication
     And the EVCC offers ISO 15118-20 DC and continues in it once selected
     And the EVCC's requests follow the ISO 15118-20 DC session sequence with its SessionID
+
+  @id:TC_ISO20_TLS_BPT_001 @dut:secc @pics:sdp.tls @pics:iso20.dc_bpt @bpt @full_session
+  @req:ISO20-TLS-01 @req:ISO20-TLS-02 @req:ISO20-TLS-03 @req:ISO20-TLS-04 @req:ISO20-TLS-06
+  @req:ISO20-BPT-01 @req:ISO20-BPT-02 @req:ISO20-BPT-03
+  Scenario: The SECC serves a complete DC_BPT discharge session inside TLS 1.3
+    Given the SECC under test serves ISO 15118-20 over TLS
+    And the tester is an ISO 15118-20 DC_BPT EV asking for TLS that found the SECC with SDP
+    When the tester runs a complete ISO 15118-20 session
+    Then the SECC granted TLS and ran an ISO 15118-20 TLS 1.3 session with mutual authentication
+    And the SECC's responses follow the ISO 15118-20 DC session sequence
+    And the tester EV discharged in the DC_BPT session and stayed above its minimum SoC
+
+  @id:TC_ISO20_TLS_BPT_002 @dut:evcc @pics:sdp.tls @pics:iso20.dc_bpt @bpt @full_session
+  @req:ISO20-TLS-01 @req:ISO20-TLS-02 @req:ISO20-TLS-03 @req:ISO20-TLS-05 @req:ISO20-TLS-06
+  @req:ISO20-BPT-01 @req:ISO20-BPT-02 @req:ISO20-BPT-03
+  Scenario: The EVCC discharges through a complete DC_BPT session inside TLS 1.3
+    Given the tester is an ISO 15118-20 SECC offering DC and DC_BPT over TLS only on the link
+    When the EVCC under test configured for ISO 15118-20 TLS is plugged in
+    And the tester serves the EVCC's ISO 15118-20 session
+    Then the EVCC asked for TLS and ran an ISO 15118-20 TLS 1.3 session with mutual authentication
+    And the EVCC's requests follow the ISO 15118-20 DC session sequence with its SessionID
+    And the EVCC under test discharged in the DC_BPT session and stayed above its minimum SoC

@@ -18,7 +18,8 @@ Selectors: ``{"protocol": ..., "message": ..., "from": "tester"|"dut"|ADDRESS, "
 bool, "where": {...}}``.  ``where`` maps a field name (dots for nesting; ``sport``/``dport`` for
 ports) to a value (equality) or an operator dict: ``eq``, ``ne``, ``in``, ``range`` [lo, hi],
 ``prefix``, ``has_any`` (a repeated element, decoded as a list, holds at least one of the values
-given).  ``on_missing`` (default FAIL) is the verdict when nothing the check needs was seen.
+given; a ``*`` in the field name steps into every element of a repeated element on the way).
+``on_missing`` (default FAIL) is the verdict when nothing the check needs was seen.
 ``connection: "first"`` (``present`` only) counts only events on the connection that carried the first
 event of the selector's protocol: the session a fault was aimed at, not a new session the DUT may open after
 ending it.
@@ -86,10 +87,23 @@ _MISSING = object()
 
 
 def field_value(event: TimelineEvent, name: str) -> Any:
+    """The value at the dotted path ``name``; a ``*`` part takes every element of a repeated element (a
+    list in the codec's shape, or one value) and the path goes on in each, giving the list of what was
+    found (for ``has_any``: e.g. ``...ParameterSet.*.Parameter.*.Name``)."""
     if name in ("sport", "dport", "src", "dst"):
         return getattr(event, name)
-    value: Any = event.fields
-    for part in name.split("."):
+    return _walk(event.fields, name.split("."))
+
+
+def _walk(value: Any, parts: list[str]) -> Any:
+    for index, part in enumerate(parts):
+        if part == "*":
+            found = []
+            for item in value if isinstance(value, list) else [value]:
+                inner = _walk(item, parts[index + 1 :])
+                if inner is not _MISSING:
+                    found.extend(inner if isinstance(inner, list) and "*" in parts[index + 1 :] else [inner])
+            return found if found else _MISSING
         if not isinstance(value, dict) or part not in value:
             return _MISSING
         value = value[part]

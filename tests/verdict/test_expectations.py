@@ -221,3 +221,25 @@ def test_has_any_holds_when_a_repeated_element_holds_one_of_the_values():
     refused = evaluate(spec, [offer(["AC_single_phase_core", "AC_three_phase_core"])], PARTIES)
     assert refused.verdict == Verdict.FAIL
     assert "EnergyTransferMode has_any ['DC_core', 'DC_extended']" in refused.reason
+
+
+def test_a_star_in_a_field_name_steps_into_every_element_of_a_repeated_element():
+    sets = [
+        {"ParameterSetID": 1, "Parameter": [{"Name": "Connector"}, {"Name": "BPTChannel"}]},
+        {"ParameterSetID": 2, "Parameter": {"Name": "ControlMode"}},
+    ]
+    detail = ev(0.0, 1, DUT, TESTER, "ServiceDetailRes", protocol="ISO-20")
+    detail.fields["ServiceDetailRes"] = {"ServiceID": 6, "ServiceParameterList": {"ParameterSet": sets}}
+    path = "ServiceDetailRes.ServiceParameterList.ParameterSet.*.Parameter.*.Name"
+
+    def names(wanted):
+        spec = {
+            "kind": "fields",
+            "select": {"message": "ServiceDetailRes"},
+            "where": {path: {"has_any": wanted}},
+        }
+        return evaluate(spec, [detail], PARTIES).verdict
+
+    assert names(["BPTChannel"]) == Verdict.PASS
+    assert names(["ControlMode"]) == Verdict.PASS  # a lone element counts as a list of one
+    assert names(["GeneratorMode"]) == Verdict.FAIL

@@ -267,3 +267,14 @@ def power_schedule(time_anchor: int, power_w: float, duration_s: int = 86_400) -
     """PowerScheduleType with one entry of ``power_w`` for ``duration_s`` (negative power: discharge)."""
     entry = {"Duration": int(duration_s), "Power": rational(power_w)}
     return {"TimeAnchor": int(time_anchor), "PowerScheduleEntries": {"PowerScheduleEntry": [entry]}}
+
+
+def price_level_schedule(time_anchor: int, price_level: int = 0, duration_s: int = 86_400) -> dict[str, Any]:
+    """PriceLevelScheduleType (V2G_CI_CommonMessages.xsd): one price level for ``duration_s``."""
+    entry = {"Duration": int(duration_s), "PriceLevel": int(price_level)}
+    return {
+        "TimeAnchor": int(time_anchor),
+        "PriceScheduleID": 1,
+        "NumberOfPriceLevels": 1,
+        "PriceLevelScheduleEntries": {"PriceLevelScheduleEntry": [entry]},
+    }

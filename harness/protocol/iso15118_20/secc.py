@@ -68,12 +68,13 @@ from harness.protocol.iso15118_20.messages import (
     normalise_hex,
     optional_float,
     power_schedule,
+    price_level_schedule,
     rational,
     session_id,
     to_float,
 )
 from harness.protocol.iso15118_20.protocol import DC_PROTOCOL, DEFAULT_TIME_ANCHOR_S, timestamp
-from harness.protocol.iso15118_20.services import DEFAULT_PARAMETER_SETS, ControlMode, ParameterSet
+from harness.protocol.iso15118_20.services import DEFAULT_PARAMETER_SETS, ControlMode, ParameterSet, Pricing
 from harness.protocol.iso15118_20.timing import SEQUENCE_TIMER, Iso20Timings
 
 # DcChargerModel.isolation_status names (DIN SPEC 70121 isolationLevelType) that fail the cable check.
@@ -485,12 +486,13 @@ class SeccMachine(TimedCore):
         anchor = timestamp(self.config.time_anchor_s, now)
         tuples = []
         for i in range(count):
-            entry: dict[str, Any] = {
-                "ScheduleTupleID": i + 1,
-                "ChargingSchedule": {
-                    "PowerSchedule": power_schedule(anchor, self.charger.params.max_power_w / 2**i)
-                },
+            charging: dict[str, Any] = {
+                "PowerSchedule": power_schedule(anchor, self.charger.params.max_power_w / 2**i)
             }
+            if self.parameter_set is not None and self.parameter_set.pricing == Pricing.PriceLevels:
+                # The parameter set promised price levels: one flat level for the day.
+                charging["PriceLevelSchedule"] = price_level_schedule(anchor)
+            entry: dict[str, Any] = {"ScheduleTupleID": i + 1, "ChargingSchedule": charging}
             if self.bidirectional:
                 entry["DischargingSchedule"] = {
                     "PowerSchedule": power_schedule(anchor, -self._discharge_power_w() / 2**i)

@@ -56,7 +56,10 @@ class ParameterSet:
     connector: int = Connector.Extended
     control_mode: int = ControlMode.Scheduled
     mobility_needs_mode: int = MobilityNeedsMode.ProvidedByEvcc
-    pricing: int = Pricing.NoPricing
+    # The reference SECC's sets promise price levels (with one flat level in every charging schedule):
+    # a price schedule is optional in the schema, but josev 0.31.2's EVCC rejects a ChargingSchedule
+    # without one and ends the session.
+    pricing: int = Pricing.PriceLevels
     # DC_BPT only (None in a DC parameter set).
     bpt_channel: int | None = None
     generator_mode: int | None = None
@@ -112,9 +115,9 @@ class ParameterSet:
 # generator mode.
 DC_SCHEDULED = ParameterSet()
 DC_DYNAMIC = ParameterSet(parameter_set_id=2, control_mode=ControlMode.Dynamic)
-_BPT = {"bpt_channel": BptChannel.Unified, "generator_mode": GeneratorMode.GridFollowing}
-DC_BPT_SCHEDULED = ParameterSet(**_BPT)
-DC_BPT_DYNAMIC = ParameterSet(parameter_set_id=2, control_mode=ControlMode.Dynamic, **_BPT)
+DEFAULT_BPT_PARAMETERS = {"bpt_channel": BptChannel.Unified, "generator_mode": GeneratorMode.GridFollowing}
+DC_BPT_SCHEDULED = ParameterSet(**DEFAULT_BPT_PARAMETERS)
+DC_BPT_DYNAMIC = ParameterSet(parameter_set_id=2, control_mode=ControlMode.Dynamic, **DEFAULT_BPT_PARAMETERS)
 DEFAULT_PARAMETER_SETS: dict[int, tuple[ParameterSet, ...]] = {
     ServiceID.DC: (DC_SCHEDULED, DC_DYNAMIC),
     ServiceID.DC_BPT: (DC_BPT_SCHEDULED, DC_BPT_DYNAMIC),
