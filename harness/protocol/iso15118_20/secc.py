@@ -485,21 +485,28 @@ class SeccMachine(TimedCore):
         count = max(1, min(MAX_SCHEDULE_TUPLES, self.config.schedule_tuples))
         anchor = timestamp(self.config.time_anchor_s, now)
         tuples = []
+        priced = self.parameter_set is not None and self.parameter_set.pricing == Pricing.PriceLevels
         for i in range(count):
-            charging: dict[str, Any] = {
-                "PowerSchedule": power_schedule(anchor, self.charger.params.max_power_w / 2**i)
+            entry: dict[str, Any] = {
+                "ScheduleTupleID": i + 1,
+                "ChargingSchedule": self._schedule(anchor, self.charger.params.max_power_w / 2**i, priced),
             }
-            if self.parameter_set is not None and self.parameter_set.pricing == Pricing.PriceLevels:
-                # The parameter set promised price levels: one flat level for the day.
-                charging["PriceLevelSchedule"] = price_level_schedule(anchor)
-            entry: dict[str, Any] = {"ScheduleTupleID": i + 1, "ChargingSchedule": charging}
             if self.bidirectional:
-                entry["DischargingSchedule"] = {
-                    "PowerSchedule": power_schedule(anchor, -self._discharge_power_w() / 2**i)
-                }
+                entry["DischargingSchedule"] = self._schedule(
+                    anchor, -self._discharge_power_w() / 2**i, priced
+                )
             tuples.append(entry)
         self._offered_tuples = tuple(t["ScheduleTupleID"] for t in tuples)
         return {"ScheduleTuple": tuples}
+
+    @staticmethod
+    def _schedule(anchor: int, power_w: float, priced: bool) -> dict[str, Any]:
+        """ChargingScheduleType (also a DischargingSchedule's): the power for the day and, when the parameter
+        set promised price levels, one flat level."""
+        schedule: dict[str, Any] = {"PowerSchedule": power_schedule(anchor, power_w)}
+        if priced:
+            schedule["PriceLevelSchedule"] = price_level_schedule(anchor)
+        return schedule
 
     def _on_DC_CableCheckReq(self, content: dict[str, Any], now: float) -> list[Action]:
         if self.state is SeccState.SCHEDULE_DONE:
@@ -556,6 +563,10 @@ class SeccMachine(TimedCore):
         refusal = self._check_power_profile(content, now)
         if refusal:
             return refusal
+        if content.get("EVProcessing") == Processing.Ongoing:
+            # The EV is not ready yet (processingType Ongoing) and will ask again: answered, and energy
+            # transfer waits for its PowerDeliveryReq(Start) with EVProcessing Finished.
+            return self._respond("PowerDeliveryRes", ResponseCode.OK, {}, now)
         # Contactors close at the precharged voltage; current follows DC_ChargeLoopReq.
         self.charger.deliver(self.charger.target_voltage_v, 0.0)
         self.state = SeccState.ENERGY_TRANSFER

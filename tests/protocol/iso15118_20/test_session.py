@@ -486,3 +486,29 @@ def test_out_of_sequence_fault_needs_a_known_template() -> None:
         faults.out_of_sequence("ServiceDiscoveryReq", "DC_ChargeLoopReq")
     with pytest.raises(ValueError):
         faults.charge_loop_control_mode("AC_ChargeLoopReq")
+
+
+def test_a_power_delivery_start_with_ev_processing_ongoing_is_answered_and_asked_again() -> None:
+    """josev 0.31.2's EV sends PowerDeliveryReq(Start) with EVProcessing Ongoing, then again with Finished:
+    the SECC answers both OK and starts energy transfer on the second.  Replayed into a fresh SECC: the
+    requests of a complete session, with an Ongoing copy of PowerDeliveryReq(Start) before the real one."""
+    from harness.protocol.core import LinkUp, MessageReceived
+
+    sim = _session(ev_services=(ServiceID.DC,), offered=(ServiceID.DC,))
+    sim.run()
+    requests = [(e.time, e.message) for e in sim.messages("EVCC")]
+    start = next(i for i, (_, m) in enumerate(requests) if body(m).get("ChargeProgress") == "Start")
+    t, real = requests[start]
+    ongoing = copy.deepcopy(real)
+    body(ongoing)["EVProcessing"] = "Ongoing"
+    requests[start:start] = [(t, ongoing)]
+    secc = SeccMachine(DcCharger(CHARGER), SeccConfig(services=(ServiceID.DC,), session_id=SESSION_ID))
+    secc.handle(LinkUp(), 0.0)
+    codes = []
+    for t, request in requests:
+        for action in secc.handle(MessageReceived(request), t):
+            if isinstance(action, Send) and "ResponseCode" in body(action.message):
+                codes.append((action.name, body(action.message)["ResponseCode"]))
+    assert [c for c in codes if c[0] == "PowerDeliveryRes"][:2] == [("PowerDeliveryRes", "OK")] * 2
+    assert all(code.startswith("OK") for _, code in codes), codes
+    assert ("DC_ChargeLoopRes", "OK") in codes
