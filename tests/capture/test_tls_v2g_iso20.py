@@ -16,6 +16,7 @@ import pytest
 from capture.keylog import keylog_for
 from capture.reader import read_timeline
 from capture.tls_v2g import v2g_tls_ports
+from harness.protocol.iso15118_20.messages import TYPICAL_DC_SESSION_REQUESTS
 from harness.transport.v2g20_tls import (
     ISO20_CIPHER_IDS,
     ISO20_GROUP_IDS,
@@ -34,24 +35,7 @@ ECDSA_SECP521R1_SHA512 = ISO20_SIGNATURE_ALGORITHM_IDS[0]
 TLS_PORT = 55119
 # The requests of the -20 DC session in both captures, consecutive repeats (the CableCheck, PreCharge,
 # ChargeLoop and WeldingDetection loops, the mTLS one's PowerDelivery Standby before Start) collapsed.
-REQUESTS = (
-    "supportedAppProtocolReq",
-    "SessionSetupReq",
-    "AuthorizationSetupReq",
-    "AuthorizationReq",
-    "ServiceDiscoveryReq",
-    "ServiceDetailReq",
-    "ServiceSelectionReq",
-    "DC_ChargeParameterDiscoveryReq",
-    "ScheduleExchangeReq",
-    "DC_CableCheckReq",
-    "DC_PreChargeReq",
-    "PowerDeliveryReq",
-    "DC_ChargeLoopReq",
-    "PowerDeliveryReq",
-    "DC_WeldingDetectionReq",
-    "SessionStopReq",
-)
+REQUESTS = TYPICAL_DC_SESSION_REQUESTS
 
 
 def _with_keylog(captures_dir: Path, name: str, tmp_path: Path) -> Path:

@@ -33,6 +33,7 @@ from capture.reader import read_timeline
 from harness.codec.v2g import exi_codec
 from harness.codec.v2g.v2gtp import V2GTP_HEADER_LENGTH, decode_v2gtp_header
 from harness.dut.adapters import ProcessCommand, ProcessDut
+from harness.protocol.iso15118_20.messages import TYPICAL_DC_SESSION_REQUESTS
 from harness.transport.netns import create_veth_link, destroy_veth_link
 
 pytestmark = pytest.mark.interop
@@ -47,24 +48,7 @@ LAUNCHER = (sys.executable, "-m", "harness.dut.josev_dut")
 
 # ISO 15118-20 DC, Scheduled mode, EIM: the requests of a session in their order (8.8.x message
 # sequencing); the pre-charge and the charge loop repeat.
-DC_SEQUENCE = [
-    "supportedAppProtocolReq",
-    "SessionSetupReq",
-    "AuthorizationSetupReq",
-    "AuthorizationReq",
-    "ServiceDiscoveryReq",
-    "ServiceDetailReq",
-    "ServiceSelectionReq",
-    "DC_ChargeParameterDiscoveryReq",
-    "ScheduleExchangeReq",
-    "DC_CableCheckReq",
-    "DC_PreChargeReq",
-    "PowerDeliveryReq",
-    "DC_ChargeLoopReq",
-    "PowerDeliveryReq",
-    "DC_WeldingDetectionReq",
-    "SessionStopReq",
-]
+DC_SEQUENCE = list(TYPICAL_DC_SESSION_REQUESTS)
 # josev's SECC offers DC (2) and DC_BPT (6), ISO 15118-20 Table 204
 SERVICE_IDS = {"DC": 2, "DC_BPT": 6}
 

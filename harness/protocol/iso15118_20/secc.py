@@ -51,6 +51,7 @@ from harness.protocol.din70121.models import DcChargerModel
 from harness.protocol.iso15118_20 import bpt
 from harness.protocol.iso15118_20.messages import (
     MAX_SCHEDULE_TUPLES,
+    REQUEST_TO_RESPONSE,
     SESSION_ID_BYTES,
     ChannelSelection,
     ChargeProgress,
@@ -129,24 +130,6 @@ ALLOWED_REQUESTS: dict[SeccState, frozenset[str]] = {
 # ScheduleExchange control mode elements by "dynamic control".
 SE_REQ = {False: "Scheduled_SEReqControlMode", True: "Dynamic_SEReqControlMode"}
 SE_RES = {False: "Scheduled_SEResControlMode", True: "Dynamic_SEResControlMode"}
-# The response of each request the SECC answers.
-RESPONSES: dict[str, str] = {
-    "supportedAppProtocolReq": "supportedAppProtocolRes",
-    "SessionSetupReq": "SessionSetupRes",
-    "AuthorizationSetupReq": "AuthorizationSetupRes",
-    "AuthorizationReq": "AuthorizationRes",
-    "ServiceDiscoveryReq": "ServiceDiscoveryRes",
-    "ServiceDetailReq": "ServiceDetailRes",
-    "ServiceSelectionReq": "ServiceSelectionRes",
-    "DC_ChargeParameterDiscoveryReq": "DC_ChargeParameterDiscoveryRes",
-    "ScheduleExchangeReq": "ScheduleExchangeRes",
-    "DC_CableCheckReq": "DC_CableCheckRes",
-    "DC_PreChargeReq": "DC_PreChargeRes",
-    "PowerDeliveryReq": "PowerDeliveryRes",
-    "DC_ChargeLoopReq": "DC_ChargeLoopRes",
-    "DC_WeldingDetectionReq": "DC_WeldingDetectionRes",
-    "SessionStopReq": "SessionStopRes",
-}
 
 
 def _default_parameter_sets() -> dict[int, tuple[ParameterSet, ...]]:
@@ -251,7 +234,7 @@ class SeccMachine(TimedCore):
         actions: list[Action] = [*self.timers.cancel(SEQUENCE_TIMER)]
         self.requests.append(name)
         self.charger.advance_to(now)
-        if name not in RESPONSES:
+        if name not in REQUEST_TO_RESPONSE:
             return actions + self._stop(
                 StopResult.SEQUENCE_ERROR, f"{name} is not an ISO 15118-20 DC request", check="request type"
             )
@@ -764,7 +747,7 @@ class SeccMachine(TimedCore):
     ) -> list[Action]:
         """Answer ``request`` with a FAILED code (with the response's mandatory elements), then end the
         session."""
-        name = RESPONSES[request]
+        name = REQUEST_TO_RESPONSE[request]
         if name == "supportedAppProtocolRes":
             return [Send(supported_app_protocol_res("Failed_NoNegotiation", None), name)] + self._stop(
                 result, reason, check=check

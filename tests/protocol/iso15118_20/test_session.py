@@ -21,6 +21,7 @@ from harness.protocol.faults import Delay, Drop, FaultyCore, Rewrite
 from harness.protocol.iso15118_20 import faults
 from harness.protocol.iso15118_20.evcc import EvccConfig, EvccMachine
 from harness.protocol.iso15118_20.messages import (
+    TYPICAL_DC_SESSION_REQUESTS,
     ServiceID,
     body,
     message,
@@ -113,24 +114,7 @@ def test_full_dc_session_charges_to_the_target_soc_and_ends_cleanly() -> None:
     sim = _session(ev_services=(ServiceID.DC,), offered=(ServiceID.DC,))
     sim.run()
     _through_codec(sim)
-    assert _phases(sim) == [
-        "supportedAppProtocolReq",
-        "SessionSetupReq",
-        "AuthorizationSetupReq",
-        "AuthorizationReq",
-        "ServiceDiscoveryReq",
-        "ServiceDetailReq",
-        "ServiceSelectionReq",
-        "DC_ChargeParameterDiscoveryReq",
-        "ScheduleExchangeReq",
-        "DC_CableCheckReq",
-        "DC_PreChargeReq",
-        "PowerDeliveryReq",
-        "DC_ChargeLoopReq",
-        "PowerDeliveryReq",
-        "DC_WeldingDetectionReq",
-        "SessionStopReq",
-    ]
+    assert tuple(_phases(sim)) == TYPICAL_DC_SESSION_REQUESTS
     assert sim.stopped["EVCC"].result is StopResult.COMPLETED
     assert sim.stopped["SECC"].result is StopResult.COMPLETED
     assert "target SOC" in sim.stopped["EVCC"].reason
