@@ -63,7 +63,8 @@ SESSION_PATTERN: tuple[tuple[str, int, int | None], ...] = (
     ("ScheduleExchangeReq", 1, None),
     ("DC_CableCheckReq", 1, None),
     ("DC_PreChargeReq", 1, None),
-    ("PowerDeliveryReq", 1, 1),
+    # PowerDeliveryReq(Start) repeats while the EV says EVProcessing Ongoing (josev's EV sends two so).
+    ("PowerDeliveryReq", 1, None),
     ("DC_ChargeLoopReq", 1, None),
     ("PowerDeliveryReq", 1, 1),
     ("DC_WeldingDetectionReq", 0, None),
