@@ -268,7 +268,7 @@ Feature: AC DER by an EV under test: its on-board inverter as an IEEE 2030.5 DER
     And the EV follows control "charge" with its import capped by DRLC event "peak"
     And the EV answers every control as the schedule calls for
 
-  @id:TC_DER_I1_025 @dut:ev @req:DER-FLOW-01
+  @id:TC_DER_I1_025 @dut:ev @req:DER-FLOW-01 @pics:der.flow_reservation
   Scenario: The EV asks for a discharge window and discharges only inside the window the site grants
     Given the tester is the IEEE 2030.5 DER site server behind an EVSE bridge
     And the DER site adds program 2 with primacy 10 whose description asks the EV to offer a discharge window

@@ -66,6 +66,11 @@ PICS_OPTIONS = {
         "IEEE 2030.5 DER programs: the interface 5 DER scenarios; false (the default) makes them "
         "NOT_APPLICABLE, e.g. for an EVSE that is only a 2030.5 client of its site controller"
     ),
+    "der.flow_reservation": (
+        "the EV as an IEEE 2030.5 DER client asks its site for a discharge window by FlowReservationRequest "
+        "(SAE J2836/3; an optional function set): the scenario of the discharge window; false (the "
+        "default) makes it NOT_APPLICABLE"
+    ),
     "bpt.v2h": (
         "SAE J2847/2 V2H on ISO 15118-2: the SECC offers the V2H value-added service (ServiceID 28472), the "
         "EVCC selects it when offered and discharges to serve the home load: the @bpt V2H scenarios"
