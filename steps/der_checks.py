@@ -55,7 +55,7 @@ def _mrid(run: ScenarioRun, name: str) -> str:
     return required(run.der.controls.get(name), f'control "{name}"')
 
 
-def _responses(run: ScenarioRun, **extra: Any) -> d.DerResponses:
+def der_responses(run: ScenarioRun, **extra: Any) -> d.DerResponses:
     poll = site(run).poll_rate
     return d.DerResponses(
         _speedup(run),
@@ -66,7 +66,7 @@ def _responses(run: ScenarioRun, **extra: Any) -> d.DerResponses:
 
 
 def _expect_status(run: ScenarioRun, name: str, statuses: tuple[int, ...], text: str, req: str) -> None:
-    check = _responses(run, require={_mrid(run, name): statuses}, user_choices=True)
+    check = der_responses(run, require={_mrid(run, name): statuses}, user_choices=True)
     run.expect(check, text, req)
 
 
@@ -150,7 +150,7 @@ def declares_ev(vgi_scenario: ScenarioRun) -> None:
 @then("the EV answers every control as the schedule calls for")
 def answers_as_scheduled(vgi_scenario: ScenarioRun) -> None:
     vgi_scenario.expect(
-        _responses(vgi_scenario),
+        der_responses(vgi_scenario),
         "every DERControlResponse as the oracle over the published schedule calls for",
         d.DER_RSP_01,
     )
@@ -211,7 +211,7 @@ def opts_out_for_drive(vgi_scenario: ScenarioRun, name: str) -> None:
 def no_response(vgi_scenario: ScenarioRun, name: str) -> None:
     mrid = _mrid(vgi_scenario, name)
     vgi_scenario.expect(
-        _responses(vgi_scenario), f'control "{name}" reached the EV; responses as scheduled', d.DER_RSP_02
+        der_responses(vgi_scenario), f'control "{name}" reached the EV; responses as scheduled', d.DER_RSP_02
     )
     post = d.written("POST", "DERControlResponse", sender=DUT)
     vgi_scenario.expect(

@@ -20,7 +20,7 @@ from harness.verdict.checks import der as d
 from harness.verdict.checks import der_grid_loop as g
 from harness.verdict.verdicts import Inconclusive
 from steps.der import REGISTRATION_TIMEOUT_S, site
-from steps.der_checks import _responses, der_pixit, power_check
+from steps.der_checks import der_pixit, der_responses, power_check
 from steps.din70121_tester import BENCH_MARGIN_S, SESSION_LIMIT_S, setup
 from steps.sep2_server import server, wait_until
 
@@ -158,7 +158,7 @@ def within_latency(vgi_scenario: ScenarioRun, name: str) -> None:
 @then("the dc-charger answers every control as the schedule calls for")
 def dcpc_answers_as_scheduled(vgi_scenario: ScenarioRun) -> None:
     vgi_scenario.expect(
-        _responses(vgi_scenario),
+        der_responses(vgi_scenario),
         "every DERControlResponse (received, started, completed) as the oracle over the published schedule "
         "calls for",
         d.DER_RSP_01,
