@@ -11,28 +11,16 @@ import pytest
 
 from harness.codec.v2g import exi_codec
 from harness.dut import josev_dut
+from harness.protocol.iso15118_20.messages import TYPICAL_DC_SESSION_REQUESTS
 
+# The -20 schemas of a DC session (CommonMessages and DC), by namespace: the codec's table.
 ISO20_NAMESPACES = {
-    "urn:iso:std:iso:15118:-20:CommonMessages": "iso20-common",
-    "urn:iso:std:iso:15118:-20:DC": "iso20-dc",
+    namespace: schema
+    for namespace, schema in exi_codec.NAMESPACE_SCHEMAS.items()
+    if schema in ("iso20-common", "iso20-dc")
 }
-# The requests of josev's ISO 15118-20 DC session (Scheduled mode, EIM), as seen on the wire
-ISO20_SESSION_REQUESTS = {
-    "SessionSetupReq",
-    "AuthorizationSetupReq",
-    "AuthorizationReq",
-    "ServiceDiscoveryReq",
-    "ServiceDetailReq",
-    "ServiceSelectionReq",
-    "DC_ChargeParameterDiscoveryReq",
-    "ScheduleExchangeReq",
-    "DC_CableCheckReq",
-    "DC_PreChargeReq",
-    "PowerDeliveryReq",
-    "DC_ChargeLoopReq",
-    "DC_WeldingDetectionReq",
-    "SessionStopReq",
-}
+# The requests of a -20 DC session after the handshake (the same set in Scheduled mode, EIM, for josev).
+ISO20_SESSION_REQUESTS = set(TYPICAL_DC_SESSION_REQUESTS) - {"supportedAppProtocolReq"}
 
 
 def test_iso20_warmup_covers_every_request_of_a_dc_and_dc_bpt_session():
