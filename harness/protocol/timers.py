@@ -8,7 +8,9 @@ the edge's catalogue, :func:`harness.lab.timers.known_timers`, imports every mod
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,3 +36,25 @@ def register_timer(
         raise ValueError(f"timer {name} registered twice with different definitions")
     TIMERS[name] = definition
     return default_s
+
+
+# A protocol's timer table: timings field -> (timer name, clause, description[, unverified]).
+TimerTableEntries = Mapping[str, tuple[Any, ...]]
+_Timings = TypeVar("_Timings")
+
+
+def register_timings(defaults: object, table: TimerTableEntries, prefix: str = "") -> None:
+    """Register every timer of a protocol's ``table`` under ``prefix`` + its name, with the default the
+    protocol's timings dataclass (``defaults``) holds for its field."""
+    for field_name, (timer, clause, description, *flags) in table.items():
+        unverified = bool(flags and flags[0])
+        register_timer(
+            prefix + timer, getattr(defaults, field_name), clause, description, unverified=unverified
+        )
+
+
+def timings_from_lab(
+    cls: Callable[..., _Timings], table: TimerTableEntries, timer: Callable[[str], float], prefix: str = ""
+) -> _Timings:
+    """A protocol's timings for a lab: each field from ``timer``, its PIXIT lookup by registry name."""
+    return cls(**{field_name: timer(prefix + entry[0]) for field_name, entry in table.items()})

@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from harness.protocol.timers import register_timings, timings_from_lab
+
 # DIN SPEC 70121 Table 75: the EVCC waits at most 2 s for the response to every request except
 # CurrentDemandReq.
 V2G_EVCC_MSG_TIMEOUT_S = 2.0
@@ -121,11 +123,7 @@ def require_positive_seconds(timings: Any, protocol: str) -> None:
 
 
 def _register() -> None:
-    from harness.protocol.timers import register_timer
-
-    defaults = DinTimings()
-    for field_name, (timer, clause, description) in PIXIT_TIMERS.items():
-        register_timer(timer, getattr(defaults, field_name), clause, description)
+    register_timings(DinTimings(), PIXIT_TIMERS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +156,7 @@ class DinTimings:
     @classmethod
     def from_lab(cls, timer: Callable[[str], float]) -> DinTimings:
         """The timings of a lab: ``timer`` is its PIXIT lookup by registry name (``Pixit.timer``)."""
-        return cls(**{field_name: timer(name) for field_name, (name, _, _) in PIXIT_TIMERS.items()})
+        return timings_from_lab(cls, PIXIT_TIMERS, timer)
 
     @property
     def ongoing_timeout_s(self) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 # Timer names in StartTimer/CancelTimer/TimerExpired: the standard's names, which the DC session machines
 # use for either protocol.
 from harness.protocol.din70121.timing import MSG_TIMER, ONGOING_TIMER, require_positive_seconds
+from harness.protocol.timers import register_timings, timings_from_lab
 
 # ISO 15118-2 Table 109: the EVCC waits at most 2 s for a response, except those below.
 V2G_EVCC_MSG_TIMEOUT_S = 2.0
@@ -130,7 +131,7 @@ class Iso2Timings:
     @classmethod
     def from_lab(cls, timer: Callable[[str], float]) -> Iso2Timings:
         """The timings of a lab: ``timer`` is its PIXIT lookup by registry name (``Pixit.timer``)."""
-        return cls(**{field: timer(REGISTRY_PREFIX + name) for field, (name, _, _) in PIXIT_TIMERS.items()})
+        return timings_from_lab(cls, PIXIT_TIMERS, timer, REGISTRY_PREFIX)
 
     # --- what the DC session machines ask (the same questions DinTimings answers) ---
 
@@ -168,11 +169,7 @@ class Iso2Timings:
 
 
 def _register() -> None:
-    from harness.protocol.timers import register_timer
-
-    defaults = Iso2Timings()
-    for field_name, (timer, clause, description) in PIXIT_TIMERS.items():
-        register_timer(REGISTRY_PREFIX + timer, getattr(defaults, field_name), clause, description)
+    register_timings(Iso2Timings(), PIXIT_TIMERS, REGISTRY_PREFIX)
 
 
 _register()

@@ -32,6 +32,7 @@ from harness.protocol.din70121.timing import (
     SEQUENCE_TIMER,
     require_positive_seconds,
 )
+from harness.protocol.timers import register_timings, timings_from_lab
 
 __all__ = [
     "CABLE_CHECK_TIMER",
@@ -153,7 +154,7 @@ class Iso20Timings:
     @classmethod
     def from_lab(cls, timer: Callable[[str], float]) -> Iso20Timings:
         """The timings of a lab: ``timer`` is its PIXIT lookup by registry name (``Pixit.timer``)."""
-        return cls(**{f: timer(REGISTRY_PREFIX + name) for f, (name, _, _, _) in PIXIT_TIMERS.items()})
+        return timings_from_lab(cls, PIXIT_TIMERS, timer, REGISTRY_PREFIX)
 
     def msg_timeout_s(self, request_name: str) -> float:
         """The EVCC's timeout for the response to ``request_name``."""
@@ -176,17 +177,7 @@ class Iso20Timings:
 
 
 def _register() -> None:
-    from harness.protocol.timers import register_timer
-
-    defaults = Iso20Timings()
-    for field_name, (timer, clause, description, unverified) in PIXIT_TIMERS.items():
-        register_timer(
-            REGISTRY_PREFIX + timer,
-            getattr(defaults, field_name),
-            clause,
-            description,
-            unverified=unverified,
-        )
+    register_timings(Iso20Timings(), PIXIT_TIMERS, REGISTRY_PREFIX)
 
 
 _register()
