@@ -45,11 +45,15 @@ differently changes them in one place.
   to a 2018 server, "not applicable" (252) and never applied; when only some modes are unsupported,
   that answer names those modes and the rest apply (harness rule).
 * Supersession (event rules: overlapping controls that share a mode; the newer / higher-primacy one
-  wins).  At a control's effective start it is superseded (7) if a live control (scheduled or active)
-  of higher precedence sharing a mode overlaps its effective interval; otherwise it becomes active
-  (2) and every active control of lower precedence sharing a mode is superseded at that instant.  So
-  at no time do two active controls apply the same mode.  At one instant, ends are processed before
-  starts and higher precedence starts first.
+  wins), at the superseding control's effective start: sep.xsd EventStatus 1 keeps an event active
+  from its earliest effective start "even if the event is known to be overlapped" (2023), the 2018
+  sep.xsd has servers mark it superseded "at the earliest Effective Start Time of the overlapping
+  event", and IEEE 2030.5-2023 10.2.2.3 rule l) (as py20305 0.16.1 quotes it) has the superseded
+  response posted then.  So at its effective start a control is superseded (7) only if a control of
+  higher precedence sharing a mode is already active; otherwise it becomes active (2), even when a
+  higher one is scheduled to start during it, and every active control of lower precedence sharing
+  a mode is superseded at that instant.  At no time do two active controls apply the same mode.  At
+  one instant, ends are processed before starts and higher precedence starts first.
 * Cancellation (sep.xsd EventStatus): status 2 cancels at once; status 3 cancels an active control
   after a random delay within max(|randomizeStart|, |randomizeDuration|) (a scheduled one at once);
   a control that disappears from the server is treated as cancelled (event rules).  The "cancelled"
@@ -305,7 +309,6 @@ class DerEventEngine(TimedCore):
         self.transitions: list[Transition] = []
         self.communication_lost = False
         self.applied: Mapping[str, AppliedMode] = MappingProxyType({})
-        self._live_by_mode: dict[str, set[str]] = {}
         self._active_by_mode: dict[str, set[str]] = {}
         self._agenda: list[tuple[float, int, tuple[int, int, str, str], int, str]] = []
         self._seq = itertools.count()
@@ -414,8 +417,6 @@ class DerEventEngine(TimedCore):
         record.start = control.start + offset
         record.end = record.start + max(0, control.duration + stretch)
         self._record(record, EventState.SCHEDULED, at)
-        for mode in record.modes:
-            self._live_by_mode.setdefault(mode, set()).add(record.mrid)
         self._plan(record, _START, record.start)
 
     def _opt(self, mrid: str, modes: frozenset[str] | None, at: float, *, out: bool) -> None:
@@ -453,9 +454,8 @@ class DerEventEngine(TimedCore):
 
     def _start(self, record: ControlRecord, at: float) -> None:
         for mode in record.modes:
-            for other_id in self._live_by_mode.get(mode, ()):
-                other = self.records[other_id]
-                if other is not record and other.precedence < record.precedence and _overlap(other, record):
+            for other_id in self._active_by_mode.get(mode, ()):
+                if self.records[other_id].precedence < record.precedence:
                     self._finish(record, EventState.SUPERSEDED, at)
                     return
         record.state = EventState.ACTIVE
@@ -499,7 +499,6 @@ class DerEventEngine(TimedCore):
         self._out.extend(self.timers.cancel(START_TIMER_PREFIX + record.mrid))
         self._out.extend(self.timers.cancel(END_TIMER_PREFIX + record.mrid))
         for mode in record.modes:
-            self._live_by_mode.get(mode, set()).discard(record.mrid)
             self._active_by_mode.get(mode, set()).discard(record.mrid)
         record.state = state
         self._record(record, state, at)
@@ -575,10 +574,6 @@ class DerEventEngine(TimedCore):
         program = self.programs.get(control.program)
         primacy = program.primacy if program is not None else UNKNOWN_PROGRAM_PRIMACY
         return (primacy, -control.creation_time, control.program, control.mrid)
-
-
-def _overlap(a: ControlRecord, b: ControlRecord) -> bool:
-    return a.start < b.end and b.start < a.end
 
 
 def _cancel_state(status: int) -> EventState:

@@ -18,7 +18,8 @@ of guessing.
 Per status it gives a window: the earliest to the latest time any run posted it, widened to the bounds
 the control's own parameters allow (:func:`status_bounds`): "received" within a poll period of
 publication; "started" within the randomizeStart range; "completed" within the combined start and
-duration ranges; "superseded" between the earliest start and the latest end; "cancelled" from when
+duration ranges; "superseded" from the earliest start of a control that may supersede it (not before
+receipt) to its own latest end; "cancelled" from when
 the server cancelled it to a poll period plus, for a cancellation with randomization, the larger
 randomization later.  Sampled runs alone would miss draws between the corners where another rule
 intervenes (a control that completes just before a cancellation in one draw and is cancelled in the
@@ -307,7 +308,10 @@ def status_bounds(inputs: Sequence[tuple[float, Any]], poll_period: float) -> di
             ResponseStatus.EVENT_RECEIVED: Window(seen, seen + poll_period),
             ResponseStatus.EVENT_STARTED: start,
             ResponseStatus.EVENT_COMPLETED: Window(max(seen, low_end), max(seen + poll_period, high_end)),
-            ResponseStatus.EVENT_SUPERSEDED: Window(start.earliest, max(start.latest, high_end)),
+            ResponseStatus.EVENT_SUPERSEDED: Window(
+                max(seen, _first_rival_start(control, published.values(), default=start.earliest)),
+                max(start.latest, high_end),
+            ),
         }
         if mrid in cancelled:
             when, status = cancelled[mrid]
@@ -316,6 +320,23 @@ def status_bounds(inputs: Sequence[tuple[float, Any]], poll_period: float) -> di
             table[ResponseStatus.EVENT_CANCELLED] = Window(when, when + late)
         bounds[mrid] = {int(status): window for status, window in table.items()}
     return bounds
+
+
+def _first_rival_start(
+    control: DerControl, others: Iterable[tuple[float, DerControl]], *, default: float
+) -> float:
+    """The earliest effective start of another control that shares a mode with ``control`` and may overlap
+    it: a control is superseded at the superseding one's effective start (see der_events), so no earlier.
+    Which of the two wins (primacy, creationTime) is left to the sampled runs; ``default`` without one."""
+    low_start, _, _, high_end = _ends(control)
+    starts = []
+    for _, other in others:
+        if other.mrid == control.mrid or not other.modes.keys() & control.modes.keys():
+            continue
+        other_low, _, _, other_high = _ends(other)
+        if other_low < high_end and low_start < other_high:
+            starts.append(other_low)
+    return min(starts, default=default)
 
 
 _CANCELLING = (EventStatusCode.CANCELLED, EventStatusCode.CANCELLED_WITH_RANDOMIZATION)

@@ -197,15 +197,29 @@ def test_seeded_randomness_is_repeatable_and_within_bounds() -> None:
     assert starts[0] == starts[1] and 100 <= starts[0] <= 1000
 
 
-def test_newer_control_of_equal_primacy_supersedes_the_older_at_its_start() -> None:
+def test_a_known_overlap_does_not_keep_the_older_control_from_starting() -> None:
+    # Known from the start that NEW overlaps OLD: OLD still runs from its own start to NEW's, and is
+    # superseded then (sep.xsd EventStatus 1: active "even if the event is known to be overlapped").
     s = sim()
     old = control("OLD", 100, 600, creation_time=T0 - 200)
     new = control("NEW", 300, 600, creation_time=T0 - 100, modes={"opModFixedW": -2000})
     s.at(0, snapshot(old, new))
+    s.run(200)
+    assert s.mode("opModFixedW") == (-5000, "OLD")
     s.run(3000)
-    assert s.statuses("OLD") == [(0, S.EVENT_RECEIVED), (100, S.EVENT_SUPERSEDED)]
+    assert s.statuses("OLD") == [(0, S.EVENT_RECEIVED), (100, S.EVENT_STARTED), (300, S.EVENT_SUPERSEDED)]
     assert s.statuses("NEW") == [(0, S.EVENT_RECEIVED), (300, S.EVENT_STARTED), (900, S.EVENT_COMPLETED)]
-    assert [(t.at - T0, t.state) for t in s.engine.records["OLD"].history][-1] == (100, EventState.SUPERSEDED)
+    assert [(t.at - T0, t.state) for t in s.engine.records["OLD"].history][-1] == (300, EventState.SUPERSEDED)
+
+
+def test_a_control_starting_under_an_active_superior_is_superseded_at_its_start() -> None:
+    s = sim()
+    new = control("NEW", 100, 600, creation_time=T0 - 100)
+    old = control("OLD", 300, 600, creation_time=T0 - 200, modes={"opModFixedW": -2000})
+    s.at(0, snapshot(old, new))
+    s.run(3000)
+    assert s.statuses("OLD") == [(0, S.EVENT_RECEIVED), (300, S.EVENT_SUPERSEDED)]
+    assert s.statuses("NEW")[1:] == [(100, S.EVENT_STARTED), (700, S.EVENT_COMPLETED)]
 
 
 def test_a_newer_control_arriving_later_supersedes_the_active_one_when_it_starts() -> None:
@@ -230,7 +244,7 @@ def test_lower_primacy_value_wins_across_programs_even_when_older() -> None:
     site = control("B", 50, 600, program="SITE", creation_time=T0 - 10, modes={"opModFixedW": 3000})
     s.at(0, snapshot(utility, site, programs=programs))
     s.run(3000)
-    assert s.statuses("B") == [(0, S.EVENT_RECEIVED), (50, S.EVENT_SUPERSEDED)]
+    assert s.statuses("B") == [(0, S.EVENT_RECEIVED), (50, S.EVENT_STARTED), (100, S.EVENT_SUPERSEDED)]
     assert s.statuses("U")[1:] == [(100, S.EVENT_STARTED), (700, S.EVENT_COMPLETED)]
     # The default of the higher-primacy program wins too.
     assert s.mode("opModMaxLimW") == (DEFAULT_LIMIT, "D-UTIL")

@@ -76,10 +76,28 @@ def test_statuses_that_depend_on_the_draw_are_allowed_but_not_required() -> None
     new = ctl("NEW", 1500, 600)
     oracle = predict([at(0, old, new)], until=T0 + 5000)
     expectation = oracle.expectations["OLD"]
-    assert expectation.required == {S.EVENT_RECEIVED}
-    assert {S.EVENT_STARTED, S.EVENT_COMPLETED, S.EVENT_SUPERSEDED} <= expectation.allowed
+    assert expectation.required == {S.EVENT_RECEIVED, S.EVENT_STARTED}
+    assert {S.EVENT_COMPLETED, S.EVENT_SUPERSEDED} <= expectation.allowed
     assert expectation.final_states == {EventState.COMPLETED, EventState.SUPERSEDED}
     assert oracle.expectations["NEW"].required == {S.EVENT_RECEIVED, S.EVENT_STARTED, S.EVENT_COMPLETED}
+
+
+def test_superseded_is_due_when_the_superseding_control_starts_not_when_it_is_learned() -> None:
+    # TC_DER_I1_011's schedule: NEW (newer creationTime) is published a poll after OLD and overlaps its
+    # end.  OLD runs from its start; "superseded" is due from NEW's start, not at NEW's publication.
+    old = ctl("OLD", 360, 600, creation_time=T0)
+    new = ctl("NEW", 600, 600, creation_time=T0 + 120)
+    oracle = predict([at(0, old), at(120, old, new)], until=T0 + 3000)
+    expectation = oracle.expectations["OLD"]
+    assert expectation.required == {S.EVENT_RECEIVED, S.EVENT_STARTED, S.EVENT_SUPERSEDED}
+    assert rel(expectation.windows[S.EVENT_SUPERSEDED])[0] == 600
+    on_receipt = [
+        PostedResponse("OLD", S.EVENT_RECEIVED, T0),
+        PostedResponse("OLD", S.EVENT_STARTED, T0 + 360),
+        PostedResponse("OLD", S.EVENT_SUPERSEDED, T0 + 120),
+    ]
+    (finding,) = [f for f in oracle.judge(on_receipt) if f.control == "OLD"]
+    assert finding.status == S.EVENT_SUPERSEDED and "outside" in finding.reason
 
 
 def test_judge_accepts_a_correct_client_and_names_each_mistake() -> None:
