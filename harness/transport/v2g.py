@@ -37,7 +37,16 @@ from harness.codec.v2g.v2gtp import (
     decode_v2gtp_header,
     encode_v2gtp,
 )
-from harness.protocol.core import Close, Core, LinkDown, LinkUp, MessageReceived, Send, TimerExpired
+from harness.protocol.core import (
+    Close,
+    Core,
+    LinkDown,
+    LinkUp,
+    MessageReceived,
+    Send,
+    TimerExpired,
+    TimerTable,
+)
 from harness.protocol.din70121.events import MalformedReceived, Note, SendMalformed, StopResult, StopSession
 from harness.protocol.din70121.faults import CORRUPTIONS, corrupt
 from harness.protocol.din70121.messages import message_name
@@ -304,6 +313,11 @@ class _Guarded:
     def due_timers(self, now: float) -> list[str]:
         return self.core.due_timers(now)
 
+    @property
+    def timers(self) -> TimerTable | None:
+        """The core's timer table, so the driver can count a timer from the request on the wire."""
+        return getattr(self.core, "timers", None)
+
 
 async def run_session(
     core: Core,
@@ -422,7 +436,15 @@ async def run_session(
                 with contextlib.suppress(ConnectionError):
                     await stream.drain()  # flow control; a lost connection shows on the next read
 
-    driver = CoreDriver(_Guarded(core, failed), perform_or_fail, clock=clock or loop.time, observe=observe)
+    # A timer the core starts with a request counts from that request on the wire (timers_from_perform): a
+    # process descheduled between deciding and writing would otherwise time out its own request at once.
+    driver = CoreDriver(
+        _Guarded(core, failed),
+        perform_or_fail,
+        clock=clock or loop.time,
+        observe=observe,
+        timers_from_perform=True,
+    )
     reader_task = asyncio.ensure_future(read())
     try:
         driver.feed(LinkUp())

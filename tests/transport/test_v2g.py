@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import time
 
 import pytest
 
@@ -165,6 +166,43 @@ def test_a_finished_session_is_freed_without_the_cyclic_garbage_collector():
         assert [ref() for ref in cores + records] == [None] * 4
     finally:
         gc.enable()
+
+
+class _StallingStream(V2gtpStream):
+    """A stream whose writer stalls (the process is descheduled) while writing one CurrentDemandReq."""
+
+    def __init__(self, *args, stall_s: float) -> None:
+        super().__init__(*args)
+        self.stall_s = stall_s
+
+    def write_raw(self, data: bytes) -> None:
+        with contextlib.suppress(Exception):
+            body = exi_codec.decode("din", decode_v2gtp(data).payload)["V2G_Message"]["Body"]
+            if self.stall_s and "CurrentDemandReq" in body:
+                time.sleep(self.stall_s)  # blocks the whole loop, as a descheduled process would
+                self.stall_s = 0.0
+        super().write_raw(data)
+
+
+def test_a_request_timer_counts_from_the_request_on_the_wire():
+    """The tester EV was descheduled between deciding to send a CurrentDemandReq and writing it (seen once
+    in a parallel campaign): its 250 ms response timer must count from the write, or it times out its own
+    request and closes the connection while the SECC's answer is on its way."""
+
+    async def session():
+        evcc, secc = _machines()
+        client, server_side, server = await _pair()
+        stalling = _StallingStream(client.reader, client.writer, stall_s=0.4)
+        try:
+            return await asyncio.gather(run_session(evcc, stalling), run_session(secc, server_side))
+        finally:
+            server.close()
+            with contextlib.suppress(Exception):
+                await server.wait_closed()
+
+    ev, charger = _run(session())
+    assert ev.result is not None and ev.result.result is StopResult.COMPLETED, ev.result
+    assert charger.result is not None and charger.result.result is StopResult.COMPLETED
 
 
 def test_malformed_request_ends_the_secc_session():
