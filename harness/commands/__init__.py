@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "report",
     "merge",
     "diff",
+    "repeatability",
     "verify",
     "sim",
     "exi",
