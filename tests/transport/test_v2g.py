@@ -126,10 +126,10 @@ def _machines(evcc_faults=(), secc_faults=()):
     return evcc, secc
 
 
-async def _session(evcc, secc):
+async def _session(evcc, secc, ev_stream=lambda stream: stream):
     client, server_side, server = await _pair()
     try:
-        return await asyncio.gather(run_session(evcc, client), run_session(secc, server_side))
+        return await asyncio.gather(run_session(evcc, ev_stream(client)), run_session(secc, server_side))
     finally:
         server.close()
         with contextlib.suppress(Exception):
@@ -189,18 +189,10 @@ def test_a_request_timer_counts_from_the_request_on_the_wire():
     in a parallel campaign): its 250 ms response timer must count from the write, or it times out its own
     request and closes the connection while the SECC's answer is on its way."""
 
-    async def session():
-        evcc, secc = _machines()
-        client, server_side, server = await _pair()
-        stalling = _StallingStream(client.reader, client.writer, stall_s=0.4)
-        try:
-            return await asyncio.gather(run_session(evcc, stalling), run_session(secc, server_side))
-        finally:
-            server.close()
-            with contextlib.suppress(Exception):
-                await server.wait_closed()
+    def stalling(stream: V2gtpStream) -> V2gtpStream:
+        return _StallingStream(stream.reader, stream.writer, stall_s=0.4)
 
-    ev, charger = _run(session())
+    ev, charger = _run(_session(*_machines(), ev_stream=stalling))
     assert ev.result is not None and ev.result.result is StopResult.COMPLETED, ev.result
     assert charger.result is not None and charger.result.result is StopResult.COMPLETED
 
