@@ -199,14 +199,17 @@ class _Present(StreamingJudge):
         self.scope = ConnectionScope(spec)
         self.hits = 0
         self.frames = _Frames(keep_frames)
+        self.first_error: tuple[int, str] | None = None
 
     def feed(self, event: TimelineEvent) -> None:
         if self.scope.admits(event) and selects(self.spec["select"], event, self.parties):
             self.hits += 1
             self.frames.add(event.frame)
+            if event.error and self.first_error is None:
+                self.first_error = (event.frame, event.error)
 
     def outcome(self) -> Outcome:
-        return present_outcome(self.spec, self.hits, self.frames.all())
+        return present_outcome(self.spec, self.hits, self.frames.all(), self.first_error)
 
 
 class _ResponseTime(StreamingJudge):

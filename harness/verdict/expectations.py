@@ -204,12 +204,16 @@ class ConnectionScope:
 def _check_present(spec: dict, events: Sequence[TimelineEvent], parties: Parties) -> Outcome:
     scope = ConnectionScope(spec)
     hits = [e for e in events if scope.admits(e) and selects(spec["select"], e, parties)]
-    return present_outcome(spec, len(hits), tuple(e.frame for e in hits))
+    first_error = next(((e.frame, e.error) for e in hits if e.error), None)
+    return present_outcome(spec, len(hits), tuple(e.frame for e in hits), first_error)
 
 
-def present_outcome(spec: dict, hits: int, frames: tuple[int, ...]) -> Outcome:
+def present_outcome(
+    spec: dict, hits: int, frames: tuple[int, ...], first_error: tuple[int, str] | None = None
+) -> Outcome:
     """A ``present`` check's outcome from how many events it selected (and their frames): one text for
-    :func:`evaluate` and the streaming judge alike."""
+    :func:`evaluate` and the streaming judge alike.  ``first_error`` (frame, decoder's words) of the first
+    selected event that did not decode says why, when too many were selected (e.g. malformed frames)."""
     low, high = spec.get("min", 1), spec.get("max")
     what = describe(spec["select"]) + _where_text(spec["select"])
     if hits < low:
@@ -217,7 +221,8 @@ def present_outcome(spec: dict, hits: int, frames: tuple[int, ...]) -> Outcome:
             return missing_outcome(spec, f"no {what} in the capture (expected at least {low})")
         return Outcome(Verdict.FAIL, f"{hits} x {what}, expected at least {low}", frames)
     if high is not None and hits > high:
-        return Outcome(Verdict.FAIL, f"{hits} x {what}, at most {high} allowed", frames)
+        why = f" (frame {first_error[0]}: {first_error[1]})" if first_error else ""
+        return Outcome(Verdict.FAIL, f"{hits} x {what}{why}, at most {high} allowed", frames)
     return Outcome(
         Verdict.PASS,
         f"{hits} x {what}" + (f" (limit {low}..{high})" if high is not None else ""),

@@ -109,6 +109,15 @@ def test_present_count_bounds():
     assert evaluate(spec, events[:50], PARTIES).verdict == Verdict.PASS
 
 
+def test_too_many_malformed_frames_say_why_the_first_did_not_decode():
+    error = "EXI decode error at bit 644: undeclared event SE(*) is not supported"
+    events = [ev(0.5, 15, DUT, TESTER, "malformed", "DIN", error=error, length=118)]
+    spec = {"kind": "present", "select": {"message": "malformed", "from": "dut"}, "min": 0, "max": 0}
+    out = evaluate(spec, events, PARTIES)
+    assert out.verdict == Verdict.FAIL and out.frames == (15,)
+    assert f"(frame 15: {error}), at most 0 allowed" in out.reason
+
+
 def test_a_present_check_on_the_first_connection_ignores_a_later_session():
     # A FAILED response on the first connection; the DUT ends that session and opens a new one.
     def request(t, frame, sport):

@@ -185,7 +185,12 @@ class Decoder:
                     text = v if text is None else f"{text}{v}"
                     st = undeclared_target
                     continue
-                raise DecodeError(f"undeclared event {UNDECLARED_NAMES[undeclared]} is not supported", pos)
+                raise DecodeError(
+                    f"undeclared event {UNDECLARED_NAMES[undeclared]} is not supported (the schema does not "
+                    "allow it here: an element missing, out of order or unknown, which V2G's EXI profile "
+                    "leaves no built-in grammar for)",
+                    pos,
+                )
             else:
                 raise DecodeError(f"event code {code} out of range", pos)
         self.depth -= 1
