@@ -49,6 +49,7 @@ from harness.verdict.verdicts import Verdict
 CURVE_FREQ_WATT = 0
 CURVE_VOLT_VAR = 11
 CURVE = "DERCurve"
+CURVE_LIST = "DERCurveList"
 # sep.xsd UomType 29 Voltage, 33 Hz (the DUT's grid readings, README AC DER "Readings").
 UOM_VOLTAGE = 29
 UOM_FREQUENCY = 33
@@ -95,14 +96,21 @@ def curve_answers(
     events: Sequence[TimelineEvent], served_by: Callable[[TimelineEvent], bool] | None = None
 ) -> Iterator[tuple[TimelineEvent, str, dict[str, Any]]]:
     """(answer, href, body) of each DERCurve the capture shows served (200 answers, in capture order; only
-    those ``served_by`` accepts, when given): the href is the body's, else the path the request asked."""
+    those ``served_by`` accepts, when given): the href is the body's, else the path the request asked.  A
+    DERCurveList answer serves each DERCurve it holds (a client may read the curves from the list alone)."""
     for index, event in enumerate(events):
         if event.protocol != HTTP or event.error or event.fields.get("status") != HTTP_OK:
             continue
-        if event.fields.get("root") != CURVE or (served_by is not None and not served_by(event)):
+        root = event.fields.get("root")
+        if root not in (CURVE, CURVE_LIST) or (served_by is not None and not served_by(event)):
             continue
         data = event.fields.get("resource")
         data = data if isinstance(data, dict) else {}
+        if root == CURVE_LIST:
+            for curve in items(data.get(CURVE)):
+                if isinstance(curve, dict) and curve.get("href"):
+                    yield event, curve["href"], curve
+            continue
         yield event, data.get("href") or request_path(events, index) or "", data
 
 

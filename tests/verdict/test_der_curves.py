@@ -211,3 +211,12 @@ def test_curves_are_looked_up_by_the_body_href_or_else_the_path_asked():
     assert sorted(curves) == [CURVE, "/derp/2/dc/2"] and curves["/derp/2/dc/2"].points == ((60.0, 100.0),)
     assert [href for _, href, _ in curve_answers(timeline.events)] == [CURVE, "/derp/2/dc/2", "/derp/2/dc/3"]
     assert list(curve_answers(timeline.events, lambda event: event.frame > 4))[0][1] == "/derp/2/dc/3"
+
+
+def test_curves_served_inside_a_curve_list_count() -> None:
+    # py20305 reads its curves from the DERCurveList alone and never GETs a DERCurve by itself.
+    timeline = CurveTimeline()
+    inline = {"href": "/derp/2/dc/1", "curveType": 0, "CurveData": [{"xvalue": 60, "yvalue": 100}]}
+    timeline.answer(S0, "/derp/2/dc", "DERCurveList", {"href": "/derp/2/dc", "all": 1, "DERCurve": inline})
+    curves = served_curves(timeline.events)
+    assert list(curves) == ["/derp/2/dc/1"] and curves["/derp/2/dc/1"].points == ((60.0, 100.0),)
