@@ -8,10 +8,9 @@ By default (as in CI) the representative subset runs: registration and the decla
 (TC_DER_I1_001-002), a few minutes in real time. With ``--full-interop`` every ``@der`` scenario of the
 lab runs, in real time (the lab clock is not sped up for a DUT from elsewhere): several hours.
 
-Expected verdicts (EXPECTED below; see the README "A DER client from elsewhere: py20305"): the declared
-inverter, registration, a scheduled discharge and an expired control PASS; an unsupported mode is
-started instead of refused, and the client has no Messaging function set, each FAIL naming its
-requirement.
+Expected verdicts (EXPECTED below, every interface-1 DER scenario as observed; see the README "A DER
+client from elsewhere: py20305"): 11 PASS, the rest FAIL naming the requirement the client breaks or
+NOT_APPLICABLE by the lab's PICS.
 Whatever the verdict, none may end ERROR or INCONCLUSIVE, and every FAIL names its requirement and the
 frames that prove it.
 
@@ -45,12 +44,47 @@ EXPECTED: dict[str, tuple[str, frozenset[str]]] = {
     # The client GETs /derp before it PUTs its DERCapability, which IEEE 2030.5 allows (not judged).
     "TC_DER_I1_001": ("PASS", frozenset()),
     "TC_DER_I1_002": ("PASS", frozenset()),
+    # Once the site authorizes the inverter, the client never exports on the discharge control.
+    "TC_DER_I1_003": ("FAIL", frozenset({"DER-J3072-01"})),
+    # No Messaging function set: no TextResponse.
+    "TC_DER_I1_004": ("FAIL", frozenset({"DER-MSG-01"})),
     "TC_DER_I1_005": ("PASS", frozenset()),
+    "TC_DER_I1_006": ("PASS", frozenset()),
+    "TC_DER_I1_007": ("PASS", frozenset()),
+    "TC_DER_I1_008": ("PASS", frozenset()),
+    "TC_DER_I1_009": ("PASS", frozenset()),
+    "TC_DER_I1_010": ("PASS", frozenset()),
+    # Superseded posted on learning of the overlapping control, not at its start (2030.5-2023 10.2.2.3 l),
+    # and the older control never started although it alone was in effect until then.
+    "TC_DER_I1_011": ("FAIL", frozenset({"DER-EVT-02"})),
+    "TC_DER_I1_012": ("FAIL", frozenset({"DER-EVT-03"})),
+    "TC_DER_I1_013": ("PASS", frozenset()),
+    # currentStatus 3 (cancelled with randomization) is not acted on: py20305 treats only 2 as cancelled.
+    "TC_DER_I1_014": ("FAIL", frozenset({"DER-EVT-04"})),
+    # The EV's own decisions (user opt-out, next drive) a generic DER client does not make.
+    "TC_DER_I1_015": ("FAIL", frozenset({"DER-USER-01"})),
+    "TC_DER_I1_016": ("FAIL", frozenset({"DER-EV-02"})),
     "TC_DER_I1_017": ("PASS", frozenset()),
     # A control whose only mode (opModTargetVar) the DER does not declare is answered 1/2, not 251/252.
     "TC_DER_I1_018": ("FAIL", frozenset({"DER-EVT-06"})),
-    # No Messaging function set: no TextResponse.
+    "TC_DER_I1_019": ("PASS", frozenset()),
+    # Keeps polling DERProgramList every 120 s after the site announced 240 s.
+    "TC_DER_I1_020": ("FAIL", frozenset({"DER-POLL-01"})),
+    # Keeps exporting after 3 failed polls instead of falling back to the defaults.
+    "TC_DER_I1_021": ("FAIL", frozenset({"DER-COMM-01"})),
     "TC_DER_I1_022": ("FAIL", frozenset({"DER-MSG-01"})),
+    # 0 var at 3.6 kW: opModFixedPF not applied.
+    "TC_DER_I1_023": ("FAIL", frozenset({"DER-CTL-05"})),
+    # No DRLC function set: no DrResponse.
+    "TC_DER_I1_024": ("FAIL", frozenset({"DER-DRLC-01"})),
+    # No FlowReservation function set (PICS der.flow_reservation false).
+    "TC_DER_I1_025": ("NOT_APPLICABLE", frozenset()),
+    # Its DERSettings lack setVRef and setMaxVar: no volt-var; yet the volt-var control is answered 1/2/3,
+    # not 251 (as in 018).
+    "TC_DER_I1_026": ("FAIL", frozenset({"DER-CTL-06", "DER-RSP-01"})),
+    # The freq-watt control is answered 1/2/3, not 251, though the DER declares no freq-watt; the curve
+    # check itself is INCONCLUSIVE: every reading says 60 Hz (the lab grid does not reach the connector).
+    "TC_DER_I1_027": ("FAIL", frozenset({"DER-RSP-01"})),
 }
 # What the DUT log shows when the client found the tester by DNS-SD (py20305.cli's own log line).
 DISCOVERED_LINE = "discovered https://"
@@ -142,4 +176,4 @@ def _assert_expected(scenario: ScenarioResult) -> None:
     verdict, requirements = EXPECTED[scenario.id]
     assert scenario.verdict == verdict, _explain(scenario)
     failed = {c.requirement for c in scenario.checks if c.verdict == "FAIL"}
-    assert scenario.checks and failed == requirements, _explain(scenario)
+    assert (scenario.checks or verdict == "NOT_APPLICABLE") and failed == requirements, _explain(scenario)
