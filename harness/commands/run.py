@@ -103,18 +103,20 @@ DEFAULT_RERUNS = 1
 AUTO_JOBS = 4
 
 
-def resolve_jobs(value: str, access_kind: str, *, namespaces: bool, stations: int = 0) -> int:
+def resolve_jobs(
+    value: str, access_kind: str, *, namespaces: bool, stations: int = 0, auto_jobs: int | None = None
+) -> int:
     """``--jobs`` for a lab: 'auto' or a positive number; more than 1 only where each worker can have
     a DUT of its own and a network namespace of its own (``namespaces``: root; a loopback lab's workers
     each have a loopback of their own), or a station of its own (a lab listing ``stations`` units: one
-    worker per station)."""
+    worker per station).  ``auto_jobs`` is the lab's own figure for 'auto' (``access.auto_jobs``)."""
     from harness.lab.config import HARNESS_STARTED_ACCESS
 
     multi = access_kind in HARNESS_STARTED_ACCESS
     if value == "auto":
         if stations:
             return stations if namespaces or not multi else 1
-        return AUTO_JOBS if multi and namespaces else 1
+        return (auto_jobs or AUTO_JOBS) if multi and namespaces else 1
     try:
         jobs = int(value)
     except ValueError:
@@ -182,7 +184,11 @@ def _handle(args: argparse.Namespace) -> int:
     own_namespaces = can_use_netns()
     namespaces = loaded.config.network.mode != "loopback" and own_namespaces
     jobs = resolve_jobs(
-        args.jobs, loaded.config.access.kind, namespaces=own_namespaces, stations=len(loaded.config.stations)
+        args.jobs,
+        loaded.config.access.kind,
+        namespaces=own_namespaces,
+        stations=len(loaded.config.stations),
+        auto_jobs=getattr(loaded.config.access, "auto_jobs", None),
     )
     if jobs > 1:
         jobs = min(jobs, _planned_runs(args, loaded.config.dut.interfaces))

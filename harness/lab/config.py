@@ -206,6 +206,15 @@ class ProcessAccess(_Strict):
         "local modem (CM_SET_KEY, CM_ATTEN_PROFILE.IND, VS_NW_INFO; IPv6 off until matched); its output goes "
         "to the DUT log. The DUT's socket must listen to every ethertype (ETH_P_ALL) to hear the modem",
     )
+    auto_jobs: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="how many copies of the DUT `vgi run --jobs auto` runs at once, each on a bench of its "
+        "own; left out: the harness's default (4). Give 1 for a DUT whose own answer times suffer when "
+        "copies share the machine (josev: each copy runs a JVM), so that its verdicts do not depend on "
+        "the load; `--jobs N` still runs N",
+    )
 
 
 class ManualAccess(_Strict):

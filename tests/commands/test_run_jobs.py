@@ -15,6 +15,13 @@ def test_labs_whose_dut_the_harness_starts_run_in_parallel(kind: str) -> None:
     assert resolve_jobs("3", kind, namespaces=True) == 3
 
 
+def test_a_lab_may_give_its_own_figure_for_auto() -> None:
+    # josev's labs: one copy at a time, since each copy's JVM slows the others' answers.
+    assert resolve_jobs("auto", "process", namespaces=True, auto_jobs=1) == 1
+    assert resolve_jobs("3", "process", namespaces=True, auto_jobs=1) == 3
+    assert resolve_jobs("auto", "process", namespaces=False, auto_jobs=2) == 1
+
+
 @pytest.mark.parametrize("kind", ["tcp", "plc", "manual"])
 def test_a_dut_that_exists_once_runs_one_scenario_at_a_time(kind: str) -> None:
     assert resolve_jobs("auto", kind, namespaces=True) == 1
