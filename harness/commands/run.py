@@ -60,7 +60,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="scenarios run in parallel on N benches, each with its own namespaces, capture and DUT "
         f"instance (pytest-xdist); 'auto' (default) is {AUTO_JOBS} for `sim` and `process` labs, whose DUT "
-        "can be started more than once, and 1 for a DUT that exists once (`tcp`, `plc`, `manual`); a lab "
+        "can be started more than once (a `process` lab's access.auto_jobs, when it gives one), and 1 for a "
+        "DUT that exists once (`tcp`, `plc`, `manual`); a lab "
         "with `stations:` runs one worker per station ('auto': all of them, N: the first N)",
     )
     parser.add_argument(
