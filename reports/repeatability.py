@@ -11,7 +11,7 @@ compared all the same; the header names each run's lab, commit and number of wor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -107,21 +107,14 @@ def document(rep: Repeatability) -> dict[str, Any]:
             "earlier_attempts": [v.value for v in o.earlier],
         }
 
+    def records(scenarios: list[ScenarioRecord]) -> list[dict[str, Any]]:
+        return [{"id": s.id, "outcomes": [outcome(o) for o in s.outcomes]} for s in scenarios]
+
     return {
-        "runs": [
-            {
-                "path": r.path,
-                "lab": r.lab,
-                "commit": r.commit,
-                "workers": r.workers,
-                "started": r.started,
-                "scenarios": r.scenarios,
-            }
-            for r in rep.runs
-        ],
+        "runs": [asdict(r) for r in rep.runs],
         "scenarios": len(rep.scenarios),
-        "flipping": [{"id": s.id, "outcomes": [outcome(o) for o in s.outcomes]} for s in rep.flipping],
-        "rerun": [{"id": s.id, "outcomes": [outcome(o) for o in s.outcomes]} for s in rep.rerun],
+        "flipping": records(rep.flipping),
+        "rerun": records(rep.rerun),
     }
 
 
